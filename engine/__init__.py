@@ -1,0 +1,1 @@
+"""Keras Workbench engine: config, data, model, training session, run directory. Imports no UI."""

@@ -1,0 +1,261 @@
+"""The event vocabulary that comes out of a training run, and its JSON-lines codec.
+
+Every event is a small frozen dataclass with a ``type`` tag and a wall-clock
+timestamp ``t``. The same objects travel through the in-process queue (the app)
+and, encoded one per line, through ``runs/<id>/events.jsonl`` (headless runs,
+``kwb attach``). ``decode(encode(e)) == e`` for every event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "Event",
+    "RunStarted",
+    "EpochStarted",
+    "Batch",
+    "EpochEnded",
+    "LrChanged",
+    "CheckpointSaved",
+    "Paused",
+    "Resumed",
+    "Stopping",
+    "RunEnded",
+    "Error",
+    "Log",
+    "EVENT_TYPES",
+    "encode",
+    "decode",
+    "DecodeError",
+]
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class: ``type`` names the event on the wire, ``t`` is ``time.time()``."""
+
+    type: ClassVar[str] = "event"
+    t: float = field(default_factory=_now, kw_only=True)
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """Training is about to call ``fit``; everything a dashboard needs to lay itself out."""
+
+    type: ClassVar[str] = "run_started"
+    run_id: str
+    run_dir: str | None
+    name: str
+    epochs: int
+    initial_epoch: int = 0
+    steps_per_epoch: int | None = None
+    batch_size: int | None = None
+    train_samples: int | None = None
+    val_samples: int | None = None
+    params: int = 0
+    metrics: tuple[str, ...] = ()
+    learning_rate: float | None = None
+    strategy: str = "default"
+    replicas: int = 1
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class EpochStarted(Event):
+    type: ClassVar[str] = "epoch_started"
+    epoch: int
+    epochs: int
+
+
+@dataclass(frozen=True)
+class Batch(Event):
+    """Throttled progress inside an epoch: at most one every ~100 ms."""
+
+    type: ClassVar[str] = "batch"
+    epoch: int
+    step: int
+    steps: int | None
+    logs: dict[str, float]
+    samples_per_s: float | None = None
+
+
+@dataclass(frozen=True)
+class EpochEnded(Event):
+    """Full epoch logs: train and validation metrics and the learning rate."""
+
+    type: ClassVar[str] = "epoch_ended"
+    epoch: int
+    logs: dict[str, float]
+    learning_rate: float | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class LrChanged(Event):
+    """The optimizer's learning rate changed; ``source`` is user, schedule or plateau."""
+
+    type: ClassVar[str] = "lr_changed"
+    old: float
+    new: float
+    source: str = "user"
+    epoch: int | None = None
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    """A consistent ``.keras`` file is on disk; ``kind`` is manual, best or epoch."""
+
+    type: ClassVar[str] = "checkpoint_saved"
+    path: str
+    kind: str = "manual"
+    epoch: int | None = None
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    type: ClassVar[str] = "paused"
+    epoch: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    type: ClassVar[str] = "resumed"
+    epoch: int
+    step: int
+    paused_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Stopping(Event):
+    """Training will stop at this batch boundary; ``reason`` says who asked."""
+
+    type: ClassVar[str] = "stopping"
+    reason: str
+    epoch: int | None = None
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class RunEnded(Event):
+    """The last event of every run. ``status`` is finished, stopped or failed."""
+
+    type: ClassVar[str] = "run_ended"
+    status: str
+    epochs_completed: int = 0
+    duration_s: float = 0.0
+    model_path: str | None = None
+    best: dict[str, float] = field(default_factory=dict)
+    test: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Error(Event):
+    """A failure (``fatal``) or a refused command (``command`` names it)."""
+
+    type: ClassVar[str] = "error"
+    message: str
+    command: str | None = None
+    fatal: bool = False
+    traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class Log(Event):
+    type: ClassVar[str] = "log"
+    message: str
+    level: str = "info"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        RunStarted,
+        EpochStarted,
+        Batch,
+        EpochEnded,
+        LrChanged,
+        CheckpointSaved,
+        Paused,
+        Resumed,
+        Stopping,
+        RunEnded,
+        Error,
+        Log,
+    )
+}
+
+
+class DecodeError(ValueError):
+    """A line of events.jsonl that is not an event of this vocabulary."""
+
+
+def _clean(value: Any) -> Any:
+    # JSON has no NaN/Infinity; write them as strings so the file stays strict JSON.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": event.type}
+    for f in dataclasses.fields(event):
+        out[f.name] = _clean(getattr(event, f.name))
+    return out
+
+
+def encode(event: Event) -> str:
+    """One JSON line (no trailing newline)."""
+    return json.dumps(to_dict(event), separators=(",", ":"), allow_nan=False)
+
+
+def _unclean_float(value: Any) -> Any:
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    return value
+
+
+def decode(line: str | bytes) -> Event:
+    """Parse one line of events.jsonl. Unknown fields are ignored (forward compatible)."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DecodeError(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict) or "type" not in raw:
+        raise DecodeError("an event must be a JSON object with a 'type' field")
+    cls = EVENT_TYPES.get(raw["type"])
+    if cls is None:
+        raise DecodeError(f"unknown event type {raw['type']!r}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        if isinstance(value, dict):
+            value = {k: _unclean_float(v) for k, v in value.items()}
+        elif isinstance(value, list):
+            value = tuple(value)
+        else:
+            value = _unclean_float(value)
+        kwargs[f.name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise DecodeError(f"{raw['type']}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Keras Workbench front doors: the Textual app and the `kwb` command line."""
