@@ -1,0 +1,343 @@
+"""The Keras callback that turns ``fit()`` into events and applies commands at batch boundaries.
+
+The hot path is ``on_train_batch_begin``: one attribute read to see whether a
+command is pending and one clock read to decide whether a ``batch`` event is due
+(at most every ``interval`` seconds). Metric values are converted to floats only
+when an event is emitted. The bridge deliberately implements no
+``on_train_batch_end``, so Keras keeps its own end-of-batch work off the training
+thread exactly as it does for a bare ``fit``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+
+from engine import events as ev
+from engine.control import Command, Control, EventSink
+
+__all__ = ["Bridge", "LrWatch", "EpochSchedule", "BestCheckpoint", "save_model_atomic", "get_lr", "set_lr"]
+
+
+def save_model_atomic(model: keras.Model, path: str | os.PathLike[str]) -> Path:
+    """``model.save`` to a temp ``.keras`` name in the same folder, then rename over ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}-{target.name}"
+    try:
+        model.save(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def get_lr(optimizer: Any) -> float:
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def set_lr(optimizer: Any, value: float) -> None:
+    optimizer.learning_rate = value
+
+
+def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
+    out = {}
+    for k, v in (logs or {}).items():
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+class Bridge(keras.callbacks.Callback):
+    """Events out, commands in.
+
+    Args:
+        sink: where events go. Called on the training thread.
+        control: the command inbox. Defaults to a fresh ``Control``.
+        checkpoint_dir: where ``checkpoint`` commands write ``manual-NNN.keras``.
+            Defaults to None, which refuses checkpoint commands with an error event.
+        interval: minimum seconds between ``batch`` events. Defaults to 0.1.
+        batch_size: samples per step, for samples/s. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        sink: EventSink,
+        control: Control | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        interval: float = 0.1,
+        batch_size: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.sink = sink
+        self.control = control if control is not None else Control()
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.interval = interval
+        self.batch_size = batch_size
+        self.on_progress = on_progress
+        self.lr_multiplier = 1.0
+        """Product of every user LR change; schedules multiply their value by it."""
+        self._reset()
+
+    def _reset(self) -> None:
+        self.epoch = 0
+        self.step = 0
+        self.stop_reason: str | None = None
+        self.paused = False
+        self.epochs_completed = 0
+        self.last_logs: dict[str, float] = {}
+        self.history: list[dict[str, float]] = []
+        self._last_emit = 0.0
+        self._epoch_t0 = time.monotonic()
+        self._rate_t = time.monotonic()
+        self._rate_step = 0
+        self._known_lr: float | None = None
+        self._manual_n = 0
+
+    # ------------------------------------------------------------ Keras hooks
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._reset()
+        if self.checkpoint_dir is not None and self.checkpoint_dir.exists():
+            self._manual_n = len(list(self.checkpoint_dir.glob("manual-*.keras")))
+        self._known_lr = get_lr(self.model.optimizer)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = epoch
+        self.step = 0
+        self._epoch_t0 = self._rate_t = time.monotonic()
+        self._rate_step = 0
+        self.sink.emit(ev.EpochStarted(epoch=epoch, epochs=self.params.get("epochs", 0)))
+        if self.control.pending:
+            self._apply_commands()
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # The hot path: keep it to an attribute read and a clock read.
+        if self.control.pending:
+            self.step = batch
+            self._apply_commands()
+        now = time.monotonic()
+        if now - self._last_emit >= self.interval:
+            self._last_emit = now
+            self.step = batch
+            self._emit_batch(batch, now)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        values = _floats(logs)  # a copy: never mutate the dict Keras hands us
+        lr = get_lr(self.model.optimizer)
+        values.setdefault("learning_rate", lr)
+        self.last_logs = values
+        self.history.append(values)
+        self.epochs_completed = epoch + 1
+        self.sink.emit(
+            ev.EpochEnded(epoch=epoch, logs=values, learning_rate=lr, duration_s=time.monotonic() - self._epoch_t0)
+        )
+        if self.on_progress is not None:
+            self.on_progress(epoch + 1, self.params.get("epochs", 0))
+        if any(math.isnan(v) or math.isinf(v) for k, v in values.items() if "loss" in k) and self.stop_reason is None:
+            self.stop_reason = "nan"
+        if self.control.pending:
+            self._apply_commands()
+
+    # ------------------------------------------------------------ events
+    def _emit_batch(self, batch: int, now: float) -> None:
+        metrics = _floats(self.model.get_metrics_result()) if batch > 0 else {}
+        steps = self.params.get("steps")
+        rate = None
+        elapsed = now - self._rate_t
+        if batch > self._rate_step and elapsed > 0 and self.batch_size:
+            rate = (batch - self._rate_step) * self.batch_size / elapsed
+        self._rate_t, self._rate_step = now, batch
+        self.sink.emit(ev.Batch(epoch=self.epoch, step=batch, steps=steps, logs=metrics, samples_per_s=rate))
+
+    def note_lr(self, source: str) -> None:
+        """Emit ``lr_changed`` if something other than a command moved the learning rate."""
+        lr = get_lr(self.model.optimizer)
+        if self._known_lr is not None and not math.isclose(lr, self._known_lr, rel_tol=1e-6):
+            self.sink.emit(ev.LrChanged(old=self._known_lr, new=lr, source=source, epoch=self.epoch))
+        self._known_lr = lr
+
+    def note_stop(self, reason: str) -> None:
+        """Emit ``stopping`` once when a callback (early stopping, NaN) ended training."""
+        if self.stop_reason is None or self.stop_reason == "nan":
+            self.stop_reason = reason
+            self.sink.emit(ev.Stopping(reason=reason, epoch=self.epoch, step=self.step))
+
+    # ------------------------------------------------------------ commands
+    def _apply_commands(self) -> None:
+        for cmd in self.control.drain():
+            self._apply(cmd)
+
+    def _refuse(self, cmd: Command, message: str) -> None:
+        self.sink.emit(ev.Error(message=message, command=cmd.name))
+
+    def _apply(self, cmd: Command) -> None:
+        name = cmd.name
+        if name == "stop":
+            if self.stop_reason is None or self.stop_reason == "nan":
+                self.stop_reason = cmd.source if cmd.source != "user" else "user"
+                self.model.stop_training = True
+                self.sink.emit(ev.Stopping(reason=self.stop_reason, epoch=self.epoch, step=self.step))
+            self.paused = False
+        elif name in ("lr_scale", "set_lr"):
+            opt = self.model.optimizer
+            old = get_lr(opt)
+            new = old * float(cmd.value) if name == "lr_scale" else float(cmd.value)  # type: ignore[arg-type]
+            set_lr(opt, new)
+            actual = get_lr(opt)
+            if old > 0:
+                self.lr_multiplier *= actual / old
+            self._known_lr = actual
+            self.sink.emit(ev.LrChanged(old=old, new=actual, source=cmd.source, epoch=self.epoch, step=self.step))
+        elif name == "checkpoint":
+            self._checkpoint(cmd)
+        elif name == "pause":
+            if self.paused:
+                self._refuse(cmd, "already paused")
+            else:
+                self._pause()
+        elif name == "resume":
+            if not self.paused:
+                self._refuse(cmd, "not paused")
+            else:
+                self.paused = False
+
+    def _checkpoint(self, cmd: Command) -> None:
+        if self.checkpoint_dir is None:
+            self._refuse(cmd, "this run has no checkpoint folder")
+            return
+        self._manual_n += 1
+        path = self.checkpoint_dir / f"manual-{self._manual_n:03d}.keras"
+        try:
+            save_model_atomic(self.model, path)
+        except Exception as exc:  # disk full, permissions: refuse, keep training
+            self._manual_n -= 1
+            self._refuse(cmd, f"checkpoint failed: {exc}")
+            return
+        self.sink.emit(ev.CheckpointSaved(path=str(path), kind="manual", epoch=self.epoch, step=self.step))
+
+    def _pause(self) -> None:
+        """Block the training thread until resume or stop, still serving other commands."""
+        self.paused = True
+        t0 = time.monotonic()
+        self.sink.emit(ev.Paused(epoch=self.epoch, step=self.step))
+        while self.paused:
+            if self.control.wait(0.5):
+                for cmd in self.control.drain():
+                    if cmd.name == "pause":
+                        self._refuse(cmd, "already paused")
+                    else:
+                        self._apply(cmd)
+        self._last_emit = time.monotonic()
+        self._rate_t = self._last_emit
+        self._rate_step = self.step
+        self.sink.emit(ev.Resumed(epoch=self.epoch, step=self.step, paused_s=time.monotonic() - t0))
+
+
+class LrWatch(keras.callbacks.Callback):
+    """Placed after the LR-changing callbacks: reports their changes and early stops through the bridge."""
+
+    def __init__(self, bridge: Bridge, source: str) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.source = source
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.bridge.note_lr(self.source)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.bridge.note_lr(self.source)
+        if self.model.stop_training and self.bridge.stop_reason in (None, "nan"):
+            self.bridge.note_stop("nan" if self.bridge.stop_reason == "nan" else "early_stopping")
+
+
+class EpochSchedule(keras.callbacks.Callback):
+    """Sets the learning rate at each epoch start to ``fn(epoch)`` times the bridge's user multiplier.
+
+    This is how a schedule and the user's live LR changes compose: pressing ``l``
+    halves the multiplier, so the schedule keeps its shape at half the height.
+    """
+
+    def __init__(self, fn: Callable[[int], float], bridge: Bridge) -> None:
+        super().__init__()
+        self.fn = fn
+        self.bridge = bridge
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        set_lr(self.model.optimizer, float(self.fn(epoch)) * self.bridge.lr_multiplier)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keeps ``best.keras`` (or one ``epoch-NNN.keras`` per epoch), written atomically.
+
+    Args:
+        directory: the run's checkpoints/ folder.
+        monitor: the metric to watch. Defaults to "val_loss".
+        mode: "min", "max" or "auto" (max for accuracy-like names). Defaults to "auto".
+        save_best_only: keep only the best model. Defaults to True.
+        sink: where ``checkpoint_saved`` events go. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        save_best_only: bool = True,
+        sink: EventSink | None = None,
+    ) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.monitor = monitor
+        if mode == "auto":
+            mode = "max" if any(w in monitor for w in ("acc", "auc", "precision", "recall", "r2")) else "min"
+        self.mode = mode
+        self.save_best_only = save_best_only
+        self.sink = sink
+        self.best: float | None = None
+        self._warned = False
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._warned = False
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if not self.save_best_only:
+            path = save_model_atomic(self.model, self.directory / f"epoch-{epoch + 1:03d}.keras")
+            self._emit(path, "epoch", epoch)
+            return
+        if self.monitor not in logs:
+            if not self._warned and self.sink is not None:
+                self._warned = True
+                self.sink.emit(
+                    ev.Log(
+                        level="warning",
+                        message=f"model_checkpoint: metric {self.monitor!r} is not available; "
+                        f"available metrics are: {', '.join(sorted(logs))}",
+                    )
+                )
+            return
+        value = float(logs[self.monitor])
+        if math.isnan(value) or not self._better(value):
+            return
+        self.best = value
+        path = save_model_atomic(self.model, self.directory / "best.keras")
+        self._emit(path, "best", epoch)
+
+    def _emit(self, path: Path, kind: str, epoch: int) -> None:
+        if self.sink is not None:
+            self.sink.emit(ev.CheckpointSaved(path=str(path), kind=kind, epoch=epoch))

@@ -1,0 +1,433 @@
+"""The run directory: create it, write status with a heartbeat, list runs, read and tail events, send commands.
+
+Layout (design.md): ``runs/<YYYYmmdd-HHMMSS>-<name>/`` holding config.yaml,
+status.json, events.jsonl, history.csv, checkpoints/, backup/, model.keras,
+train.log and control/. Every file is written to a temp name and renamed.
+``control/`` is the run's command channel: mode 0700, so only the run's owner
+can read or drop commands there.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine import events as ev
+from engine.config import RunConfig, atomic_write_text, dump_config
+from engine.control import Command, CommandError, Control, EventSink, parse_command
+from engine.errors import UserError
+
+__all__ = [
+    "RunDir",
+    "RunInfo",
+    "create_run_dir",
+    "list_runs",
+    "find_run",
+    "read_status",
+    "read_events",
+    "tail_events",
+    "read_history",
+    "send_command",
+    "ControlWatcher",
+    "Heartbeat",
+    "NativeLog",
+    "HEARTBEAT_S",
+]
+
+HEARTBEAT_S = 2.0
+"""How often a live run rewrites status.json; a run silent for 5× this is ``died``."""
+
+LIVE_STATES = ("starting", "running", "paused", "stopping")
+
+
+@dataclass
+class RunDir:
+    """Paths inside one run directory."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    config = property(lambda self: self.path / "config.yaml")
+    status = property(lambda self: self.path / "status.json")
+    events = property(lambda self: self.path / "events.jsonl")
+    history = property(lambda self: self.path / "history.csv")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    backup = property(lambda self: self.path / "backup")
+    model = property(lambda self: self.path / "model.keras")
+    log = property(lambda self: self.path / "train.log")
+    control = property(lambda self: self.path / "control")
+    tensorboard = property(lambda self: self.path / "tensorboard")
+    error = property(lambda self: self.path / "error.txt")
+
+    def write_status(self, **fields: Any) -> dict[str, Any]:
+        """Merge ``fields`` into status.json (atomically) and return the new status."""
+        current = read_status(self.path) or {}
+        current.update(fields)
+        atomic_write_text(self.status, json.dumps(current, indent=2, sort_keys=True) + "\n")
+        return current
+
+
+def create_run_dir(cfg: RunConfig, runs_dir: str | os.PathLike[str] | None = None) -> RunDir:
+    """Make ``<runs_dir>/<stamp>-<name>/`` with its sub-folders and the resolved config."""
+    root = Path(runs_dir if runs_dir is not None else cfg.output.runs_dir).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{cfg.name}"
+    for n in range(1, 1000):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - a thousand runs in one second
+        raise UserError(f"cannot create a run directory under {root}")
+    run = RunDir(path)
+    run.checkpoints.mkdir()
+    run.control.mkdir(mode=0o700)
+    os.chmod(run.control, 0o700)  # mkdir's mode is filtered by the umask; make it exact
+    atomic_write_text(run.config, dump_config(cfg))
+    run.write_status(
+        state="starting",
+        run_id=run.id,
+        name=cfg.name,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started=time.time(),
+        heartbeat=time.time(),
+        epochs=cfg.fit.epochs,
+        epochs_done=0,
+    )
+    return run
+
+
+def read_status(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(path) / "status.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError, NotADirectoryError):
+        return None
+
+
+def _pid_alive(pid: Any, host: Any) -> bool | None:
+    if host and host != socket.gethostname():
+        return None  # cannot tell for another machine
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def effective_state(status: dict[str, Any]) -> str:
+    """The recorded state, or ``died`` for a live state whose process or heartbeat is gone."""
+    state = status.get("state", "unknown")
+    if state in LIVE_STATES:
+        alive = _pid_alive(status.get("pid"), status.get("host"))
+        stale = time.time() - float(status.get("heartbeat", 0)) > 5 * HEARTBEAT_S
+        if alive is False or (alive is None and stale):
+            return "died"
+    return state
+
+
+@dataclass
+class RunInfo:
+    id: str
+    path: Path
+    name: str
+    state: str
+    started: float | None
+    epochs_done: int
+    epochs: int | None
+    best: dict[str, float] = field(default_factory=dict)
+    duration_s: float | None = None
+    pid: int | None = None
+
+
+def _info(path: Path) -> RunInfo | None:
+    status = read_status(path)
+    if status is None:
+        return None
+    started = status.get("started")
+    ended = status.get("ended") or status.get("heartbeat")
+    return RunInfo(
+        id=path.name,
+        path=path,
+        name=status.get("name", path.name),
+        state=effective_state(status),
+        started=started,
+        epochs_done=int(status.get("epochs_done", 0)),
+        epochs=status.get("epochs"),
+        best=status.get("best", {}),
+        duration_s=(ended - started) if started and ended else None,
+        pid=status.get("pid"),
+    )
+
+
+def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:
+    """Every run under ``runs_dir``, newest first."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    infos = [i for p in root.iterdir() if p.is_dir() and (i := _info(p)) is not None]
+    return sorted(infos, key=lambda i: i.id, reverse=True)
+
+
+def find_run(ref: str, runs_dir: str | os.PathLike[str] = "runs") -> RunDir:
+    """A run by directory path, full id, or unique id prefix/suffix; UserError otherwise."""
+    p = Path(ref)
+    if (p / "status.json").exists():
+        return RunDir(p)
+    root = Path(runs_dir)
+    if (root / ref / "status.json").exists():
+        return RunDir(root / ref)
+    if root.is_dir():
+        matches = [c for c in root.iterdir() if c.is_dir() and (ref in c.name) and (c / "status.json").exists()]
+        if len(matches) == 1:
+            return RunDir(matches[0])
+        if len(matches) > 1:
+            names = ", ".join(sorted(m.name for m in matches)[:5])
+            raise UserError(f"{ref!r} matches several runs: {names}", key="RUN")
+    raise UserError(f"no run {ref!r} (looked for a run directory path and under {root}/)", key="RUN")
+
+
+def read_events(path: str | os.PathLike[str]) -> list[ev.Event]:
+    """Every complete event in a run's events.jsonl (a torn last line is skipped)."""
+    events, _ = tail_events(path, 0)
+    return events
+
+
+def tail_events(path: str | os.PathLike[str], offset: int) -> tuple[list[ev.Event], int]:
+    """Events after byte ``offset``; returns them and the offset to continue from."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / "events.jsonl"
+    out: list[ev.Event] = []
+    try:
+        with open(file, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except FileNotFoundError:
+        return out, offset
+    end = data.rfind(b"\n")
+    if end < 0:
+        return out, offset
+    for line in data[: end + 1].splitlines():
+        if line.strip():
+            try:
+                out.append(ev.decode(line))
+            except ev.DecodeError:
+                continue
+    return out, offset + end + 1
+
+
+def read_history(path: str | os.PathLike[str]) -> list[dict[str, float]]:
+    """history.csv rows as dicts of floats (the ``epoch`` column as int)."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / "history.csv"
+    if not file.exists():
+        return []
+    rows = []
+    with open(file, newline="") as fh:
+        for row in csv.DictReader(fh):
+            clean: dict[str, float] = {}
+            for k, v in row.items():
+                try:
+                    clean[k] = int(v) if k == "epoch" else float(v)
+                except (TypeError, ValueError):
+                    continue
+            rows.append(clean)
+    return rows
+
+
+def send_command(run: RunDir | str | os.PathLike[str], command: Command) -> Path:
+    """Drop ``command`` into the run's control/ folder (temp name, then rename)."""
+    run = run if isinstance(run, RunDir) else RunDir(Path(run))
+    if command.id is None:
+        command = Command(command.name, command.value, command.source, uuid.uuid4().hex[:12])
+    name = f"{time.time_ns()}-{command.id}.json"
+    tmp = run.control / f".{name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(command.to_json())
+    final = run.control / name
+    os.replace(tmp, final)
+    return final
+
+
+class ControlWatcher:
+    """Moves commands from a run's control/ folder into a ``Control``, every ``interval`` s.
+
+    Runs in its own daemon thread so the training hot path only ever sees the
+    ``Control.pending`` flag. A file that is not a valid command is refused with an
+    ``error`` event naming it.
+    """
+
+    def __init__(self, run: RunDir, control: Control, sink: EventSink, interval: float = 0.1) -> None:
+        self.run = run
+        self.control = control
+        self.sink = sink
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kwb-control-watcher", daemon=True)
+
+    def start(self) -> "ControlWatcher":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+    def poll(self) -> int:
+        n = 0
+        try:
+            names = sorted(p for p in os.listdir(self.run.control) if p.endswith(".json") and not p.startswith("."))
+        except FileNotFoundError:
+            return 0
+        for name in names:
+            path = self.run.control / name
+            try:
+                text = path.read_text()
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            try:
+                cmd = parse_command(text)
+            except (CommandError, TypeError) as exc:
+                self.sink.emit(ev.Error(message=f"refused {name}: {exc}", command="unknown"))
+                continue
+            self.control.send(cmd)
+            n += 1
+        return n
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+
+class Heartbeat:
+    """Rewrites status.json every ``HEARTBEAT_S`` seconds with the latest progress."""
+
+    def __init__(self, run: RunDir, interval: float = HEARTBEAT_S) -> None:
+        self.run = run
+        self.interval = interval
+        self.fields: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kwb-heartbeat", daemon=True)
+
+    def start(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def update(self, **fields: Any) -> None:
+        """Record fields for the next beat (cheap; called from the training thread)."""
+        with self._lock:
+            self.fields.update(fields)
+
+    def beat(self) -> None:
+        with self._lock:
+            fields = dict(self.fields)
+        self.run.write_status(heartbeat=time.time(), **fields)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 1)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except OSError:
+                pass  # a full disk must not kill training; the next beat retries
+
+
+class NativeLog:
+    """Points file descriptor 2 at a log file so TensorFlow's C-level output stays off the terminal.
+
+    ``start(path)`` redirects (remembering the original stderr), ``switch(path)`` moves
+    the redirection to another file, copying what was logged so far into it (so the
+    TensorFlow import noise logged before a run directory existed lands in its
+    train.log), ``stop()`` restores the terminal. ``terminal`` is a text stream on
+    the original stderr for messages meant for the user.
+    """
+
+    def __init__(self) -> None:
+        self._saved_fd: int | None = None
+        self.path: Path | None = None
+        self.terminal = sys.stderr
+
+    @property
+    def active(self) -> bool:
+        return self._saved_fd is not None
+
+    def start(self, path: str | os.PathLike[str]) -> None:
+        if self.active:
+            self.switch(path)
+            return
+        sys.stderr.flush()
+        self._saved_fd = os.dup(2)
+        self.terminal = os.fdopen(os.dup(self._saved_fd), "w", buffering=1, encoding="utf-8", errors="replace")
+        self._point_at(Path(path))
+
+    def _point_at(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        sys.stderr.flush()
+        os.dup2(fd, 2)
+        os.close(fd)
+        self.path = path
+
+    def switch(self, path: str | os.PathLike[str]) -> None:
+        new = Path(path)
+        if self.path is not None and self.path != new and self.path.exists():
+            sys.stderr.flush()
+            with open(self.path, "rb") as src, open(new, "ab") as dst:
+                dst.write(src.read())
+            old = self.path
+            self._point_at(new)
+            if old.name.startswith("kwb-preload-"):
+                old.unlink(missing_ok=True)
+        else:
+            self._point_at(new)
+
+    def stop(self) -> None:
+        if self._saved_fd is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._saved_fd, 2)
+        os.close(self._saved_fd)
+        self._saved_fd = None
+        if self.path is not None and self.path.name.startswith("kwb-preload-"):
+            self.path.unlink(missing_ok=True)
+        self.path = None
+
+
+native_log = NativeLog()
+"""The process-wide redirection of fd 2 (there is only one fd 2)."""
+
+
+def iter_run_dirs(runs_dir: str | os.PathLike[str]) -> Iterator[RunDir]:
+    root = Path(runs_dir)
+    if root.is_dir():
+        for p in sorted(root.iterdir()):
+            if (p / "status.json").exists():
+                yield RunDir(p)

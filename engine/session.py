@@ -1,0 +1,444 @@
+"""One training run: prepare (data, model, compile), then ``fit`` in the calling thread with the bridge.
+
+``train`` is the only training path. The app calls it from a thread worker with
+a ``QueueSink``; the CLI calls it on the main thread with a printer sink. Both get
+the same run directory, the same events and the same controls. Bad input raises a
+``UserError`` before anything is written; a failure during training is reported as
+an ``error`` event, a ``failed`` status and ``error.txt``, and ``train`` returns.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import events as ev
+from engine.config import RunConfig, suggest
+from engine.control import Control, EventSink, FanoutSink, JsonlSink
+from engine.errors import UserError
+from engine.runs import ControlWatcher, Heartbeat, RunDir, create_run_dir, native_log
+
+__all__ = ["Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names"]
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+
+@dataclass
+class Prepared:
+    """Everything ``fit`` needs, built and checked. Creating one writes nothing."""
+
+    cfg: RunConfig
+    data: Any
+    model: Any
+    strategy: Any
+    device: str = "cpu"
+
+
+@dataclass
+class RunResult:
+    status: str
+    """finished, stopped or failed."""
+    run_dir: Path | None
+    epochs_completed: int = 0
+    model_path: Path | None = None
+    error: str | None = None
+    reason: str | None = None
+    best: dict[str, float] = field(default_factory=dict)
+    evaluation: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
+    """Apply device, precision and strategy settings; return (strategy, device label)."""
+    import tensorflow as tf
+
+    rt = cfg.runtime
+    gpus = tf.config.list_physical_devices("GPU")
+    if rt.device == "cpu" and gpus:
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:
+            pass  # already initialised in this process; placement below still pins to CPU
+        gpus = []
+    if rt.device == "gpu" and not gpus:
+        raise UserError("runtime.device is gpu but TensorFlow sees no GPU (see `kwb doctor`)", key="runtime.device")
+    if rt.mixed_precision:
+        import keras
+
+        keras.mixed_precision.set_global_policy(rt.mixed_precision)
+    if rt.strategy == "mirrored":
+        strategy = tf.distribute.MirroredStrategy(devices=rt.devices) if rt.devices else tf.distribute.MirroredStrategy()
+    elif rt.strategy == "multi_worker":
+        raise UserError(
+            "multi_worker is not available in this version; use default or mirrored",
+            key="runtime.strategy",
+        )
+    else:
+        strategy = tf.distribute.get_strategy()
+    device = f"gpu×{len(gpus)}" if gpus else "cpu"
+    return strategy, device
+
+
+def expected_metric_names(cfg: RunConfig, has_validation: bool) -> list[str]:
+    """The log keys ``fit`` will produce (loss, metrics, and their val_ twins)."""
+    names = ["loss"]
+    for m in cfg.compile.metrics:
+        name = m if isinstance(m, str) else str(m.get("name", ""))
+        names.append(name.lower())
+    if has_validation:
+        names += [f"val_{n}" for n in names]
+    return names
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Load data, build and compile the model, check they fit together. Raises UserError."""
+    import keras
+
+    from engine.data import load_data
+    from engine.model import build_model, check_against_data, compile_model
+
+    if cfg.seed is not None:
+        keras.utils.set_random_seed(cfg.seed)
+    strategy, device = configure_runtime(cfg)
+    data = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
+    with strategy.scope():
+        model = build_model(cfg, tuple(data.input_shape) if data.input_shape else None)
+        check_against_data(model, cfg, data)
+        compile_model(model, cfg)
+    return Prepared(cfg, data, model, strategy, device)
+
+
+def _class_weight(cfg: RunConfig, data: Any) -> dict[int, float] | None:
+    cw = cfg.fit.class_weight
+    if cw != "balanced":
+        return cw  # type: ignore[return-value]
+    import numpy as np
+
+    y = data.y_train
+    if y is None:
+        raise UserError("class_weight: balanced needs in-memory data", key="fit.class_weight")
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1).astype(int)
+    counts = np.bincount(labels)
+    total, k = counts.sum(), np.count_nonzero(counts)
+    return {i: float(total / (k * c)) for i, c in enumerate(counts) if c > 0}
+
+
+def _schedule_fn(cfg: RunConfig):
+    sched = cfg.callbacks.lr_schedule
+    if sched is None:
+        return None
+    if sched.step_decay:
+        s = sched.step_decay
+        return lambda e: s.initial * s.drop ** math.floor((1 + e) / s.every)
+    if sched.exponential:
+        x = sched.exponential
+        return lambda e: x.initial * x.rate**e
+    if sched.cosine:
+        c = sched.cosine
+        span = c.epochs or cfg.fit.epochs
+
+        def cosine(e: int) -> float:
+            if e < c.warmup_epochs:
+                return c.initial * (e + 1) / c.warmup_epochs
+            progress = min(1.0, (e - c.warmup_epochs) / max(1, span - c.warmup_epochs))
+            return c.initial * ((1 - c.alpha) * 0.5 * (1 + math.cos(math.pi * progress)) + c.alpha)
+
+        return cosine
+    p = sched.piecewise
+    assert p is not None
+
+    def piecewise(e: int) -> float:
+        for boundary, value in zip(p.boundaries, p.values):
+            if e < boundary:
+                return value
+        return p.values[-1]
+
+    return piecewise
+
+
+def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names: list[str]) -> list[Any]:
+    import keras
+
+    from engine.bridge import BestCheckpoint, EpochSchedule, LrWatch
+
+    cb = cfg.callbacks
+    out: list[Any] = [bridge]
+
+    def check_monitor(key: str, monitor: str) -> None:
+        if monitor not in names:
+            sink.emit(
+                ev.Log(
+                    level="warning",
+                    message=f"callbacks.{key}.monitor: {monitor!r} is not a metric of this run"
+                    f"{suggest(monitor, names)}; available: {', '.join(names)}",
+                )
+            )
+
+    fn = _schedule_fn(cfg)
+    if fn is not None:
+        out.append(EpochSchedule(fn, bridge))
+    if cb.reduce_lr_on_plateau:
+        r = cb.reduce_lr_on_plateau
+        check_monitor("reduce_lr_on_plateau", r.monitor)
+        out.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=r.monitor, factor=r.factor, patience=r.patience, min_lr=r.min_lr,
+                mode=r.mode, min_delta=r.min_delta, cooldown=r.cooldown, verbose=0,
+            )
+        )  # fmt: skip
+    if cb.early_stopping:
+        e = cb.early_stopping
+        check_monitor("early_stopping", e.monitor)
+        out.append(
+            keras.callbacks.EarlyStopping(
+                monitor=e.monitor, patience=e.patience, min_delta=e.min_delta, mode=e.mode,
+                restore_best_weights=e.restore_best_weights, start_from_epoch=e.start_from_epoch, verbose=0,
+            )
+        )  # fmt: skip
+    if cb.terminate_on_nan:
+        out.append(keras.callbacks.TerminateOnNaN())
+    if cb.model_checkpoint:
+        m = cb.model_checkpoint
+        if m.save_best_only:
+            check_monitor("model_checkpoint", m.monitor)
+        out.append(BestCheckpoint(run.checkpoints, m.monitor, m.mode, m.save_best_only, sink))
+    if cb.csv_logger:
+        out.append(keras.callbacks.CSVLogger(str(run.history), append=True))
+    if cb.backup_and_restore:
+        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False))
+    if cb.tensorboard:
+        t = cb.tensorboard
+        out.append(
+            keras.callbacks.TensorBoard(str(run.tensorboard), update_freq=t.update_freq, histogram_freq=t.histogram_freq)
+        )
+    source = "schedule" if fn is not None else "plateau"
+    out.append(LrWatch(bridge, source))
+    return out
+
+
+def _fit_inputs(data: Any, cfg: RunConfig) -> tuple[dict[str, Any], bool]:
+    kwargs: dict[str, Any] = {}
+    if data.train_ds is not None:
+        kwargs["x"] = data.train_ds
+    else:
+        kwargs.update(x=data.x_train, y=data.y_train, batch_size=cfg.fit.batch_size, shuffle=cfg.fit.shuffle)
+    has_val = True
+    if data.val_ds is not None:
+        kwargs["validation_data"] = data.val_ds
+    elif data.x_val is not None and len(data.x_val):
+        kwargs["validation_data"] = (data.x_val, data.y_val)
+    else:
+        has_val = False
+    return kwargs, has_val
+
+
+def _evaluate(model: Any, data: Any, cfg: RunConfig) -> dict[str, float]:
+    """Score the final model on the test split (or validation, when there is no test split)."""
+    if data.test_ds is not None:
+        res = model.evaluate(data.test_ds, verbose=0, return_dict=True)
+        prefix = "test_"
+    elif data.x_test is not None and len(data.x_test):
+        res = model.evaluate(data.x_test, data.y_test, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True)
+        prefix = "test_"
+    elif data.val_ds is not None:
+        res = model.evaluate(data.val_ds, verbose=0, return_dict=True)
+        prefix = "val_"
+    elif data.x_val is not None and len(data.x_val):
+        res = model.evaluate(data.x_val, data.y_val, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True)
+        prefix = "val_"
+    else:
+        return {}
+    return {prefix + k: float(v) for k, v in res.items()}
+
+
+def _best(history: list[dict[str, float]]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for row in history:
+        for k, v in row.items():
+            if k == "learning_rate" or math.isnan(v):
+                continue
+            high = any(w in k for w in ("acc", "auc", "precision", "recall", "r2"))
+            if k not in best or (v > best[k] if high else v < best[k]):
+                best[k] = v
+    return best
+
+
+def train(
+    cfg: RunConfig,
+    *,
+    sink: EventSink | None = None,
+    control: Control | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    prepared: Prepared | None = None,
+    capture_output: bool = True,
+    watch_control_dir: bool = True,
+) -> RunResult:
+    """Run ``cfg`` to the end in the calling thread and return how it ended.
+
+    Args:
+        cfg: the validated run config.
+        sink: also receives every event (the app's queue, the CLI printer). Defaults to None.
+        control: the command inbox; ``stop`` etc. act at the next batch. Defaults to a new one.
+        runs_dir: overrides ``cfg.output.runs_dir``. Defaults to None.
+        prepared: a ``prepare(cfg)`` result, to skip loading twice. Defaults to None.
+        capture_output: point fd 2 at the run's train.log while training. Defaults to True.
+        watch_control_dir: accept commands dropped in the run's control/ folder. Defaults to True.
+
+    Raises:
+        UserError: bad data or model, before any file is written.
+    """
+    from engine.bridge import Bridge, save_model_atomic
+
+    control = control if control is not None else Control()
+    started_log = False
+    if capture_output and not native_log.active:
+        import tempfile
+
+        native_log.start(Path(tempfile.gettempdir()) / f"kwb-preload-{os.getpid()}.log")
+        started_log = True
+    try:
+        prep = prepared if prepared is not None else prepare(cfg)
+    except BaseException:
+        if started_log:
+            native_log.stop()
+        raise
+
+    run = create_run_dir(cfg, runs_dir)
+    if capture_output:
+        native_log.switch(run.log)
+    else:
+        run.log.touch()
+    jsonl = JsonlSink(run.events)
+    out = FanoutSink([jsonl, sink] if sink is not None else [jsonl])
+    heartbeat = Heartbeat(run)
+    watcher = ControlWatcher(run, control, out) if watch_control_dir else None
+    data, model = prep.data, prep.model
+    t0 = time.monotonic()
+
+    def on_progress(done: int, total: int) -> None:
+        heartbeat.update(epochs_done=done, state="running")
+
+    bridge = Bridge(out, control, checkpoint_dir=run.checkpoints, batch_size=cfg.fit.batch_size, on_progress=on_progress)
+    result = RunResult(status="failed", run_dir=run.path)
+    try:
+        fit_kwargs, has_val = _fit_inputs(data, cfg)
+        names = expected_metric_names(cfg, has_val)
+        callbacks = _callbacks(cfg, run, bridge, out, names)
+        from engine.bridge import get_lr
+
+        out.emit(
+            ev.RunStarted(
+                run_id=run.id, run_dir=str(run.path), name=cfg.name, epochs=cfg.fit.epochs,
+                initial_epoch=cfg.fit.initial_epoch, steps_per_epoch=_steps(data, cfg),
+                batch_size=cfg.fit.batch_size, train_samples=data.train_samples, val_samples=data.val_samples,
+                params=int(model.count_params()), metrics=tuple(names), learning_rate=get_lr(model.optimizer),
+                strategy=cfg.runtime.strategy, replicas=int(prep.strategy.num_replicas_in_sync), device=prep.device,
+            )
+        )  # fmt: skip
+        out.emit(ev.Log(message=f"data: {data.description}"))
+        run.write_status(state="running", heartbeat=time.time())
+        heartbeat.start()
+        if watcher is not None:
+            watcher.start()
+        model.fit(
+            **fit_kwargs,
+            epochs=cfg.fit.epochs,
+            initial_epoch=cfg.fit.initial_epoch,
+            steps_per_epoch=cfg.fit.steps_per_epoch,
+            validation_freq=cfg.fit.validation_freq,
+            class_weight=_class_weight(cfg, data),
+            callbacks=callbacks,
+            verbose=0,
+        )
+        result.epochs_completed = bridge.epochs_completed
+        result.history = bridge.history
+        reason = bridge.stop_reason
+        if reason == "nan":
+            result.status, result.reason = "failed", "nan"
+            result.error = f"the loss became NaN or infinite in epoch {bridge.epoch + 1}; training stopped"
+            out.emit(ev.Error(message=result.error, fatal=True))
+        elif reason in ("user", "interrupt", "signal") or (reason and reason != "early_stopping"):
+            result.status, result.reason = "stopped", reason
+        else:
+            result.status, result.reason = "finished", reason
+        result.model_path = save_model_atomic(model, run.model)
+        result.evaluation = _evaluate(model, data, cfg) if result.status != "failed" else {}
+    except BaseException as exc:  # report every failure as an event, never swallow it
+        tb = traceback.format_exc()
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}".strip()
+        result.epochs_completed = bridge.epochs_completed
+        result.history = bridge.history
+        try:
+            (run.path / "error.txt").write_text(tb)
+        except OSError:
+            pass
+        out.emit(ev.Error(message=_short(result.error), fatal=True, traceback=tb))
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
+            raise
+    _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
+    return result
+
+
+def _short(text: str, limit: int = 500) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _steps(data: Any, cfg: RunConfig) -> int | None:
+    if cfg.fit.steps_per_epoch:
+        return cfg.fit.steps_per_epoch
+    if data.train_ds is not None:
+        try:
+            return len(data.train_ds)
+        except TypeError:
+            return None
+    return math.ceil(data.train_samples / cfg.fit.batch_size) if data.train_samples else None
+
+
+def _finish(
+    run: RunDir,
+    out: EventSink,
+    jsonl: JsonlSink,
+    heartbeat: Heartbeat,
+    watcher: ControlWatcher | None,
+    result: RunResult,
+    t0: float,
+    started_log: bool,
+) -> None:
+    if watcher is not None:
+        watcher.stop()
+    heartbeat.stop()
+    result.best = _best(result.history)
+    duration = time.monotonic() - t0
+    run.write_status(
+        state=result.status,
+        reason=result.reason,
+        error=result.error,
+        ended=time.time(),
+        heartbeat=time.time(),
+        epochs_done=result.epochs_completed,
+        best=result.best,
+        evaluation=result.evaluation,
+        model=str(result.model_path) if result.model_path else None,
+    )
+    out.emit(
+        ev.RunEnded(
+            status=result.status,
+            epochs_completed=result.epochs_completed,
+            duration_s=duration,
+            model_path=str(result.model_path) if result.model_path else None,
+            best=result.best,
+            test=result.evaluation,
+            reason=result.reason,
+        )
+    )
+    jsonl.close()
+    if started_log:
+        native_log.stop()
