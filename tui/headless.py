@@ -1,0 +1,163 @@
+"""Headless progress for ``kwb train``: a live line on a terminal, plain lines when piped, JSON with ``--json``.
+
+The printer is an event sink; it runs on the training thread, so the live line is
+redrawn at most every ``interval`` seconds and writes nothing else per batch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from engine import events as ev
+
+__all__ = ["Printer", "format_logs", "format_duration"]
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "-"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _num(v: float) -> str:
+    if v != v:
+        return "nan"
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        return f"{v:.4f}"
+    return f"{v:.3e}"
+
+
+def format_logs(logs: dict[str, float], skip: tuple[str, ...] = ("learning_rate",)) -> str:
+    return "  ".join(f"{k} {_num(v)}" for k, v in logs.items() if k not in skip)
+
+
+class Printer:
+    """Event sink that writes progress for a person (``mode`` tty/plain) or a program (json)."""
+
+    def __init__(self, stream: TextIO | None = None, mode: str | None = None, interval: float = 0.25) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        if mode is None:
+            mode = "tty" if getattr(self.stream, "isatty", lambda: False)() else "plain"
+        self.mode = mode
+        self.interval = interval
+        self._last = 0.0
+        self._live = False
+        self._epochs = 0
+        self._steps: int | None = None
+        self._t0 = time.monotonic()
+        self._epoch_t0 = time.monotonic()
+        self._epoch = 0
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # reader went away; training goes on
+
+    def line(self, text: str) -> None:
+        """A whole line, clearing the live line first on a terminal."""
+        if self._live:
+            self._write("\r\x1b[2K")
+            self._live = False
+        self._write(text + "\n")
+
+    def emit(self, event: ev.Event) -> None:
+        if self.mode == "json":
+            self._write(ev.encode(event) + "\n")
+            return
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            handler(event)
+
+    # ------------------------------------------------------------------ handlers
+    def _on_run_started(self, e: ev.RunStarted) -> None:
+        self._epochs = e.epochs
+        self._steps = e.steps_per_epoch
+        self._t0 = time.monotonic()
+        self.line(
+            f"run {e.run_id}  ({e.params:,} parameters, {e.train_samples or '?'} train / "
+            f"{e.val_samples or 0} val samples, device {e.device}, strategy {e.strategy})"
+        )
+        if e.run_dir:
+            self.line(f"  dir {e.run_dir}")
+
+    def _on_epoch_started(self, e: ev.EpochStarted) -> None:
+        self._epoch = e.epoch
+        self._epoch_t0 = time.monotonic()
+
+    def _on_batch(self, e: ev.Batch) -> None:
+        if self.mode != "tty":
+            return
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        steps = e.steps or self._steps
+        width = 20
+        if steps:
+            done = int(width * min(e.step, steps) / steps)
+            bar = "█" * done + "·" * (width - done)
+            frac = f"{e.step}/{steps}"
+            elapsed = now - self._epoch_t0
+            eta = elapsed / e.step * (steps - e.step) if e.step else None
+            eta_text = f"ETA {format_duration(eta)}"
+        else:
+            bar, frac, eta_text = "", str(e.step), ""
+        rate = f"{e.samples_per_s:,.0f} samples/s" if e.samples_per_s else ""
+        text = f"epoch {e.epoch + 1}/{self._epochs} {bar} {frac}  {format_logs(e.logs)}  {rate}  {eta_text}"
+        self._write("\r\x1b[2K" + text[:200])
+        self._live = True
+
+    def _on_epoch_ended(self, e: ev.EpochEnded) -> None:
+        lr = f"  lr {e.learning_rate:.3g}" if e.learning_rate is not None else ""
+        self.line(f"epoch {e.epoch + 1:>3}/{self._epochs}  {format_logs(e.logs)}{lr}  ({e.duration_s:.1f}s)")
+
+    def _on_lr_changed(self, e: ev.LrChanged) -> None:
+        self.line(f"  learning rate {e.old:.3g} -> {e.new:.3g} ({e.source})")
+
+    def _on_checkpoint_saved(self, e: ev.CheckpointSaved) -> None:
+        if e.kind == "manual":
+            self.line(f"  checkpoint saved: {e.path}")
+
+    def _on_paused(self, e: ev.Paused) -> None:
+        self.line(f"  paused at epoch {e.epoch + 1}, batch {e.step}")
+
+    def _on_resumed(self, e: ev.Resumed) -> None:
+        self.line(f"  resumed after {e.paused_s:.1f}s")
+
+    def _on_stopping(self, e: ev.Stopping) -> None:
+        words = {
+            "user": "stop requested",
+            "interrupt": "interrupted",
+            "signal": "terminated by signal",
+            "early_stopping": "early stopping",
+            "nan": "loss is NaN",
+        }
+        self.line(f"  {words.get(e.reason, e.reason)}: stopping at the next batch boundary")
+
+    def _on_error(self, e: ev.Error) -> None:
+        prefix = f"refused {e.command}: " if e.command else "error: "
+        self.line(f"  {prefix}{e.message}")
+
+    def _on_log(self, e: ev.Log) -> None:
+        if e.level in ("warning", "error"):
+            self.line(f"  {e.level}: {e.message}")
+
+    def _on_run_ended(self, e: ev.RunEnded) -> None:
+        self.line(
+            f"{e.status}{' (' + e.reason + ')' if e.reason else ''} after {e.epochs_completed} epochs "
+            f"in {format_duration(e.duration_s)}"
+        )
+        val = {k: v for k, v in e.best.items() if k.startswith("val_")}
+        if val:
+            self.line(f"  best   {format_logs(val)}")
+        if e.test:
+            self.line(f"  final  {format_logs(e.test)}")
+        if e.model_path:
+            self.line(f"  model  {e.model_path}")
