@@ -34,8 +34,6 @@ import io
 import math
 import os
 import threading
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -346,6 +344,7 @@ def _keras_home() -> str:
 def _resolve_host(url: str) -> None:
     """Resolve the URL's host in a daemon thread so a dead resolver cannot hang us."""
     import socket
+    import urllib.parse
 
     host = urllib.parse.urlsplit(url).hostname or ""
     result: list[BaseException | None] = []
@@ -368,6 +367,8 @@ def _resolve_host(url: str) -> None:
 
 def _download(url: str, target: str) -> None:
     """Fetch ``url`` into ``target`` (temp name, then rename); fails fast when offline."""
+    import urllib.request
+
     _resolve_host(url)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.kwb-partial"
@@ -489,6 +490,19 @@ def _read_file(kind, path, x_key, y_key, target, cfg, prefix, label_map):
     return x, y, label_map
 
 
+def _closest(name: str, choices: list[str]) -> str:
+    """' (did you mean X?)': a close spelling, else a key that starts with or contains ``name``."""
+    hint = suggest(name, choices)
+    if hint:
+        return hint
+    stem = name.strip("/").lower()
+    for test in (lambda c: c.lower().startswith(stem), lambda c: stem in c.lower()):
+        hits = [c for c in choices if test(c)]
+        if hits:
+            return f" (did you mean {hits[0]!r}?)"
+    return ""
+
+
 def _read_npz(path: str, x_key: str, y_key: str, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     import zipfile
 
@@ -505,7 +519,7 @@ def _read_npz(path: str, x_key: str, y_key: str, prefix: str) -> tuple[np.ndarra
         for key, field in ((x_key, "x"), (y_key, "y")):
             if key not in names:
                 raise DataError(
-                    f"no array {key!r} in this file{suggest(key, names)}; it holds: {', '.join(names) or 'nothing'}",
+                    f"no array {key!r} in this file{_closest(key, names)}; it holds: {', '.join(names) or 'nothing'}",
                     source=path, key=f"{prefix}.{field}",
                 )
             try:
@@ -651,7 +665,7 @@ def _hdf5_dataset(f, name: str, path: str, key: str):
             source=path, key=key,
         )
     raise DataError(
-        f"no dataset {name!r} in this file{suggest(name, found)}; datasets: {', '.join(found) or 'none'}",
+        f"no dataset {name!r} in this file{_closest(name, found)}; datasets: {', '.join(found) or 'none'}",
         source=path, key=key,
     )
 

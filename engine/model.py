@@ -96,6 +96,7 @@ def _clean_keras_message(exc: BaseException) -> str:
     m = re.search(r"Exception encountered when calling [^\n]*\n+(.*)", text, flags=re.S)
     if m:
         text = m.group(1).strip()
+    text = re.sub(r"Input \d+ with name '[^']*' of layer '[^']*' is incompatible with the layer: ", "", text)
     first = " ".join(text.split())
     return first[:300] + ("…" if len(first) > 300 else "")
 
@@ -334,7 +335,10 @@ def check_against_data(model: "keras.Model", cfg: RunConfig, data: "DataBundle")
     if isinstance(out, list) or data.num_classes is None:
         return
     units = out[-1]
-    last = f"model.layers[{len(cfg.model.layers) - 1}]" if cfg.model.layers else "model.path"
+    last = "model.path"
+    if cfg.model.layers:
+        last_name = next(iter(cfg.model.layers[-1]))
+        last = f"model.layers[{len(cfg.model.layers) - 1}].{last_name}.units"
     loss = cfg.compile.loss if isinstance(cfg.compile.loss, str) else cfg.compile.loss.get("name", "")
     loss = canonical_loss(loss)
     k = data.num_classes

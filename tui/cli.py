@@ -116,9 +116,15 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
 
 
 def _with_source(exc: BaseException, config: Path) -> str:
-    text = str(exc)
-    if text.startswith("error:"):
-        return f"error in {config}:" + text[len("error:") :]
+    """Name the config first; a data or model file at fault goes on its own line."""
+    from engine.errors import UserError
+
+    if not isinstance(exc, UserError):
+        return str(exc)
+    body = f"{exc.key}: {exc.message}" if exc.key else exc.message
+    text = f"error in {config}:\n  {body}"
+    if exc.source and Path(exc.source).resolve() != config.resolve():
+        text += f"\n  file: {exc.source}"
     return text
 
 
