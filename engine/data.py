@@ -591,7 +591,8 @@ def _read_csv(path, target, cfg, prefix, label_map):
             f"has a single column; need features and a target (is data.delimiter {cfg.delimiter!r} right?)",
             source=path, key=f"{prefix}.path",
         )
-    t = _column_index(target if target is not None else -1, names, path, f"data.target")
+    target_key = "data.target" if prefix == "data" or target is None else f"{prefix}.target"
+    t = _column_index(target if target is not None else -1, names, path, target_key)
     if cfg.features:
         f_idx = [_column_index(f, names, path, "data.features") for f in cfg.features]
     else:
@@ -611,6 +612,10 @@ def _read_csv(path, target, cfg, prefix, label_map):
                     source=path, key="data.features",
                 ) from None
     col = [r[t].strip() for r in cells]
+    if "" in col:
+        raise DataError(
+            f"target column {names[t]!r} is empty on line {lines[col.index('')]}", source=path, key=target_key
+        )
     y: np.ndarray
     try:
         y = np.array([int(v) for v in col], dtype="int64")
@@ -625,7 +630,7 @@ def _read_csv(path, target, cfg, prefix, label_map):
             if unknown:
                 raise DataError(
                     f"target column {names[t]!r} has labels not in the training data: {', '.join(map(repr, unknown[:5]))}",
-                    source=path, key="data.target",
+                    source=path, key=target_key,
                 ) from None
             y = np.array([label_map[v] for v in col], dtype="int32")
     return x, y, label_map
@@ -788,12 +793,26 @@ def _hdf5_sequence_class() -> type:
             self.__dict__.update(state)
             self._lock = threading.Lock()
 
+    # Importable as engine.data.HDF5Sequence (see __getattr__), so worker processes can unpickle it.
+    HDF5Sequence.__module__, HDF5Sequence.__qualname__ = __name__, "HDF5Sequence"
     _HDF5_SEQUENCE = HDF5Sequence
     return HDF5Sequence
 
 
+def __getattr__(name: str) -> Any:
+    # ``engine.data.HDF5Sequence`` exists on first use only: defining it imports Keras.
+    if name == "HDF5Sequence":
+        return _hdf5_sequence_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _hdf5_meta(path: str, x_key: str, y_key: str, prefix: str):
-    """(n, sample shape, x dtype, y shape, y dtype, y max or None) without reading x."""
+    """(n, sample shape, target kind, class count) without reading x.
+
+    The target kind is "int" (labels; count is max + 1), "onehot" or "regression".
+    Labels are small next to the inputs, so they are read whole; a 2-D float target is
+    judged one-hot from its first 10,000 rows.
+    """
     with _open_hdf5(path, f"{prefix}.path") as f:
         xd = _hdf5_dataset(f, x_key, path, f"{prefix}.x")
         yd = _hdf5_dataset(f, y_key, path, f"{prefix}.y")
@@ -803,11 +822,15 @@ def _hdf5_meta(path: str, x_key: str, y_key: str, prefix: str):
             )
         if xd.shape[0] == 0:
             raise DataError("holds no samples", source=path, key=f"{prefix}.x")
-        y_max = None
+        kind, count = "regression", None
         if np.issubdtype(yd.dtype, np.integer) and (len(yd.shape) == 1 or yd.shape[1:] == (1,)):
-            y_max = int(yd[()].max())  # labels are small next to the inputs
+            labels = yd[()]
+            if labels.min() >= 0:
+                kind, count = "int", int(labels.max()) + 1
+        elif _is_one_hot(yd[: min(10_000, yd.shape[0])]):
+            kind, count = "onehot", int(yd.shape[1])
         shape = tuple(int(d) for d in xd.shape[1:]) or (1,)
-        return int(xd.shape[0]), shape, xd.dtype, tuple(yd.shape), yd.dtype, y_max
+        return int(xd.shape[0]), shape, kind, count
 
 
 def _chunked_stats(path: str, x_key: str, start: int, stop: int, mode: str):
@@ -840,16 +863,16 @@ def _chunked_stats(path: str, x_key: str, start: int, stop: int, mode: str):
 def _hdf5_stream(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBundle:
     path = _need_path(cfg)
     x_key, y_key = (cfg.x or "x").strip("/"), (cfg.y or "y").strip("/")
-    n, shape, x_dtype, y_shape, y_dtype, y_max = _hdf5_meta(path, x_key, y_key, "data")
+    n, shape, y_kind, num_classes = _hdf5_meta(path, x_key, y_key, "data")
     refs: dict[str, tuple[str, str, str, int, int | None]] = {}
     for split, ref in (("val", cfg.validation), ("test", cfg.test)):
         if ref is not None:
             rx, ry = (ref.x or x_key).strip("/"), (ref.y or y_key).strip("/")
-            rn, rshape, _, _, _, rmax = _hdf5_meta(ref.path, rx, ry, f"data.{'validation' if split == 'val' else split}")
+            rn, rshape, _, rcount = _hdf5_meta(ref.path, rx, ry, f"data.{'validation' if split == 'val' else split}")
             if rshape != shape:
                 raise DataError(f"samples have shape {rshape} but the training data's are {shape}", source=ref.path,
                                 key=f"data.{'validation' if split == 'val' else split}.x")
-            refs[split] = (ref.path, rx, ry, rn, rmax)
+            refs[split] = (ref.path, rx, ry, rn, rcount)
     n_test = 0 if "test" in refs else int(round(n * cfg.test_split))
     n_val = 0 if "val" in refs else int(round(n * cfg.validation_split))
     n_train = n - n_val - n_test
@@ -858,15 +881,11 @@ def _hdf5_stream(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBu
                         key="data.validation_split")
     train_stop = n_train if cfg.limit is None else min(n_train, cfg.limit)
 
-    integer_y = y_max is not None
-    one_hot_y = len(y_shape) == 2 and y_shape[1] > 1 and np.issubdtype(y_dtype, np.number) and not integer_y
-    num_classes = None
+    integer_y = y_kind == "int"
     if integer_y:
-        num_classes = max([y_max] + [r[4] for r in refs.values() if r[4] is not None]) + 1
-    elif one_hot_y:
-        num_classes = int(y_shape[1])
+        num_classes = max([num_classes] + [r[4] for r in refs.values() if r[4] is not None])
     task = "classification" if num_classes is not None else "regression"
-    if cfg.one_hot and not integer_y and not one_hot_y:
+    if cfg.one_hot and task != "classification":
         raise DataError("needs integer class labels, but the targets are not (regression data?)", key="data.one_hot")
 
     shift = span = None
@@ -953,13 +972,34 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
         val = load(cfg.validation.path, "data.validation.path", shuffle=False) if cfg.validation else None
     test = load(cfg.test.path, "data.test.path", shuffle=False) if cfg.test else None
 
-    def finish(ds, limit: int | None = None):
+    channels = 1 if cfg.color_mode == "grayscale" else 3
+
+    def labels_of(files: list[str], root: str) -> np.ndarray:
+        index = {c: i for i, c in enumerate(classes)}
+        return np.array([index[Path(f).relative_to(root).parts[0]] for f in files], dtype="int32")
+
+    def first_files(files: list[str], labels: np.ndarray):
+        # The first N files of the (seeded) split order, read the way Keras reads them,
+        # so `limit` keeps the same N images every epoch.
+        def read(file, label):
+            img = tf.image.decode_image(tf.io.read_file(file), channels=channels, expand_animations=False)
+            img = tf.image.resize(img, tuple(cfg.image_size))
+            img.set_shape((*cfg.image_size, channels))
+            return img, (tf.one_hot(label, len(classes)) if cfg.one_hot else label)
+
+        ds = tf.data.Dataset.from_tensor_slices((files, labels))
+        if cfg.shuffle:
+            ds = ds.shuffle(len(files), seed=split_seed)
+        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+
+    def finish(ds, root: str, limit: int | None = None):
         if ds is None:
             return None, 0
         files = list(ds.file_paths)
+        labels = labels_of(files, root)
         if limit is not None and limit < len(files):
-            ds = ds.unbatch().take(limit).batch(batch_size)
-            files = files[:limit] if not cfg.shuffle else files  # order is shuffled; balance stays approximate
+            files, labels = files[:limit], labels[:limit]
+            ds = first_files(files, labels)
         if cfg.scale == "pixels":
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
         if cfg.cache:
@@ -968,12 +1008,12 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
             ds = ds.prefetch(tf.data.AUTOTUNE)
         ds.file_paths = files
         ds.class_names = classes
-        return ds, (min(limit, len(files)) if limit is not None else len(files))
+        ds.labels = lambda: labels  # for preview's class balance, without decoding images
+        return ds, len(files)
 
-    train_ds, n_train = finish(train, cfg.limit)
-    val_ds, n_val = finish(val)
-    test_ds, n_test = finish(test)
-    channels = 1 if cfg.color_mode == "grayscale" else 3
+    train_ds, n_train = finish(train, path, cfg.limit)
+    val_ds, n_val = finish(val, cfg.validation.path if cfg.validation else path)
+    test_ds, n_test = finish(test, cfg.test.path if cfg.test else path)
     bundle = DataBundle(
         None, None, None, None, None, None, train_ds=train_ds, val_ds=val_ds, test_ds=test_ds,
         input_shape=(int(cfg.image_size[0]), int(cfg.image_size[1]), channels),
@@ -1077,11 +1117,5 @@ def _first_batch(ds: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
 def _train_labels(bundle: DataBundle) -> np.ndarray | None:
     if bundle.y_train is not None:
         return np.asarray(bundle.y_train)
-    ds = bundle.train_ds
-    if ds is not None and hasattr(ds, "labels"):
-        return np.asarray(ds.labels())
-    files = getattr(ds, "file_paths", None)
-    if files and bundle.class_names:
-        index = {c: i for i, c in enumerate(bundle.class_names)}
-        return np.array([index[Path(f).parent.name] for f in files if Path(f).parent.name in index])
-    return None
+    labels = getattr(bundle.train_ds, "labels", None)
+    return np.asarray(labels()) if callable(labels) else None

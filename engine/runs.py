@@ -130,6 +130,12 @@ def _pid_alive(pid: Any, host: Any) -> bool | None:
         return False
     except PermissionError:
         return True
+    try:  # a killed child not yet reaped by its parent is a zombie: dead for our purposes
+        with open(f"/proc/{int(pid)}/stat") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+    except (OSError, IndexError):
+        pass
     return True
 
 

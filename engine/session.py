@@ -9,19 +9,21 @@ an ``error`` event, a ``failed`` status and ``error.txt``, and ``train`` returns
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from engine import events as ev
 from engine.config import RunConfig, suggest
 from engine.control import Control, EventSink, FanoutSink, JsonlSink
 from engine.errors import UserError
-from engine.runs import ControlWatcher, Heartbeat, RunDir, create_run_dir, native_log
+from engine.runs import ControlWatcher, Heartbeat, RunDir, create_run_dir, native_log, read_history
 
 __all__ = ["Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names"]
 
@@ -210,7 +212,7 @@ def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names:
     if cb.csv_logger:
         out.append(keras.callbacks.CSVLogger(str(run.history), append=True))
     if cb.backup_and_restore:
-        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False))
+        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False, double_checkpoint=True))
     if cb.tensorboard:
         t = cb.tensorboard
         out.append(
@@ -260,7 +262,7 @@ def _best(history: list[dict[str, float]]) -> dict[str, float]:
     best: dict[str, float] = {}
     for row in history:
         for k, v in row.items():
-            if k == "learning_rate" or math.isnan(v):
+            if k in ("learning_rate", "epoch") or math.isnan(v):
                 continue
             high = any(w in k for w in ("acc", "auc", "precision", "recall", "r2"))
             if k not in best or (v > best[k] if high else v < best[k]):
@@ -277,6 +279,8 @@ def train(
     prepared: Prepared | None = None,
     capture_output: bool = True,
     watch_control_dir: bool = True,
+    resume: RunDir | None = None,
+    on_run_dir: Callable[[RunDir], None] | None = None,
 ) -> RunResult:
     """Run ``cfg`` to the end in the calling thread and return how it ended.
 
@@ -288,6 +292,9 @@ def train(
         prepared: a ``prepare(cfg)`` result, to skip loading twice. Defaults to None.
         capture_output: point fd 2 at the run's train.log while training. Defaults to True.
         watch_control_dir: accept commands dropped in the run's control/ folder. Defaults to True.
+        resume: continue this existing run directory from its last saved state instead of
+            creating a new one. Defaults to None.
+        on_run_dir: called with the run directory as soon as it exists. Defaults to None.
 
     Raises:
         UserError: bad data or model, before any file is written.
@@ -308,7 +315,16 @@ def train(
             native_log.stop()
         raise
 
-    run = create_run_dir(cfg, runs_dir)
+    if resume is not None:
+        run = resume
+        initial_epoch = prepare_resume(run, prep.model)
+        run.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),
+                         resumed=time.time(), ended=None, error=None, reason=None)  # fmt: skip
+    else:
+        run = create_run_dir(cfg, runs_dir)
+        initial_epoch = cfg.fit.initial_epoch
+    if on_run_dir is not None:
+        on_run_dir(run)
     if capture_output:
         native_log.switch(run.log)
     else:
@@ -334,12 +350,14 @@ def train(
         out.emit(
             ev.RunStarted(
                 run_id=run.id, run_dir=str(run.path), name=cfg.name, epochs=cfg.fit.epochs,
-                initial_epoch=cfg.fit.initial_epoch, steps_per_epoch=_steps(data, cfg),
+                initial_epoch=initial_epoch, steps_per_epoch=_steps(data, cfg),
                 batch_size=cfg.fit.batch_size, train_samples=data.train_samples, val_samples=data.val_samples,
                 params=int(model.count_params()), metrics=tuple(names), learning_rate=get_lr(model.optimizer),
                 strategy=cfg.runtime.strategy, replicas=int(prep.strategy.num_replicas_in_sync), device=prep.device,
             )
         )  # fmt: skip
+        if resume is not None:
+            out.emit(ev.Log(message=f"resumed from epoch {initial_epoch} (of {cfg.fit.epochs})"))
         out.emit(ev.Log(message=f"data: {data.description}"))
         run.write_status(state="running", heartbeat=time.time())
         heartbeat.start()
@@ -348,15 +366,15 @@ def train(
         model.fit(
             **fit_kwargs,
             epochs=cfg.fit.epochs,
-            initial_epoch=cfg.fit.initial_epoch,
+            initial_epoch=initial_epoch,
             steps_per_epoch=cfg.fit.steps_per_epoch,
             validation_freq=cfg.fit.validation_freq,
             class_weight=_class_weight(cfg, data),
             callbacks=callbacks,
             verbose=0,
         )
-        result.epochs_completed = bridge.epochs_completed
-        result.history = bridge.history
+        result.epochs_completed = max(bridge.epochs_completed, initial_epoch)
+        result.history = read_history(run.history) or bridge.history
         reason = bridge.stop_reason
         if reason == "nan":
             result.status, result.reason = "failed", "nan"
@@ -372,8 +390,8 @@ def train(
         tb = traceback.format_exc()
         result.status = "failed"
         result.error = f"{type(exc).__name__}: {exc}".strip()
-        result.epochs_completed = bridge.epochs_completed
-        result.history = bridge.history
+        result.epochs_completed = max(bridge.epochs_completed, initial_epoch)
+        result.history = read_history(run.history) or bridge.history
         try:
             (run.path / "error.txt").write_text(tb)
         except OSError:
@@ -384,6 +402,57 @@ def train(
             raise
     _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
     return result
+
+
+def backup_epoch(run: RunDir) -> int | None:
+    """Epochs completed according to the run's BackupAndRestore state, or None."""
+    try:
+        return int(json.loads((run.backup / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def prepare_resume(run: RunDir, model: Any) -> int:
+    """Make history.csv and events.jsonl agree with the saved state; return the epoch to start at.
+
+    The backup is written after the history row, so a process killed between the two
+    leaves a row (and an epoch_ended event) for an epoch that will run again: those are
+    dropped here, so every epoch appears exactly once. Without a backup, the run's last
+    saved model (model.keras, else the newest checkpoint) is loaded and training
+    continues after the epochs recorded in history.csv.
+    """
+    from engine.config import atomic_write_text
+
+    done = backup_epoch(run)
+    if done is None:
+        rows = read_history(run.history)
+        done = len(rows)
+        source = run.model if run.model.exists() else None
+        if source is None:
+            ckpts = sorted(run.checkpoints.glob("*.keras"), key=lambda p: p.stat().st_mtime)
+            source = ckpts[-1] if ckpts else None
+        if source is None:
+            raise UserError("nothing to resume from: no backup/, model.keras or checkpoint", source=str(run.path))
+        import keras
+
+        saved = keras.models.load_model(source, safe_mode=True, compile=False)
+        model.set_weights(saved.get_weights())
+    if run.history.exists():
+        lines = run.history.read_text().splitlines()
+        kept = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) < done]
+        atomic_write_text(run.history, "\n".join(kept) + "\n")
+    if run.events.exists():
+        kept_events = []
+        for line in run.events.read_text().splitlines():
+            try:
+                event = ev.decode(line)
+            except ev.DecodeError:
+                continue  # a line torn by the kill
+            if isinstance(event, (ev.EpochStarted, ev.Batch, ev.EpochEnded)) and event.epoch >= done:
+                continue
+            kept_events.append(line)
+        atomic_write_text(run.events, "\n".join(kept_events) + ("\n" if kept_events else ""), mode=0o600)
+    return done
 
 
 def _short(text: str, limit: int = 500) -> str:
