@@ -274,7 +274,10 @@ def _synthetic(cfg: "DataConfig", seed: int | None) -> tuple[np.ndarray, np.ndar
         r = np.where(y == 0, 1.0, 0.5)
         x = np.stack([r * np.cos(t), r * np.sin(t)], 1) + noise * rng.standard_normal((m, 2))
     elif name == "xor":
-        x = rng.uniform(-1, 1, (m, 2))
+        # Quadrants kept 0.1 away from the axes (as in TensorFlow Playground), so the
+        # labels are exact and a two-layer network can reach ~100% while one line cannot.
+        u = rng.uniform(-1, 1, (m, 2))
+        x = np.sign(u) * (0.1 + 0.9 * np.abs(u))
         y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(int)
         x += noise * rng.standard_normal((m, 2))
     else:  # blobs: centres in a 10-unit box; noise 0.1 is a cluster std of 1 (sklearn's default)
@@ -449,7 +452,7 @@ def _need_path(cfg: "DataConfig") -> str:
     return cfg.path
 
 
-def _check_file(path: str, key: str, what: str) -> None:
+def _check_file(path: str, key: str | None, what: str) -> None:
     p = Path(path)
     if not p.exists():
         raise DataError("file not found", source=path, key=key)
@@ -636,7 +639,7 @@ def _read_csv(path, target, cfg, prefix, label_map):
     return x, y, label_map
 
 
-def _open_hdf5(path: str, key: str):
+def _open_hdf5(path: str, key: str | None):
     import h5py
 
     _check_file(path, key, "an HDF5 file")
@@ -694,7 +697,7 @@ def hdf5_tree(path: str) -> list[tuple[str, tuple[int, ...] | None, str | None]]
         else:
             out.append((name, None, None))
 
-    with _open_hdf5(path, "path") as f:
+    with _open_hdf5(path, None) as f:
         f.visititems(visit)
     return out
 
