@@ -297,7 +297,8 @@ def _install_signal_handlers(control, received: list[int], printer, ignore_hup: 
         reason = "interrupt" if signum == signal.SIGINT else "signal"
         control.send("stop", source=reason)
         if printer.mode != "json":
-            printer.line("  stopping at the next batch boundary and saving (press Ctrl-C again to quit at once)")
+            what = "interrupted" if signum == signal.SIGINT else f"signal {signal.Signals(signum).name}"
+            printer.line(f"  {what}: stopping at the next batch boundary and saving (again to quit at once)")
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)

@@ -132,14 +132,15 @@ class Printer:
         self.line(f"  resumed after {e.paused_s:.1f}s")
 
     def _on_stopping(self, e: ev.Stopping) -> None:
+        if e.reason in ("interrupt", "signal"):
+            return  # the signal handler already said so, with the second-Ctrl-C hint
         words = {
-            "user": "stop requested",
-            "interrupt": "interrupted",
-            "signal": "terminated by signal",
-            "early_stopping": "early stopping",
-            "nan": "loss is NaN",
+            "user": "stop requested: stopping at the next batch boundary",
+            "control": "stop requested (kwb control): stopping at the next batch boundary",
+            "early_stopping": "early stopping: the monitored metric stopped improving",
+            "nan": "the loss is NaN: stopping",
         }
-        self.line(f"  {words.get(e.reason, e.reason)}: stopping at the next batch boundary")
+        self.line(f"  {words.get(e.reason, e.reason)}")
 
     def _on_error(self, e: ev.Error) -> None:
         prefix = f"refused {e.command}: " if e.command else "error: "
