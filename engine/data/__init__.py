@@ -1,0 +1,70 @@
+"""Data sources: a ``DataConfig`` becomes train/val/test arrays or streaming datasets (``load_data``).
+
+Sources: ``synthetic`` (pure numpy, seeded), ``keras`` (``keras.datasets``, from Keras'
+cache), ``npz``, ``csv`` (csv module, no pandas), ``hdf5`` (h5py; in memory or streamed
+batch by batch), ``directory`` (one subfolder of images per class, via
+``keras.utils.image_dataset_from_directory``) and ``sklearn`` (optional extra).
+
+Choices this module makes where the design is silent:
+
+* Splits are fractions of the whole set: with ``validation_split: 0.2`` and
+  ``test_split: 0.1`` a 1000-sample set gives 700 / 200 / 100. The data is shuffled
+  first (``shuffle: true``, seeded), then test and validation are taken from the end.
+  Keras datasets bring their own test split; ``test_split`` is then ignored.
+* Explicit ``data.validation`` / ``data.test`` files replace the matching split. For
+  sources without files of their own (synthetic, keras, sklearn) the file's kind is
+  taken from its suffix (``.npz``, ``.csv``, ``.h5``/``.hdf5``).
+* Targets: integer labels (≥ 0) mean classification with ``max + 1`` classes; float
+  targets mean regression; a float 2-D target of 0/1 rows summing to 1 is taken as
+  already one-hot. A CSV target column of words (``setosa``) becomes class labels in
+  sorted order, with the words as class names.
+* Scaling statistics come from the training split only, and are applied to every split.
+* imdb/reuters sequences are padded or cut to ``maxlen`` (200 when not given), because a
+  ragged array cannot be fed to a model.
+* Streamed HDF5 cannot shuffle rows cheaply, so it shuffles the order of contiguous
+  batches each epoch, and splits validation/test off the end by index range.
+
+Heavy modules (keras, tensorflow, h5py) are imported inside the functions that need them.
+Modules: ``bundle`` (DataBundle, shared preprocessing), ``loader`` (``load_data``),
+``synthetic``, ``keras_datasets`` (and sklearn), ``files`` (npz/csv/hdf5 in memory),
+``streaming`` (streamed HDF5), ``images`` (image folders), ``summary`` (``preview``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.data.bundle import DataBundle
+# The private names are re-exported for callers that stub or inspect them here
+# (``monkeypatch.setattr(engine.data, "_download", ...)``); keras_datasets looks ``_download`` up here.
+from engine.data.keras_datasets import (  # noqa: F401
+    _CLASS_NAMES,
+    _KERAS_FILES,
+    _RESOLVE_TIMEOUT_S,
+    DEFAULT_MAXLEN,
+    KERAS_DATASETS,
+    SKLEARN_DATASETS,
+    _download,
+)
+from engine.data.files import hdf5_tree
+from engine.data.loader import load_data
+from engine.data.streaming import _hdf5_sequence_class
+from engine.data.summary import preview
+from engine.data.synthetic import SYNTHETIC
+
+__all__ = [
+    "DataBundle",
+    "load_data",
+    "preview",
+    "hdf5_tree",
+    "SYNTHETIC",
+    "KERAS_DATASETS",
+    "SKLEARN_DATASETS",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``engine.data.HDF5Sequence`` exists on first use only: defining it imports Keras.
+    if name == "HDF5Sequence":
+        return _hdf5_sequence_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
