@@ -7,7 +7,7 @@ layer name still works and is checked against Keras itself when the model is bui
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import format_loc, suggest

@@ -1,0 +1,208 @@
+"""Verbs that train: validate, train (optionally detached), resume; signal handling."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+from tui.commands.common import (
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, ConfigArg, RunArg, RunsDirOpt,
+    SetOpt, bad_input, err, find_run_or_exit, load, quiet_tensorflow, start_native_log,
+    with_source,
+)  # fmt: skip
+
+
+def validate(config: ConfigArg, set_: SetOpt = None) -> None:
+    """Check CONFIG (keys, data, model shapes) without training or writing anything."""
+    cfg = load(config, set_)
+    quiet_tensorflow()
+    start_native_log()
+    from engine.errors import USER_ERRORS
+    from engine.model import summary_of
+    from engine.session import prepare
+
+    try:
+        prep = prepare(cfg)
+    except USER_ERRORS as exc:
+        bad_input(with_source(exc, config))
+    summary = summary_of(prep.model)
+    print(f"{config}: ok")
+    print(f"  data   {prep.data.description}")
+    print(f"  model  {len(summary.rows)} layers, {summary.total_params:,} parameters")
+    for row in summary.rows:
+        print(f"    {row.class_name:<22} {row.output_shape:<20} {row.params:>10,}")
+
+
+def train(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the event stream as JSON lines.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="Run in the background, immune to the terminal closing.")] = False,
+    runs_dir: RunsDirOpt = None,
+    announce: Annotated[Optional[Path], typer.Option("--announce", hidden=True)] = None,
+    detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
+) -> None:
+    """Train CONFIG headless. Ctrl-C stops at the next batch and saves; twice exits at once."""
+    cfg = load(config, set_)
+    if runs_dir is not None:
+        cfg.output.runs_dir = str(runs_dir)
+    if detach:
+        argv = ["train", str(config.resolve()), "--runs-dir", str(Path(cfg.output.runs_dir).resolve())]
+        for item in set_ or []:
+            argv += ["--set", item]
+        _spawn_detached(argv, cfg.output.runs_dir)
+    _run_headless(cfg, config, json_, announce=announce, detached=detached)
+
+
+def resume(
+    run: RunArg,
+    json_: Annotated[bool, typer.Option("--json", help="Print the event stream as JSON lines.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="Continue in the background.")] = False,
+    runs_dir: RunsDirOpt = None,
+    announce: Annotated[Optional[Path], typer.Option("--announce", hidden=True)] = None,
+    detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
+) -> None:
+    """Continue a stopped, died or killed run from its last saved state, in the same directory."""
+    from engine.errors import UserError
+    from engine.runs import LIVE_STATES, effective_state, read_status
+
+    try:
+        rd = find_run_or_exit(run, runs_dir)
+    except UserError as exc:
+        bad_input(exc)
+    state = effective_state(read_status(rd.path) or {})
+    if state in LIVE_STATES:
+        bad_input(f"error:\n  RUN: {rd.id} is still {state}; stop it first (kwb control {rd.id} stop)")
+    cfg = load(rd.config, None)
+    from engine.session import backup_epoch
+
+    done = backup_epoch(rd)
+    if done is not None and done >= cfg.fit.epochs:
+        print(f"run {rd.id} has already completed all {cfg.fit.epochs} epochs; nothing to resume")
+        return
+    if detach:
+        _spawn_detached(["resume", str(rd.path.resolve())], str(rd.path.parent))
+    _run_headless(cfg, rd.config, json_, resume_dir=rd, announce=announce, detached=detached)
+
+
+def _spawn_detached(argv: list[str], runs_dir: str) -> NoReturn:
+    """Start ``kwb ARGV`` as its own session and return once its run directory exists."""
+    import subprocess
+    import tempfile
+    import time
+
+    fd, announce = tempfile.mkstemp(prefix="kwb-announce-", suffix=".txt")
+    os.close(fd)
+    os.unlink(announce)
+    out_fd, out_path = tempfile.mkstemp(prefix="kwb-detached-", suffix=".log")
+    cmd = [sys.executable, "-m", "tui.cli", *argv, "--detached", "--announce", announce]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True
+    )
+    os.close(out_fd)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            if os.path.exists(announce):
+                run_path = Path(Path(announce).read_text().strip())
+                run_id = run_path.name
+                print(f"started run {run_id} in the background (pid {proc.pid})")
+                print(f"  dir      {run_path}")
+                print(f"  watch    kwb attach {run_id}")
+                print(f"  control  kwb control {run_id} stop|pause|resume|checkpoint|lr-drop|set-lr VALUE")
+                print(f"  status   kwb show {run_id}")
+                os.unlink(announce)
+                os.unlink(out_path)
+                raise typer.Exit(EXIT_OK)
+            code = proc.poll()
+            if code is not None:
+                text = Path(out_path).read_text(errors="replace").strip()
+                os.unlink(out_path)
+                if text:
+                    err(text)
+                raise typer.Exit(code or EXIT_FAILED)
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        proc.terminate()
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    err(f"the background run did not start within 300 s; see {out_path}")
+    raise typer.Exit(EXIT_FAILED)
+
+
+def _run_headless(cfg, config: Path, json_: bool, *, resume_dir=None, announce: Path | None = None,
+                  detached: bool = False) -> None:  # fmt: skip
+    quiet_tensorflow()
+    from tui.headless import Printer
+
+    printer = Printer(mode="json" if json_ else ("plain" if detached else None))
+    if printer.mode == "tty":
+        printer.line(f"loading TensorFlow and preparing {cfg.name}…")
+    start_native_log()
+    from engine.errors import USER_ERRORS
+
+    try:
+        from engine.session import prepare
+
+        prep = prepare(cfg)
+    except USER_ERRORS as exc:
+        bad_input(with_source(exc, config))
+    except KeyboardInterrupt:
+        err("interrupted before training started; nothing was written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    from engine.control import Control
+    from engine.session import train as run_training
+
+    def on_run_dir(run) -> None:
+        if detached:
+            # Our stdout was a temp file of the launcher's; from now on it is the run's output.log.
+            out = os.open(run.path / "output.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            sys.stdout.flush()
+            os.dup2(out, 1)
+            os.close(out)
+        if announce is not None:
+            from engine.config import atomic_write_text
+
+            atomic_write_text(announce, str(run.path.resolve()))
+
+    control = Control()
+    received: list[int] = []
+    _install_signal_handlers(control, received, printer, ignore_hup=detached)
+    try:
+        result = run_training(cfg, sink=printer, control=control, prepared=prep, resume=resume_dir, on_run_dir=on_run_dir)
+    except USER_ERRORS as exc:
+        bad_input(with_source(exc, config))
+    if result.status == "failed":
+        if result.error and not json_:
+            err(f"training failed: {result.error}\n  details: {result.run_dir}/error.txt, {result.run_dir}/train.log")
+        raise typer.Exit(EXIT_FAILED)
+    if received:
+        import signal
+
+        raise typer.Exit(EXIT_INTERRUPTED if received[0] == signal.SIGINT else EXIT_TERMINATED)
+
+
+def _install_signal_handlers(control, received: list[int], printer, ignore_hup: bool = False) -> None:
+    """First SIGINT/SIGTERM/SIGHUP: stop at a batch boundary and save. Second: exit at once."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        if received:
+            # Everything on disk is written by rename, so leaving now cannot tear a file.
+            os._exit(EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_TERMINATED)
+        received.append(signum)
+        reason = "interrupt" if signum == signal.SIGINT else "signal"
+        control.send("stop", source=reason)
+        if printer.mode != "json":
+            what = "interrupted" if signum == signal.SIGINT else f"signal {signal.Signals(signum).name}"
+            printer.line(f"  {what}: stopping at the next batch boundary and saving (again to quit at once)")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+    if ignore_hup:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
