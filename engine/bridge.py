@@ -99,8 +99,6 @@ class Bridge(keras.callbacks.Callback):
         self.history: list[dict[str, float]] = []
         self._last_emit = 0.0
         self._epoch_t0 = time.monotonic()
-        self._rate_t = time.monotonic()
-        self._rate_step = 0
         self._known_lr: float | None = None
         self._manual_n = 0
 
@@ -114,8 +112,7 @@ class Bridge(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch = epoch
         self.step = 0
-        self._epoch_t0 = self._rate_t = time.monotonic()
-        self._rate_step = 0
+        self._epoch_t0 = time.monotonic()
         self.sink.emit(ev.EpochStarted(epoch=epoch, epochs=self.params.get("epochs", 0)))
         if self.control.pending:
             self._apply_commands()
@@ -126,7 +123,8 @@ class Bridge(keras.callbacks.Callback):
             self.step = batch
             self._apply_commands()
         now = time.monotonic()
-        if now - self._last_emit >= self.interval:
+        if now - self._last_emit >= self.interval and batch:
+            # batch is the number of steps done this epoch; at 0 there is nothing to report yet.
             self._last_emit = now
             self.step = batch
             self._emit_batch(batch, now)
@@ -150,13 +148,10 @@ class Bridge(keras.callbacks.Callback):
 
     # ------------------------------------------------------------ events
     def _emit_batch(self, batch: int, now: float) -> None:
-        metrics = _floats(self.model.get_metrics_result()) if batch > 0 else {}
         steps = self.params.get("steps")
-        rate = None
-        elapsed = now - self._rate_t
-        if batch > self._rate_step and elapsed > 0 and self.batch_size:
-            rate = (batch - self._rate_step) * self.batch_size / elapsed
-        self._rate_t, self._rate_step = now, batch
+        elapsed = now - self._epoch_t0
+        rate = batch * self.batch_size / elapsed if self.batch_size and elapsed > 0 else None
+        metrics = _floats(self.model.get_metrics_result())
         self.sink.emit(ev.Batch(epoch=self.epoch, step=batch, steps=steps, logs=metrics, samples_per_s=rate))
 
     def note_lr(self, source: str) -> None:
@@ -237,10 +232,10 @@ class Bridge(keras.callbacks.Callback):
                         self._refuse(cmd, "already paused")
                     else:
                         self._apply(cmd)
+        paused_s = time.monotonic() - t0
         self._last_emit = time.monotonic()
-        self._rate_t = self._last_emit
-        self._rate_step = self.step
-        self.sink.emit(ev.Resumed(epoch=self.epoch, step=self.step, paused_s=time.monotonic() - t0))
+        self._epoch_t0 += paused_s  # samples/s and ETA should not count the pause
+        self.sink.emit(ev.Resumed(epoch=self.epoch, step=self.step, paused_s=paused_s))
 
 
 class LrWatch(keras.callbacks.Callback):

@@ -1,0 +1,41 @@
+"""The dashboard reducer: pure, deterministic on replay, bounded."""
+
+from __future__ import annotations
+
+from engine import events as ev
+from engine.runs import read_events
+from tui.state import SERIES_CAP, DashState, append_point, reduce, replay
+
+
+def test_replay_is_deterministic_and_pure(controls_events) -> None:
+    events = read_events(controls_events)
+    first = replay(events)
+    assert replay(events) == first
+    assert first.status == "stopped"
+    kinds = [line.kind for line in first.log]
+    assert {"lr", "checkpoint", "pause", "stop", "end"} <= set(kinds)
+    start = DashState()
+    reduce(start, events[0])
+    assert start == DashState()
+
+
+def test_series_stay_bounded() -> None:
+    state = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=1, steps_per_epoch=200_000, t=0.0))
+    for step in range(1, 20_000):
+        state = reduce(state, ev.Batch(epoch=0, step=step, steps=200_000, logs={"loss": 1.0 / step}, t=float(step)))
+    assert len(state.batch["loss"]) <= SERIES_CAP
+    assert state.batch["loss"][-1][1] == 1.0 / 19_999
+
+
+def test_append_point_keeps_newest() -> None:
+    series: tuple = ()
+    for i in range(1000):
+        series = append_point(series, (float(i), float(i)), cap=10)
+    assert len(series) <= 10 and series[-1] == (999.0, 999.0)
+
+
+def test_fatal_error_is_shown() -> None:
+    state = replay([ev.Error(message="boom\nValueError: bad shape", fatal=True, t=1.0), ev.RunEnded(status="failed", t=2.0)])
+    assert state.status == "failed"
+    assert state.error is not None
+    assert any("bad shape" in line.text for line in state.log)

@@ -1,0 +1,345 @@
+"""The Textual app: screens, bindings, the training worker and the run controls.
+
+Training goes through ``engine.session.train`` only (the same path as ``kwb train``),
+in a thread worker; its events arrive as ``KwbApp.RunEvent`` messages and are folded
+into ``tui.state`` by the pure reducer. Commands go out through ``engine.control``.
+TensorFlow is imported in a thread after the first frame, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
+
+from engine import events as ev
+from engine.config import ConfigError
+from engine.control import CallbackSink, Control
+from tui.state import DashState, reduce
+from tui.workspace import Workspace
+
+__all__ = ["KwbApp", "make_app", "run_app", "TrainEngine"]
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class TrainEngine(Protocol):
+    """What the app needs from the engine; ``engine.session`` is the real one."""
+
+    def train(self, cfg: Any, *, sink: Any, control: Any = None, runs_dir: Any = None) -> Any: ...
+
+
+class _LiveEngine:
+    """Imports ``engine.session`` (and so TensorFlow) on first use, in the calling thread."""
+
+    def train(self, cfg: Any, **kwargs: Any) -> Any:
+        from engine import session
+
+        return session.train(cfg, **kwargs)
+
+
+class KwbApp(App[None]):
+    """Keras Workbench: build, data, train and runs screens over one config."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Keras Workbench"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding("1", "screen('build')", "Build", show=False),
+        Binding("2", "screen('data')", "Data", show=False),
+        Binding("3", "screen('train')", "Train", show=False),
+        Binding("4", "screen('runs')", "Runs", show=False),
+        Binding("t", "start", "Start"),
+        Binding("s", "stop", "Stop"),
+        Binding("l", "lr_drop", "LR drop"),
+        Binding("L", "set_lr", "Set LR", show=False),
+        Binding("c", "checkpoint", "Checkpoint"),
+        Binding("p", "pause", "Pause"),
+        Binding("ctrl+s", "save", "Save", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    """Screen switches, run controls (active while a run exists), save and quit."""
+
+    dash: reactive[DashState] = reactive(DashState, always_update=True)
+    """The dashboard state as last published (throttled); screens watch it."""
+    lr_factor: reactive[float] = reactive(0.5)
+    """What ``l`` multiplies the learning rate by; starts at ``controls.lr_factor``."""
+    config_version: reactive[int] = reactive(0)
+    """Bumped whenever the workspace config changes, so screens can redraw."""
+
+    class RunEvent(Message):
+        """One event from the training thread. Batch progress coalesces in the queue."""
+
+        def __init__(self, event: ev.Event) -> None:
+            super().__init__()
+            self.event = event
+
+        def can_replace(self, message: Message) -> bool:
+            return (
+                isinstance(message, KwbApp.RunEvent)
+                and isinstance(self.event, ev.Batch)
+                and isinstance(message.event, ev.Batch)
+            )
+
+    class RunFinished(Message):
+        """The training worker returned (``result``) or raised (``error``)."""
+
+        def __init__(self, result: Any = None, error: ev.Error | None = None) -> None:
+            super().__init__()
+            self.result = result
+            self.error = error
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        engine: TrainEngine | None = None,
+        runs_dir: str | os.PathLike[str] | None = None,
+        warm_up: bool = True,
+        start_mode: str = "build",
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.cursor_blink = cursor_blink
+        """Blink text cursors (off in snapshot tests)."""
+        self.workspace = workspace
+        """The config being edited and trained."""
+        self.engine: TrainEngine = engine or _LiveEngine()
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else None
+        """Overrides ``output.runs_dir`` (tests use a temporary folder)."""
+        self.control: Control | None = None
+        """The command inbox of the current run; None when no run is in progress."""
+        self._state = DashState()
+        self._published: DashState | None = None
+        self._quitting = False
+        self._warm_up = warm_up
+        self._start_mode = start_mode
+        self.tf_ready = False
+        """True once TensorFlow has been imported in the background."""
+        self.recorded: list[ev.Event] = []
+        """Every event of the current run, in order (tests and debugging)."""
+        try:
+            self.lr_factor = workspace.config().controls.lr_factor
+        except ConfigError:
+            pass
+
+    # ------------------------------------------------------------ set-up
+    def on_mount(self) -> None:
+        from tui.screens.build import BuildScreen
+        from tui.screens.data import DataScreen
+        from tui.screens.runs import RunsScreen
+        from tui.screens.train import TrainScreen
+
+        self.add_mode("build", BuildScreen)
+        self.add_mode("data", DataScreen)
+        self.add_mode("train", TrainScreen)
+        self.add_mode("runs", RunsScreen)
+        self.switch_mode(self._start_mode)
+        self.set_interval(0.25, self._publish)
+        if self.workspace.load_error:
+            self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
+        if self._warm_up:
+            self.call_after_refresh(self._import_tensorflow)
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
+    def _import_tensorflow(self) -> None:
+        import engine.model  # noqa: F401  (imports Keras and TensorFlow)
+
+        self.tf_ready = True
+
+    # ------------------------------------------------------------ state
+    @property
+    def run_active(self) -> bool:
+        return self.control is not None
+
+    def _publish(self) -> None:
+        """Hand the latest state to the widgets, at most four times a second."""
+        if self._state is not self._published:
+            self._published = self._state
+            self.dash = self._state
+
+    def apply_event(self, event: ev.Event, publish: bool = True) -> None:
+        """Fold one event into the dashboard (live runs and replays both come here)."""
+        self._state = reduce(self._state, event)
+        if publish:
+            self._publish()
+
+    def replay(self, events: Iterable[ev.Event]) -> None:
+        """Show a recorded run in the dashboard, as if it had run live."""
+        self._state = DashState()
+        for event in events:
+            self._state = reduce(self._state, event)
+        self._publish()
+
+    def on_kwb_app_run_event(self, message: "KwbApp.RunEvent") -> None:
+        self.recorded.append(message.event)
+        # Batches wait for the 4 Hz publish tick; acknowledgements show at once.
+        self.apply_event(message.event, publish=not isinstance(message.event, ev.Batch))
+        if isinstance(message.event, ev.Error) and message.event.command:
+            self.notify(message.event.message, title=f"{message.event.command} refused", severity="warning")
+        elif isinstance(message.event, ev.Error) and message.event.fatal:
+            self.notify(message.event.message.strip().splitlines()[-1], title="training failed", severity="error", timeout=10)
+
+    def on_kwb_app_run_finished(self, message: "KwbApp.RunFinished") -> None:
+        if message.error is not None:
+            self.apply_event(message.error)
+            self.apply_event(ev.RunEnded(status="failed", reason="error"))
+        self.control = None
+        self._publish()
+        self.refresh_bindings()
+        if self._quitting:
+            self.exit()
+
+    # ------------------------------------------------------------ training
+    def action_start(self) -> None:
+        """Start training the workspace config (from any screen)."""
+        if self.run_active:
+            self.notify("a run is already in progress", severity="warning")
+            return
+        try:
+            cfg = self.workspace.config()
+        except ConfigError as exc:
+            self.apply_event(ev.Error(message=str(exc), fatal=True))
+            self.notify(str(exc), title="cannot train", severity="error", timeout=10)
+            return
+        self.control = Control()
+        self.recorded = []
+        self._state = DashState(status="starting", name=cfg.name, epochs=cfg.fit.epochs)
+        self._publish()
+        self.refresh_bindings()
+        self.switch_mode("train")
+        self._train(cfg, self.control)
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train(self, cfg: Any, control: Control) -> None:
+        sink = CallbackSink(lambda event: self.post_message(self.RunEvent(event)))
+        try:
+            result = self.engine.train(cfg, sink=sink, control=control, runs_dir=self.runs_dir)
+        except Exception as exc:  # a UserError (bad data, bad model) or a bug: show it, keep going
+            error = ev.Error(message=str(exc), fatal=True, traceback=traceback.format_exc())
+            self.post_message(self.RunFinished(error=error))
+            return
+        self.post_message(self.RunFinished(result=result))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A worker that died without posting RunFinished must not leave the controls on.
+        if event.worker.group == "train" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.post_message(self.RunFinished(error=ev.Error(message=str(event.worker.error), fatal=True)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("stop", "lr_drop", "set_lr", "checkpoint", "pause"):
+            return True if self.run_active else None
+        if action == "start":
+            return None if self.run_active else True
+        return True
+
+    def action_stop(self) -> None:
+        """Stop early at the next batch boundary; the model and history are saved."""
+        if self.control:
+            self.control.stop()
+            self.notify("stopping at the next batch…", timeout=3)
+
+    def action_lr_drop(self) -> None:
+        if self.control:
+            self.control.lr_scale(self.lr_factor)
+            self.notify(f"learning rate × {self.lr_factor:g}…", timeout=3)
+
+    def action_set_lr(self) -> None:
+        from tui.screens.dialogs import LearningRateDialog
+
+        if not self.control:
+            return
+
+        def apply(result: tuple[float, float] | None) -> None:
+            if result is None or self.control is None:
+                return
+            value, factor = result
+            self.lr_factor = factor
+            if value > 0:
+                self.control.set_lr(value)
+
+        self.push_screen(LearningRateDialog(self._state.learning_rate, self.lr_factor), apply)
+
+    def action_checkpoint(self) -> None:
+        if self.control:
+            self.control.checkpoint()
+            self.notify("checkpoint requested…", timeout=3)
+
+    def action_pause(self) -> None:
+        """Pause, or resume a paused run."""
+        if self.control:
+            if self._state.status == "paused":
+                self.control.resume()
+            else:
+                self.control.pause()
+
+    # ------------------------------------------------------------ config, screens, quit
+    def action_screen(self, name: str) -> None:
+        self.switch_mode(name)
+
+    def config_changed(self) -> None:
+        """Tell every screen the workspace config changed."""
+        self.config_version += 1
+
+    def action_save(self) -> None:
+        """Write the config as YAML that ``kwb train`` runs identically."""
+        try:
+            path = self.workspace.save()
+        except ConfigError as exc:
+            self.notify(str(exc), title="not saved", severity="error", timeout=10)
+            return
+        except OSError as exc:
+            self.notify(str(exc), title="not saved", severity="error", timeout=10)
+            return
+        self.notify(f"saved {path}", title="config")
+
+    async def action_quit(self) -> None:
+        if not self.run_active:
+            self.exit()
+            return
+        from tui.screens.dialogs import ConfirmDialog
+
+        def answer(yes: bool | None) -> None:
+            if yes and self.control is not None:
+                self._quitting = True
+                self.control.stop()
+                self.notify("stopping the run and saving before quitting…", timeout=30)
+
+        self.push_screen(ConfirmDialog("A run is in progress. Stop it (saving the model) and quit?"), answer)
+
+
+def make_app(
+    config_path: str | os.PathLike[str] | None = None,
+    engine: TrainEngine | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    warm_up: bool = True,
+    start_mode: str = "build",
+    cursor_blink: bool = True,
+) -> KwbApp:
+    """The one app factory, shared by the CLI and the tests.
+
+    ``engine`` replaces ``engine.session`` (tests may hand a recorded stream);
+    ``runs_dir`` overrides the config's ``output.runs_dir``; ``warm_up=False`` skips
+    importing TensorFlow in the background; ``cursor_blink=False`` for snapshots.
+    """
+    workspace = Workspace.open(Path(config_path) if config_path is not None else None)
+    return KwbApp(
+        workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode=start_mode, cursor_blink=cursor_blink
+    )
+
+
+def run_app(config_path: str | os.PathLike[str] | None = None) -> None:
+    """Run the app full-screen on ``config_path`` (else the last config, else the sample)."""
+    from tui.terminal import guard_terminal
+
+    app = make_app(config_path)
+    with guard_terminal():
+        app.run()

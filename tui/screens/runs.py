@@ -1,0 +1,194 @@
+"""Runs screen: every run in the runs folder; open one, overlay several, re-edit a config.
+
+A run's curves come from replaying its ``events.jsonl`` through the same reducer the
+live dashboard uses. Selected runs (space) are overlaid: one validation-loss and one
+metric curve per run on shared charts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, DataTable, Footer, Static
+
+from tui.state import DashState, format_duration, replay
+from tui.widgets.chart import Chart
+from tui.widgets.dashboard import Dashboard, metric_names
+from tui.widgets.nav import NavBar
+from tui.widgets.run_header import STATUS_STYLES
+
+__all__ = ["RunsScreen", "overlay_series"]
+
+
+def overlay_series(states: dict[str, DashState], key: str) -> tuple[tuple[str, Any], ...]:
+    """One ``(run id, points)`` series per run for the epoch-level curve ``key``."""
+    out = []
+    for run_id, state in states.items():
+        points = state.history.get(key) or state.history.get(key.removeprefix("val_"), ())
+        out.append((run_id[-24:], points))
+    return tuple(out)
+
+
+class RunsScreen(Screen[None]):
+    """The run table; enter opens a run, space marks runs for the overlay (v)."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("space", "mark", "Mark"),
+        Binding("v", "overlay", "Overlay"),
+        Binding("b", "back", "Table", show=False),
+        Binding("E", "edit_config", "Edit config"),
+        Binding("R", "reload", "Reload"),
+    ]
+    """Open, mark for overlay, show the overlay, back to the table, edit the run's config, reload."""
+
+    marked: reactive[frozenset[str]] = reactive(frozenset())
+    """Run ids marked for the overlay."""
+
+    class Loaded(Message):
+        """The run list was read from disk."""
+
+        def __init__(self, runs: list[Any]) -> None:
+            super().__init__()
+            self.runs = runs
+
+    def compose(self) -> ComposeResult:
+        yield NavBar()
+        with ContentSwitcher(initial="run-table", id="runs-switcher"):
+            yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
+            yield Dashboard(id="run-dashboard")
+            with Horizontal(id="overlay"):
+                yield Chart("val_loss", id="overlay-loss")
+                yield Chart("metric", id="overlay-metric")
+        yield Static(id="runs-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(NavBar).current = "runs"
+        self.query_one(DataTable).add_columns(" ", "run", "status", "epochs", "best", "duration")
+        self.runs: list[Any] = []
+        self.states: dict[str, DashState] = {}
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    @property
+    def runs_dir(self) -> Path:
+        app: Any = self.app
+        if app.runs_dir is not None:
+            return Path(app.runs_dir)
+        try:
+            return Path(app.workspace.config().output.runs_dir)
+        except Exception:
+            return Path("runs")
+
+    def action_reload(self) -> None:
+        self._load(self.runs_dir)
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
+    def _load(self, runs_dir: Path) -> None:
+        from engine.runs import list_runs
+
+        self.post_message(self.Loaded(list_runs(runs_dir)))
+
+    def on_runs_screen_loaded(self, message: "RunsScreen.Loaded") -> None:
+        self.runs = message.runs
+        self._draw()
+
+    def _draw(self) -> None:
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for info in self.runs:
+            val = [(k, v) for k, v in info.best.items() if k.startswith("val_")] or list(info.best.items())
+            best = " ".join(f"{k}={v:.4g}" for k, v in val[:2])
+            epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
+            table.add_row(
+                "●" if info.id in self.marked else " ",
+                info.id,
+                Text(info.state, style=STATUS_STYLES.get(info.state, "")),
+                epochs,
+                best,
+                format_duration(info.duration_s),
+            )
+        if self.runs:
+            table.move_cursor(row=min(row, len(self.runs) - 1))
+        hint = "no runs yet in " + str(self.runs_dir) if not self.runs else \
+            f"{len(self.runs)} runs in {self.runs_dir} · {len(self.marked)} marked"
+        self.query_one("#runs-hint", Static).update(Text(hint, style="dim"))
+
+    def _current(self) -> Any | None:
+        if not self.runs:
+            return None
+        return self.runs[min(self.query_one(DataTable).cursor_row, len(self.runs) - 1)]
+
+    def _state_of(self, info: Any) -> DashState:
+        from engine.runs import read_events
+
+        if info.id not in self.states or info.state in ("running", "paused"):
+            self.states[info.id] = replay(read_events(info.path))
+        return self.states[info.id]
+
+    def action_open(self) -> None:
+        info = self._current()
+        if info is None:
+            return
+        self.query_one("#run-dashboard", Dashboard).state = self._state_of(info)
+        self.query_one(ContentSwitcher).current = "run-dashboard"
+
+    def action_mark(self) -> None:
+        info = self._current()
+        if info is None:
+            return
+        self.marked = self.marked ^ {info.id}
+        self._draw()
+
+    def action_overlay(self) -> None:
+        chosen = [i for i in self.runs if i.id in self.marked] or ([self._current()] if self._current() else [])
+        if not chosen:
+            return
+        states = {i.id: self._state_of(i) for i in chosen}
+        self.query_one("#overlay-loss", Chart).series = overlay_series(states, "val_loss")
+        names = next((metric_names(s) for s in states.values() if metric_names(s)), [])
+        metric = self.query_one("#overlay-metric", Chart)
+        if names:
+            metric.title = f"val_{names[0]}"
+            metric.series = overlay_series(states, f"val_{names[0]}")
+        self.query_one(ContentSwitcher).current = "overlay"
+
+    def action_back(self) -> None:
+        self.query_one(ContentSwitcher).current = "run-table"
+        self.query_one(DataTable).focus()
+
+    def action_edit_config(self) -> None:
+        """Load the run's resolved config into the builder, to change it and run again."""
+        info = self._current()
+        if info is None:
+            return
+        from engine.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(Path(info.path) / "config.yaml")
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        app: Any = self.app
+        app.workspace.replace_config(cfg)
+        app.config_changed()
+        self.notify(f"loaded the config of {info.id}; ctrl+s saves it to {app.workspace.path}")
+        app.switch_mode("build")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.query_one(ContentSwitcher).current != "run-table"
+        return True

@@ -1,0 +1,44 @@
+"""Train screen: compile/fit/callback settings, and the live dashboard of the current run."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from tui.state import DashState
+from tui.widgets.dashboard import Dashboard
+from tui.widgets.nav import NavBar
+from tui.widgets.train_settings import TrainSettings
+
+__all__ = ["TrainScreen"]
+
+
+class TrainScreen(Screen[None]):
+    """The dashboard, with the training settings one key away (``o``)."""
+
+    BINDINGS = [Binding("o", "toggle_settings", "Settings")]
+    """o flips between the dashboard and the compile/fit/callback settings."""
+
+    def compose(self) -> ComposeResult:
+        yield NavBar()
+        with ContentSwitcher(initial="dashboard"):
+            yield Dashboard(id="dashboard")
+            yield TrainSettings(id="settings")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(NavBar).current = "train"
+        self.watch(self.app, "dash", self._on_dash)
+
+    def _on_dash(self, state: DashState) -> None:
+        self.query_one(Dashboard).state = state
+        if state.active and self.query_one(ContentSwitcher).current != "dashboard":
+            self.query_one(ContentSwitcher).current = "dashboard"
+
+    def action_toggle_settings(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = "settings" if switcher.current == "dashboard" else "dashboard"
+        if switcher.current == "settings":
+            self.query_one(TrainSettings).focus_first()

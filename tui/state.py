@@ -1,0 +1,290 @@
+"""The dashboard as a pure reducer: ``state = reduce(state, event)``, no Textual here.
+
+Replaying a recorded ``events.jsonl`` through :func:`reduce` gives exactly the state
+a live run showed, so the dashboard renders the same either way. Every time shown is
+computed from event timestamps (never the wall clock), which keeps replays and
+snapshots deterministic. Series are bounded: once one holds ``SERIES_CAP`` points it
+is halved (every other point kept, the newest always kept), so a 200k-batch run
+costs the same memory as a 2k-batch one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from engine import events as ev
+
+__all__ = [
+    "SERIES_CAP",
+    "LOG_CAP",
+    "LogLine",
+    "DashState",
+    "reduce",
+    "replay",
+    "append_point",
+    "format_duration",
+]
+
+SERIES_CAP = 400
+"""Most points kept in one chart series before it is downsampled by half."""
+LOG_CAP = 200
+"""Most lines kept in the event log."""
+
+Point = tuple[float, float]
+
+
+def append_point(series: tuple[Point, ...], point: Point, cap: int = SERIES_CAP) -> tuple[Point, ...]:
+    """``series + (point,)``, halved (keeping the newest point) when it would exceed ``cap``."""
+    out = series + (point,)
+    if len(out) > cap:
+        # Keep every other point counted back from the newest, so the latest stays.
+        out = out[::-1][::2][::-1]
+    return out
+
+
+def format_duration(seconds: float | None) -> str:
+    """``75`` -> ``1:15``; ``3725`` -> ``1:02:05``; None -> ``--:--``."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of the dashboard's event log; ``at`` is seconds since the run started."""
+
+    at: float
+    kind: str
+    """info, lr, checkpoint, pause, stop, error or end: picks the colour."""
+    text: str
+
+
+@dataclass(frozen=True)
+class DashState:
+    """Everything the dashboard shows. Immutable; :func:`reduce` returns a new one."""
+
+    status: str = "idle"
+    """idle, starting, running, paused, stopping, finished, stopped or failed."""
+    run_id: str | None = None
+    run_dir: str | None = None
+    name: str = ""
+    epochs: int = 0
+    epoch: int = 0
+    """Epochs completed (shown as ``epoch + 1`` while one is in progress)."""
+    step: int = 0
+    steps: int | None = None
+    batch_size: int | None = None
+    train_samples: int | None = None
+    params: int = 0
+    device: str = ""
+    metrics: tuple[str, ...] = ()
+    started_t: float | None = None
+    last_t: float | None = None
+    epoch_started_t: float | None = None
+    paused_s: float = 0.0
+    paused_at: float | None = None
+    samples_per_s: float | None = None
+    epoch_durations: tuple[float, ...] = ()
+    batch_logs: dict[str, float] = field(default_factory=dict)
+    learning_rate: float | None = None
+    history: dict[str, tuple[Point, ...]] = field(default_factory=dict)
+    """Epoch-level curves by log key (loss, val_loss, accuracy …): (epoch, value)."""
+    batch: dict[str, tuple[Point, ...]] = field(default_factory=dict)
+    """Batch-level training curves by log key: (fractional epoch, value), bounded."""
+    lr: tuple[Point, ...] = ()
+    """Learning rate over (fractional) epochs, bounded."""
+    log: tuple[LogLine, ...] = ()
+    best: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    checkpoints: int = 0
+    model_path: str | None = None
+
+    # ------------------------------------------------------------ derived values
+    @property
+    def active(self) -> bool:
+        """True while the run can still take commands."""
+        return self.status in ("starting", "running", "paused", "stopping")
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.started_t is None or self.last_t is None:
+            return None
+        return max(0.0, self.last_t - self.started_t)
+
+    @property
+    def epoch_fraction(self) -> float:
+        """Progress through the current epoch, 0..1."""
+        if not self.steps:
+            return 0.0
+        return min(1.0, self.step / self.steps)
+
+    @property
+    def position(self) -> float:
+        """Fractional epoch of the latest batch, the x axis of batch-level charts."""
+        return self.epoch + self.epoch_fraction
+
+    @property
+    def eta_epoch_s(self) -> float | None:
+        if not self.steps or self.epoch_started_t is None or self.last_t is None or self.step <= 0:
+            return None
+        spent = self.last_t - self.epoch_started_t
+        return spent / self.step * (self.steps - self.step)
+
+    @property
+    def eta_run_s(self) -> float | None:
+        if not self.epochs:
+            return None
+        per_epoch = None
+        if self.epoch_durations:
+            recent = self.epoch_durations[-5:]
+            per_epoch = sum(recent) / len(recent)
+        left_this = self.eta_epoch_s
+        if per_epoch is None:
+            if left_this is None or not self.steps or self.step <= 0:
+                return None
+            per_epoch = (self.last_t - self.epoch_started_t) / self.step * self.steps  # type: ignore[operator]
+        remaining = max(0, self.epochs - self.epoch - 1)
+        return (left_this or 0.0) + remaining * per_epoch
+
+
+def _at(state: DashState, event: ev.Event) -> float:
+    return 0.0 if state.started_t is None else max(0.0, event.t - state.started_t)
+
+
+def _log(state: DashState, event: ev.Event, kind: str, text: str) -> tuple[LogLine, ...]:
+    lines = state.log + (LogLine(_at(state, event), kind, text),)
+    return lines[-LOG_CAP:]
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "?"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.3g}"
+    return f"{value:.4g}"
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def reduce(state: DashState, event: ev.Event) -> DashState:
+    """The state after ``event``. Pure: ``state`` is not changed."""
+    s = replace(state, last_t=event.t)
+    if isinstance(event, ev.RunStarted):
+        s = DashState(
+            status="running",
+            run_id=event.run_id,
+            run_dir=event.run_dir,
+            name=event.name,
+            epochs=event.epochs,
+            epoch=event.initial_epoch,
+            steps=event.steps_per_epoch,
+            batch_size=event.batch_size,
+            train_samples=event.train_samples,
+            params=event.params,
+            device=event.device,
+            metrics=tuple(event.metrics),
+            started_t=event.t,
+            last_t=event.t,
+            learning_rate=event.learning_rate,
+        )
+        if event.learning_rate is not None:
+            s = replace(s, lr=((float(event.initial_epoch), event.learning_rate),))
+        return replace(s, log=_log(s, event, "info", f"run {event.run_id} started: {event.epochs} epochs, {event.params:,} params"))
+    if isinstance(event, ev.EpochStarted):
+        return replace(s, epoch=event.epoch, epochs=event.epochs or s.epochs, step=0, epoch_started_t=event.t)
+    if isinstance(event, ev.Batch):
+        s = replace(s, epoch=event.epoch, step=event.step, steps=event.steps or s.steps, batch_logs=dict(event.logs))
+        if event.samples_per_s is not None:
+            s = replace(s, samples_per_s=event.samples_per_s)
+        curves = dict(s.batch)
+        for key, value in event.logs.items():
+            if _finite(value) and key not in ("learning_rate", "lr"):
+                curves[key] = append_point(curves.get(key, ()), (s.position, float(value)))
+        return replace(s, batch=curves)
+    if isinstance(event, ev.EpochEnded):
+        history = dict(s.history)
+        x = float(event.epoch + 1)
+        for key, value in event.logs.items():
+            if key in ("learning_rate", "lr"):
+                continue
+            if _finite(value):
+                history[key] = append_point(history.get(key, ()), (x, float(value)))
+        lr = event.learning_rate if event.learning_rate is not None else event.logs.get("learning_rate")
+        series = s.lr
+        if _finite(lr):
+            series = append_point(series, (x, float(lr)))  # type: ignore[arg-type]
+        durations = (s.epoch_durations + (event.duration_s,))[-20:] if event.duration_s else s.epoch_durations
+        s = replace(
+            s,
+            epoch=event.epoch + 1,
+            step=s.steps or s.step,
+            history=history,
+            lr=series,
+            learning_rate=lr if _finite(lr) else s.learning_rate,
+            epoch_durations=durations,
+        )
+        parts = " ".join(f"{k}={_fmt(v)}" for k, v in event.logs.items() if k not in ("learning_rate", "lr"))
+        return replace(s, log=_log(s, event, "info", f"epoch {event.epoch + 1}: {parts}"))
+    if isinstance(event, ev.LrChanged):
+        x = float(event.epoch + (s.epoch_fraction if event.step is not None else 0)) if event.epoch is not None else s.position
+        s = replace(s, learning_rate=event.new, lr=append_point(s.lr, (x, event.new)))
+        return replace(s, log=_log(s, event, "lr", f"learning rate {_fmt(event.old)} → {_fmt(event.new)} ({event.source})"))
+    if isinstance(event, ev.CheckpointSaved):
+        s = replace(s, checkpoints=s.checkpoints + 1)
+        where = f" at epoch {event.epoch + 1}" if event.epoch is not None else ""
+        return replace(s, log=_log(s, event, "checkpoint", f"{event.kind} checkpoint{where}: {_short_path(event.path)}"))
+    if isinstance(event, ev.Paused):
+        s = replace(s, status="paused", paused_at=event.t)
+        return replace(s, log=_log(s, event, "pause", f"paused at epoch {event.epoch + 1}, step {event.step}"))
+    if isinstance(event, ev.Resumed):
+        status = "running" if s.status == "paused" else s.status
+        s = replace(s, status=status, paused_at=None, paused_s=s.paused_s + event.paused_s,
+                    epoch_started_t=(s.epoch_started_t + event.paused_s) if s.epoch_started_t is not None else None)
+        return replace(s, log=_log(s, event, "pause", f"resumed after {event.paused_s:.1f}s"))
+    if isinstance(event, ev.Stopping):
+        s = replace(s, status="stopping")
+        return replace(s, log=_log(s, event, "stop", f"stopping: {event.reason}"))
+    if isinstance(event, ev.RunEnded):
+        s = replace(
+            s,
+            status=event.status,
+            best=dict(event.best),
+            model_path=event.model_path,
+            epoch=max(s.epoch, event.epochs_completed),
+            error=s.error if event.status == "failed" else s.error,
+        )
+        best = " ".join(f"{k}={_fmt(v)}" for k, v in event.best.items())
+        tail = f" — best {best}" if best else ""
+        why = f" ({event.reason})" if event.reason else ""
+        kind = "error" if event.status == "failed" else "end"
+        text = f"run {event.status}{why} after {event.epochs_completed} epochs in {format_duration(event.duration_s)}{tail}"
+        return replace(s, log=_log(s, event, kind, text))
+    if isinstance(event, ev.Error):
+        if event.fatal:
+            s = replace(s, error=event.message)
+        label = f"{event.command} refused: " if event.command else ("error: " if event.fatal else "warning: ")
+        return replace(s, log=_log(s, event, "error", label + event.message.strip().splitlines()[-1] if event.message.strip() else label))
+    if isinstance(event, ev.Log):
+        kind = "error" if event.level in ("error", "warning") else "info"
+        return replace(s, log=_log(s, event, kind, event.message))
+    return s
+
+
+def _short_path(path: str) -> str:
+    parts = path.replace("\\", "/").split("/")
+    return "/".join(parts[-2:])
+
+
+def replay(events: Iterable[ev.Event], state: DashState | None = None) -> DashState:
+    """Fold ``events`` into a state (a recorded run, or the backlog of an attached one)."""
+    s = state or DashState()
+    for event in events:
+        s = reduce(s, event)
+    return s

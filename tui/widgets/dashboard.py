@@ -1,0 +1,78 @@
+"""The training dashboard: progress, loss/metric/learning-rate charts and the event log."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.state import DashState
+from tui.widgets.chart import Chart
+from tui.widgets.event_log import EventLog
+from tui.widgets.run_header import RunHeader
+
+__all__ = ["Dashboard", "metric_names"]
+
+
+def metric_names(state: DashState) -> list[str]:
+    """Training metrics other than the loss, in the order the run reported them."""
+    names = [m for m in state.metrics if m != "loss"]
+    for key in list(state.batch) + list(state.history):
+        base = key[4:] if key.startswith("val_") else key
+        if base != "loss" and base not in names:
+            names.append(base)
+    return names
+
+
+def train_curve(state: DashState, key: str) -> tuple[tuple[float, float], ...]:
+    """Epoch-level ``key`` plus the current epoch's batch points, so the curve moves live."""
+    epochs = state.history.get(key, ())
+    last_x = epochs[-1][0] if epochs else float("-inf")
+    return epochs + tuple(p for p in state.batch.get(key, ()) if p[0] > last_x)
+
+
+class Dashboard(Widget):
+    """Everything about one run, drawn from a single immutable ``DashState``."""
+
+    DEFAULT_CSS = """
+    Dashboard { layout: vertical; height: 1fr; }
+    Dashboard > Grid { grid-size: 2 2; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr; height: 1fr; }
+    """
+
+    state: reactive[DashState] = reactive(DashState, always_update=True)
+    """The run to show; assigning a new state redraws what changed."""
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader()
+        with Grid():
+            yield Chart("loss", id="chart-loss")
+            yield Chart("metric", id="chart-metric")
+            yield Chart("learning rate", log_y=True, id="chart-lr")
+            yield EventLog()
+
+    def on_mount(self) -> None:
+        self.watch_state(self.state)
+
+    def watch_state(self, state: DashState) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(RunHeader).state = state
+        loss = self.query_one("#chart-loss", Chart)
+        loss.series = (
+            ("loss", train_curve(state, "loss")),
+            ("val_loss", state.history.get("val_loss", ())),
+        )
+        metric = self.query_one("#chart-metric", Chart)
+        names = metric_names(state)
+        if names:
+            name = names[0]
+            metric.title = name
+            metric.series = (
+                (name, train_curve(state, name)),
+                (f"val_{name}", state.history.get(f"val_{name}", ())),
+            )
+        else:
+            metric.series = ()
+        self.query_one("#chart-lr", Chart).series = (("lr", state.lr),)
+        self.query_one(EventLog).lines = state.log

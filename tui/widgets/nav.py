@@ -1,0 +1,55 @@
+"""The one-line bar at the top of every screen: screen tabs, config file and run status."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.state import DashState
+from tui.widgets.run_header import STATUS_STYLES
+
+__all__ = ["NavBar", "SCREENS"]
+
+SCREENS = (("1", "build", "Build"), ("2", "data", "Data"), ("3", "train", "Train"), ("4", "runs", "Runs"))
+"""(key, mode, label) of each screen, in tab order."""
+
+
+class NavBar(Widget):
+    """Which screen is showing, which config is open and what the run is doing."""
+
+    DEFAULT_CSS = """
+    NavBar { height: 1; background: $panel; }
+    """
+
+    current: reactive[str] = reactive("build")
+    """The mode name of the screen this bar sits on."""
+    status: reactive[str] = reactive("idle")
+    """The run's status, mirrored from the app's dashboard state."""
+    config_name: reactive[str] = reactive("")
+    """The config file's name."""
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "dash", self._on_dash)
+        self.watch(self.app, "config_version", self._on_config)
+
+    def _on_dash(self, state: DashState) -> None:
+        self.status = state.status
+
+    def _on_config(self, _version: int) -> None:
+        path = getattr(self.app, "workspace").path
+        self.config_name = path.name if path else "(unsaved)"
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for key, mode, label in SCREENS:
+            style = "bold reverse" if mode == self.current else ""
+            out.append(f" {key} {label} ", style=style)
+        out.append("  ")
+        out.append(self.config_name, style="italic")
+        if self.status != "idle":
+            right = Text(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
+            pad = max(1, self.size.width - out.cell_len - right.cell_len)
+            out.append(" " * pad)
+            out.append_text(right)
+        return out
