@@ -1,10 +1,50 @@
-"""Training settings form (placeholder)."""
+"""``TrainSettings``: the Train screen's compile, fit, callback and control settings (the ``o`` panel)."""
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from engine.config import EarlyStoppingConfig, ModelCheckpointConfig, ReduceLROnPlateauConfig, TensorBoardConfig
+from engine.layers import LOSSES, OPTIMIZERS
+from tui.widgets.settings_form import ConfigForm, FormField
+
+__all__ = ["TrainSettings"]
+
+_ES = "callbacks.early_stopping"
+_RLR = "callbacks.reduce_lr_on_plateau"
 
 
-class TrainSettings(Static):
-    def focus_first(self) -> None:
-        pass
+class TrainSettings(ConfigForm):
+    """Every edit is validated like ``kwb train`` would, and goes into the workspace config."""
+
+    FIELDS = (
+        FormField("h-compile", "Compile", kind="heading"),
+        FormField("compile.optimizer.name", "optimizer", kind="select", options=tuple(OPTIMIZERS)),
+        FormField("compile.optimizer.learning_rate", "learning rate"),
+        FormField("compile.loss", "loss", kind="select", options=tuple(LOSSES)),
+        FormField("compile.metrics", "metrics", kind="list"),
+        FormField("h-fit", "Fit", kind="heading"),
+        FormField("fit.epochs", "epochs"),
+        FormField("fit.batch_size", "batch size"),
+        FormField("fit.validation_freq", "validation freq"),
+        FormField("fit.steps_per_execution", "steps/execution"),
+        FormField("h-callbacks", "Callbacks", kind="heading"),
+        FormField(_ES, "early stopping", kind="toggle", default=lambda: EarlyStoppingConfig().model_dump()),
+        FormField(f"{_ES}.monitor", "  monitor", kind="text", enabled_by=_ES),
+        FormField(f"{_ES}.patience", "  patience", enabled_by=_ES),
+        FormField(_RLR, "reduce LR", kind="toggle", default=lambda: ReduceLROnPlateauConfig().model_dump()),
+        FormField(f"{_RLR}.factor", "  factor", enabled_by=_RLR),
+        FormField(f"{_RLR}.patience", "  patience", enabled_by=_RLR),
+        FormField("callbacks.model_checkpoint", "checkpoint", kind="toggle",
+                  default=lambda: ModelCheckpointConfig().model_dump()),
+        FormField("callbacks.csv_logger", "CSV logger", kind="switch"),
+        FormField("callbacks.terminate_on_nan", "stop on NaN", kind="switch"),
+        FormField("callbacks.backup_and_restore", "backup/restore", kind="switch"),
+        FormField("callbacks.tensorboard", "TensorBoard", kind="toggle",
+                  default=lambda: TensorBoardConfig().model_dump()),
+        FormField("h-controls", "Controls", kind="heading"),
+        FormField("controls.lr_factor", "l multiplies LR by"),
+    )  # fmt: skip
+    """Compile, fit, callbacks and controls, in the order of the YAML."""
+
+    def on_config_form_edited(self, message: ConfigForm.Edited) -> None:
+        if message.path == "controls.lr_factor":
+            self.app.lr_factor = message.value  # type: ignore[attr-defined]

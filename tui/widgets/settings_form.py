@@ -1,0 +1,244 @@
+"""``ConfigForm``: a scrolling form of config fields, each edit validated by ``engine.config`` before it lands.
+
+A form lists ``FormField`` s by key path (``fit.epochs``). Typing into a field parses the
+text as a YAML scalar (like ``kwb train --set``), applies it to a copy of the workspace
+config and validates that copy with ``engine.config.parse_config`` — the same pydantic
+models and catalogue checks as ``kwb train``. Issues for that key are shown under the
+field and the workspace is left untouched; a clean edit goes into ``workspace.raw`` and
+bumps the app's ``config_version``, so ``ctrl+s`` saves it and ``t`` trains with it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import yaml
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static, Switch
+
+from engine.config import ConfigError, parse_config, yaml_load
+
+__all__ = ["FormField", "ConfigForm", "get_path", "set_path", "check_edit", "field_id"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One editable key of the config."""
+
+    path: str
+    """Dotted key path into the config, e.g. ``callbacks.early_stopping.patience``."""
+    label: str
+    kind: str = "value"
+    """value (YAML scalar), text (string as typed), optional (text, empty = null), list
+    (comma-separated strings), select, switch (bool), toggle (a section: on = defaults,
+    off = null) or heading (a label, no value)."""
+    options: tuple[str, ...] = ()
+    """Choices of a select."""
+    default: Callable[[], Any] | None = None
+    """toggle: the section's value when switched on."""
+    enabled_by: str | None = None
+    """Disabled while the section at this key path is off (null)."""
+    show_if: Callable[[dict[str, Any]], bool] | None = None
+    """Shown only while this is true of the raw config."""
+
+
+def field_id(path: str) -> str:
+    return path.replace(".", "-").replace("_", "-")
+
+
+def get_path(raw: dict[str, Any], path: str) -> Any:
+    node: Any = raw
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = raw
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[last] = value
+
+
+def _related(loc: str, path: str) -> bool:
+    # The key itself, something inside it, or a check of the section that holds it.
+    return loc == path or loc.startswith((path + ".", path + "[")) or (bool(loc) and path.startswith(loc + "."))
+
+
+def check_edit(raw: dict[str, Any], path: str, value: Any) -> str | None:
+    """Why setting ``path`` to ``value`` makes the config invalid, or None if it does not."""
+    trial = copy.deepcopy(raw)
+    set_path(trial, path, value)
+    try:
+        parse_config(trial)
+    except ConfigError as exc:
+        mine = [msg for loc, msg in exc.issues if _related(loc, path)]
+        return "; ".join(mine) or None
+    return None
+
+
+def parse_text(field: FormField, text: str) -> Any:
+    """The value a field's text stands for; pydantic judges whether it fits."""
+    if field.kind == "text":
+        return text
+    if field.kind == "optional":
+        return text.strip() or None
+    if field.kind == "list":
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if not text.strip():
+        return None
+    try:
+        return yaml_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) if not isinstance(v, dict) else next(iter(v), "?") for v in value)
+    return str(value)
+
+
+class ConfigForm(VerticalScroll):
+    """A form over part of the workspace config; subclasses list their ``FIELDS``."""
+
+    FIELDS: tuple[FormField, ...] = ()
+    """The fields, top to bottom."""
+    can_focus = False  # the fields take focus; focusing one scrolls it into view
+
+    class Edited(Message):
+        """A valid edit went into the workspace config."""
+
+        def __init__(self, path: str, value: Any) -> None:
+            super().__init__()
+            self.path = path
+            self.value = value
+
+    def compose(self) -> ComposeResult:
+        for field in self.FIELDS:
+            yield from self._row(field)
+
+    def _row(self, field: FormField) -> ComposeResult:
+        fid = field_id(field.path)
+        if field.kind == "heading":
+            yield Static(field.label, classes="form-heading", id=f"row-{fid}")
+            return
+        control: Widget
+        if field.kind == "select":
+            control = Select([(o, o) for o in field.options], id=f"f-{fid}", compact=True, allow_blank=True)
+        elif field.kind in ("switch", "toggle"):
+            control = Switch(id=f"f-{fid}", animate=False)
+        else:
+            control = Input(id=f"f-{fid}", compact=True)
+        with Horizontal(classes="form-row", id=f"row-{fid}"):
+            yield Label(field.label, classes="form-label")
+            yield control
+        yield Label("", classes="form-error", id=f"err-{fid}")
+
+    def on_mount(self) -> None:
+        self._by_id = {f"f-{field_id(f.path)}": f for f in self.FIELDS}
+        self.watch(self.app, "config_version", lambda _v: self.load())
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self.app.workspace.raw  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ config -> widgets
+    def load(self) -> None:
+        """Show the workspace config; a field whose text already means that value is left alone."""
+        raw = self.raw
+        for field in self.FIELDS:
+            fid = field_id(field.path)
+            if field.show_if is not None:
+                shown = field.show_if(raw)
+                self.query_one(f"#row-{fid}").display = shown
+                if field.kind != "heading":
+                    self.query_one(f"#err-{fid}").display = shown and self._has_error(field)
+            if field.kind == "heading":
+                continue
+            value = get_path(raw, field.path)
+            control = self.query_one(f"#f-{fid}")
+            if field.enabled_by is not None:
+                control.disabled = get_path(raw, field.enabled_by) is None
+            if isinstance(control, Select):
+                want = value if value in field.options else Select.NULL
+                if control.value != want:
+                    control.value = want
+            elif isinstance(control, Switch):
+                want_on = value is not None if field.kind == "toggle" else bool(value)
+                if control.value != want_on:
+                    control.value = want_on
+            elif isinstance(control, Input) and parse_text(field, control.value) != value:
+                control.value = format_value(value)
+                self._show(field, None)
+
+    def _has_error(self, field: FormField) -> bool:
+        return bool(str(self.query_one(f"#err-{field_id(field.path)}", Label).render()).strip())
+
+    def _show(self, field: FormField, error: str | None) -> None:
+        fid = field_id(field.path)
+        label = self.query_one(f"#err-{fid}", Label)
+        label.update(f"⚠ {error}" if error else "")
+        label.display = bool(error)
+        self.query_one(f"#f-{fid}").set_class(bool(error), "invalid")
+
+    # ------------------------------------------------------------ widgets -> config
+    def on_input_changed(self, event: Input.Changed) -> None:
+        field = self._by_id.get(event.input.id or "")
+        if field is not None:
+            event.stop()
+            self._edit(field, parse_text(field, event.value))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        field = self._by_id.get(event.select.id or "")
+        if field is not None and event.value is not Select.NULL:
+            event.stop()
+            self._edit(field, event.value)
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        field = self._by_id.get(event.switch.id or "")
+        if field is None:
+            return
+        event.stop()
+        if field.kind == "toggle":
+            current = get_path(self.raw, field.path)
+            if event.value == (current is not None):
+                return
+            value = (field.default() if field.default else {}) if event.value else None
+        else:
+            value = event.value
+        self._edit(field, value)
+
+    def _edit(self, field: FormField, value: Any) -> None:
+        if value == get_path(self.raw, field.path):
+            self._show(field, None)
+            return
+        error = check_edit(self.raw, field.path, value)
+        self._show(field, error)
+        if error is None:
+            set_path(self.raw, field.path, value)
+            self.post_message(self.Edited(field.path, value))
+            self.app.config_changed()  # type: ignore[attr-defined]
+
+    def set_value(self, path: str, value: Any) -> None:
+        """Edit ``path`` as if typed into its field (validated, shown, applied when valid)."""
+        field = next(f for f in self.FIELDS if f.path == path)
+        self._edit(field, value)
+
+    def focus_first(self) -> None:
+        for widget in self.query("Input, Select, Switch"):
+            if widget.focusable:
+                widget.focus()
+                return
