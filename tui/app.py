@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from engine import events as ev
 from engine.config import ConfigError
 from engine.control import CallbackSink, Control
+from tui.attach import AttachMixin
 from tui.state import DashState, reduce
 from tui.workspace import Workspace
 
@@ -46,7 +47,7 @@ class _LiveEngine:
         return session.train(cfg, **kwargs)
 
 
-class KwbApp(App[None]):
+class KwbApp(AttachMixin, App[None]):
     """Keras Workbench: build, data, train and runs screens over one config."""
 
     CSS_PATH = "app.tcss"
@@ -64,6 +65,7 @@ class KwbApp(App[None]):
         Binding("L", "set_lr", "Set LR", show=False),
         Binding("c", "checkpoint", "Checkpoint"),
         Binding("p", "pause", "Pause"),
+        Binding("T", "train_detached", "Train detached", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -106,8 +108,10 @@ class KwbApp(App[None]):
         warm_up: bool = True,
         start_mode: str = "build",
         cursor_blink: bool = True,
+        attach: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__()
+        self._attach = attach
         self.cursor_blink = cursor_blink
         """Blink text cursors (off in snapshot tests)."""
         self.workspace = workspace
@@ -143,6 +147,8 @@ class KwbApp(App[None]):
         self.add_mode("train", TrainScreen)
         self.add_mode("runs", RunsScreen)
         self.switch_mode(self._start_mode)
+        if self._attach is not None:
+            self.attach_run(self._attach)
         self.set_interval(0.25, self._publish)
         if self.workspace.load_error:
             self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
@@ -204,6 +210,7 @@ class KwbApp(App[None]):
         if self.run_active:
             self.notify("a run is already in progress", severity="warning")
             return
+        self.detach()
         try:
             cfg = self.workspace.config()
         except ConfigError as exc:
@@ -236,26 +243,26 @@ class KwbApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("stop", "lr_drop", "set_lr", "checkpoint", "pause"):
-            return True if self.run_active else None
+            # Attached to an ended run the keys stay live, to say why they are refused.
+            return True if self.run_active or self.attached is not None else None
         if action == "start":
             return None if self.run_active else True
         return True
 
     def action_stop(self) -> None:
         """Stop early at the next batch boundary; the model and history are saved."""
-        if self.control:
-            self.control.stop()
+        if self.send_control("stop"):
             self.notify("stopping at the next batch…", timeout=3)
 
     def action_lr_drop(self) -> None:
-        if self.control:
-            self.control.lr_scale(self.lr_factor)
+        if self.send_control("lr_scale", self.lr_factor):
             self.notify(f"learning rate × {self.lr_factor:g}…", timeout=3)
 
     def action_set_lr(self) -> None:
         from tui.screens.dialogs import LearningRateDialog
 
         if not self.control:
+            self.send_control("set_lr")  # refused with a reason when attached to an ended run
             return
 
         def apply(result: tuple[float, float] | None) -> None:
@@ -264,22 +271,17 @@ class KwbApp(App[None]):
             value, factor = result
             self.lr_factor = factor
             if value > 0:
-                self.control.set_lr(value)
+                self.send_control("set_lr", value)
 
         self.push_screen(LearningRateDialog(self._state.learning_rate, self.lr_factor), apply)
 
     def action_checkpoint(self) -> None:
-        if self.control:
-            self.control.checkpoint()
+        if self.send_control("checkpoint"):
             self.notify("checkpoint requested…", timeout=3)
 
     def action_pause(self) -> None:
         """Pause, or resume a paused run."""
-        if self.control:
-            if self._state.status == "paused":
-                self.control.resume()
-            else:
-                self.control.pause()
+        self.send_control("resume" if self._state.status == "paused" else "pause")
 
     # ------------------------------------------------------------ config, screens, quit
     def action_screen(self, name: str) -> None:
@@ -302,7 +304,7 @@ class KwbApp(App[None]):
         self.notify(f"saved {path}", title="config")
 
     async def action_quit(self) -> None:
-        if not self.run_active:
+        if not self.run_active or self.attached is not None:  # a viewer never stops the run it watches
             self.exit()
             return
         from tui.screens.dialogs import ConfirmDialog
@@ -323,16 +325,19 @@ def make_app(
     warm_up: bool = True,
     start_mode: str = "build",
     cursor_blink: bool = True,
+    attach: str | os.PathLike[str] | None = None,
 ) -> KwbApp:
     """The one app factory, shared by the CLI and the tests.
 
     ``engine`` replaces ``engine.session`` (tests may hand a recorded stream);
     ``runs_dir`` overrides the config's ``output.runs_dir``; ``warm_up=False`` skips
-    importing TensorFlow in the background; ``cursor_blink=False`` for snapshots.
+    importing TensorFlow in the background; ``cursor_blink=False`` for snapshots;
+    ``attach`` (a run directory) opens on its dashboard, following it live (``kwb attach``).
     """
     workspace = Workspace.open(Path(config_path) if config_path is not None else None)
     return KwbApp(
-        workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode=start_mode, cursor_blink=cursor_blink
+        workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode="train" if attach is not None else start_mode,
+        cursor_blink=cursor_blink, attach=attach,
     )
 
 

@@ -90,8 +90,9 @@ def predict(
     x = _read_inputs(input_)
     model, _ = _load_run_model(rd)
     want = tuple(model.input_shape[1:])
-    if x.shape[1:] != want and x.size % max(1, int(np.prod(want))) == 0 and x.ndim == 1 + len(want) - (len(want) - 1):
-        x = x.reshape((-1, *want))
+    if tuple(x.shape[1:]) != want and x.ndim == 2 and x.shape[1] == int(np.prod(want)):
+        # Flat rows (a CSV of 784 numbers for a (28, 28) model): reshape each row, never across rows.
+        x = x.reshape((len(x), *want))
     if tuple(x.shape[1:]) != want:
         bad_input(f"error in {input_}:\n  samples have shape {tuple(x.shape[1:])}, the model expects {want}")
     preds = model.predict(x, verbose=0)

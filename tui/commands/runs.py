@@ -1,4 +1,4 @@
-"""Verbs about runs: list them, show one, control a live one."""
+"""Verbs about runs: list them, show one, control a live one, attach the dashboard to one."""
 
 from __future__ import annotations
 
@@ -101,3 +101,24 @@ def control(
         raise typer.Exit(EXIT_FAILED) from None
     print(ack)
 
+
+
+def attach(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
+    """Open the live dashboard of RUN: history first, then live; s l c p (and L) control it.
+
+    Works on finished runs too (controls are then refused). Quitting the viewer leaves
+    the run running; several viewers may attach to one run.
+    """
+    from engine.errors import UserError
+    from engine.runs import find_run
+
+    try:
+        rd = find_run(run, runs_dir_or_default(runs_dir))
+    except UserError as exc:
+        bad_input(exc)
+    from tui.app import make_app  # Textual, but no TensorFlow: attach opens at once
+    from tui.terminal import guard_terminal
+
+    app = make_app(attach=rd.path, runs_dir=rd.path.parent, warm_up=False)
+    with guard_terminal():
+        app.run()

@@ -1,5 +1,8 @@
 """Runs screen: every run in the runs folder; open one, overlay several, re-edit a config.
 
+Enter on a live run (running, paused…) attaches the Train screen's dashboard to it,
+with working controls; on an ended run it shows the recorded dashboard here.
+
 A run's curves come from replaying its ``events.jsonl`` through the same reducer the
 live dashboard uses. Selected runs (space) are overlaid: one validation-loss and one
 metric curve per run on shared charts.
@@ -39,7 +42,7 @@ def overlay_series(states: dict[str, DashState], key: str) -> tuple[tuple[str, A
 
 
 class RunsScreen(Screen[None]):
-    """The run table; enter opens a run, space marks runs for the overlay (v)."""
+    """The run table; enter opens a run (attaches to a live one), space marks runs for the overlay (v)."""
 
     BINDINGS = [
         Binding("enter", "open", "Open"),
@@ -143,8 +146,18 @@ class RunsScreen(Screen[None]):
         info = self._current()
         if info is None:
             return
+        if info.state in ("starting", "running", "paused", "stopping"):
+            # A live run opens on the Train screen, followed and controllable (kwb attach).
+            app: Any = self.app
+            app.attach_run(info.path)
+            return
         self.query_one("#run-dashboard", Dashboard).state = self._state_of(info)
         self.query_one(ContentSwitcher).current = "run-dashboard"
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # The focused table takes enter for itself; selecting a row opens it.
+        event.stop()
+        self.action_open()
 
     def action_mark(self) -> None:
         info = self._current()
