@@ -22,7 +22,9 @@ import keras
 from engine import events as ev
 from engine.control import Command, Control, EventSink
 
-__all__ = ["Bridge", "LrWatch", "EpochSchedule", "BestCheckpoint", "save_model_atomic", "get_lr", "set_lr"]
+__all__ = [
+    "Bridge", "LrWatch", "EpochSchedule", "BestCheckpoint", "QuietTerminateOnNaN", "save_model_atomic", "get_lr", "set_lr",
+]  # fmt: skip
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike[str]) -> Path:
@@ -269,6 +271,22 @@ class EpochSchedule(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         set_lr(self.model.optimizer, float(self.fn(epoch)) * self.bridge.lr_multiplier)
+
+
+class QuietTerminateOnNaN(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, and prints nothing.
+
+    Keras' ``TerminateOnNaN`` writes "Batch N: Invalid loss" to stdout, which breaks
+    ``kwb train --json`` and draws over the app; the bridge reports the stop as events.
+    Setting a flag is thread-safe, so Keras may run this hook off the training thread.
+    """
+
+    async_safe = True
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
 
 
 class BestCheckpoint(keras.callbacks.Callback):

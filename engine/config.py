@@ -29,6 +29,7 @@ __all__ = [
     "dump_config",
     "format_loc",
     "suggest",
+    "yaml_load",
 ]
 
 
@@ -458,6 +459,26 @@ def _dedupe(issues: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- load / save
+class _YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e-4`` as a number.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (``1.0e-4``); YAML 1.2 and
+    every user expect ``1e-4`` to be a number too.
+    """
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def yaml_load(text: str) -> Any:
+    """Parse YAML text safely (no Python objects), with ``1e-4`` read as a float."""
+    return yaml.load(text, Loader=_YamlLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     label = str(path)
     if not path.exists():
@@ -474,7 +495,7 @@ def _read_yaml(path: Path) -> Any:
     if not text.strip():
         raise ConfigError(label, [("", "is empty, expected a YAML mapping with at least a 'model' key")])
     try:
-        return yaml.safe_load(text)
+        return yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -561,7 +582,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str | Non
             issues.append(("--set", f"bad key path {key!r}"))
             continue
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = yaml_load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
         node: Any = raw

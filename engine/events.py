@@ -248,11 +248,14 @@ def decode(line: str | bytes) -> Event:
         if f.name not in raw:
             continue
         value = raw[f.name]
+        # Only number fields can hold the "nan"/"inf" strings _clean wrote; a name,
+        # message or reason that reads "nan" (RunEnded.reason is "nan") stays a string.
+        numeric = "float" in str(f.type)
         if isinstance(value, dict):
-            value = {k: _unclean_float(v) for k, v in value.items()}
+            value = {k: _unclean_float(v) for k, v in value.items()} if numeric else value
         elif isinstance(value, list):
             value = tuple(value)
-        else:
+        elif numeric:
             value = _unclean_float(value)
         kwargs[f.name] = value
     try:

@@ -66,8 +66,8 @@ class LayerSpec:
 ACTIVATIONS = (
     "linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "softplus", "softsign",
     "hard_sigmoid", "exponential", "gelu", "swish", "silu", "relu6", "leaky_relu", "mish",
-    "log_softmax", "hard_silu", "hard_swish", "celu", "glu", "softmax", "sparse_plus",
-    "squareplus", "tanh_shrink", "hard_tanh", "soft_shrink", "hard_shrink", "threshold",
+    "log_softmax", "hard_silu", "hard_swish", "celu", "glu", "sparse_plus",
+    "squareplus", "tanh_shrink", "hard_tanh", "soft_shrink", "hard_shrink",
     "log_sigmoid", "sparsemax",
 )  # fmt: skip
 """Activation names Keras accepts; the classic ones come first."""

@@ -114,18 +114,20 @@ def make_layer(keras: Any, index: int, entry: dict[str, Any]) -> Any:
         )
     try:
         return cls(**_convert_kwargs(keras, kwargs))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
+        # Keras 3 layers raise ValueError("Unrecognized keyword arguments passed to Dense:
+        # {'activaton': ...}"); plain Python raises TypeError("... unexpected keyword argument 'x'").
         msg = str(exc)
-        m = re.search(r"\{'([^']+)'", msg)
+        m = re.search(r"\{'([^']+)'|keyword argument '([^']+)'", msg)
         if "Unrecognized keyword" in msg or "unexpected keyword" in msg:
-            bad = m.group(1) if m else None
+            bad = (m.group(1) or m.group(2)) if m else None
             params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
             if bad:
                 raise ModelError(
                     f"{name} has no argument {bad!r}{suggest(bad, params)}", key=f"{key}.{bad}"
                 ) from None
         raise ModelError(_clean_keras_message(exc), key=key) from None
-    except (ValueError, KeyError) as exc:
+    except KeyError as exc:
         raise ModelError(_clean_keras_message(exc), key=key) from None
 
 
@@ -291,15 +293,17 @@ def make_metrics(cfg: RunConfig) -> list[Any]:
     for i, metric in enumerate(cfg.compile.metrics):
         if isinstance(metric, str):
             low = metric.lower()
-            out.append(_camel(low)() if low in ("auc", "precision", "recall") else low)
+            # An explicit name: Keras would call a second AUC() in this process "auc_1",
+            # and monitors, charts and expected_metric_names all look for "auc".
+            out.append(getattr(keras.metrics, _camel(low))(name=low) if low in ("auc", "precision", "recall") else low)
             continue
         args = {k: v for k, v in metric.items() if k != "name"}
         cls = getattr(keras.metrics, _camel(metric["name"].lower()), None)
         if cls is None:
             raise ModelError(f"unknown metric {metric['name']!r}", key=f"compile.metrics[{i}]")
         try:
-            out.append(cls(**args))
-        except TypeError as exc:
+            out.append(cls(name=metric["name"].lower(), **args))
+        except (TypeError, ValueError) as exc:
             raise ModelError(_clean_keras_message(exc), key=f"compile.metrics[{i}]") from None
     return out
 

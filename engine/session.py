@@ -166,7 +166,7 @@ def _schedule_fn(cfg: RunConfig):
 def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names: list[str]) -> list[Any]:
     import keras
 
-    from engine.bridge import BestCheckpoint, EpochSchedule, LrWatch
+    from engine.bridge import BestCheckpoint, EpochSchedule, LrWatch, QuietTerminateOnNaN
 
     cb = cfg.callbacks
     out: list[Any] = [bridge]
@@ -181,6 +181,13 @@ def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names:
                 )
             )
 
+    def mode_for(monitor: str, mode: str) -> str:
+        # For a metric it does not know, Keras' "auto" raises after the first epoch; the
+        # warning above promises training goes on, so choose the direction here.
+        if mode != "auto" or monitor in names:
+            return mode
+        return "max" if any(w in monitor for w in ("acc", "auc", "precision", "recall", "r2")) else "min"
+
     fn = _schedule_fn(cfg)
     if fn is not None:
         out.append(EpochSchedule(fn, bridge))
@@ -190,7 +197,7 @@ def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names:
         out.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=r.monitor, factor=r.factor, patience=r.patience, min_lr=r.min_lr,
-                mode=r.mode, min_delta=r.min_delta, cooldown=r.cooldown, verbose=0,
+                mode=mode_for(r.monitor, r.mode), min_delta=r.min_delta, cooldown=r.cooldown, verbose=0,
             )
         )  # fmt: skip
     if cb.early_stopping:
@@ -198,12 +205,12 @@ def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names:
         check_monitor("early_stopping", e.monitor)
         out.append(
             keras.callbacks.EarlyStopping(
-                monitor=e.monitor, patience=e.patience, min_delta=e.min_delta, mode=e.mode,
+                monitor=e.monitor, patience=e.patience, min_delta=e.min_delta, mode=mode_for(e.monitor, e.mode),
                 restore_best_weights=e.restore_best_weights, start_from_epoch=e.start_from_epoch, verbose=0,
             )
         )  # fmt: skip
     if cb.terminate_on_nan:
-        out.append(keras.callbacks.TerminateOnNaN())
+        out.append(QuietTerminateOnNaN())
     if cb.model_checkpoint:
         m = cb.model_checkpoint
         if m.save_best_only:
@@ -379,6 +386,10 @@ def train(
         if reason == "nan":
             result.status, result.reason = "failed", "nan"
             result.error = f"the loss became NaN or infinite in epoch {bridge.epoch + 1}; training stopped"
+            try:  # the CLI points at error.txt for every failed run
+                (run.path / "error.txt").write_text(result.error + "\n")
+            except OSError:
+                pass
             out.emit(ev.Error(message=result.error, fatal=True))
         elif reason in ("user", "interrupt", "signal") or (reason and reason != "early_stopping"):
             result.status, result.reason = "stopped", reason
