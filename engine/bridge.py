@@ -69,6 +69,8 @@ class Bridge(keras.callbacks.Callback):
             Defaults to None, which refuses checkpoint commands with an error event.
         interval: minimum seconds between ``batch`` events. Defaults to 0.1.
         batch_size: samples per step, for samples/s. Defaults to None.
+        on_progress: called with (epochs done, epochs) after each epoch. Defaults to None.
+        on_state: called with "paused", "running" or "stopping" when that changes. Defaults to None.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Bridge(keras.callbacks.Callback):
         interval: float = 0.1,
         batch_size: int | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        on_state: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self.sink = sink
@@ -87,6 +90,7 @@ class Bridge(keras.callbacks.Callback):
         self.interval = interval
         self.batch_size = batch_size
         self.on_progress = on_progress
+        self.on_state = on_state
         self.lr_multiplier = 1.0
         """Product of every user LR change; schedules multiply their value by it."""
         self._reset()
@@ -184,6 +188,7 @@ class Bridge(keras.callbacks.Callback):
                 self.stop_reason = cmd.source if cmd.source != "user" else "user"
                 self.model.stop_training = True
                 self.sink.emit(ev.Stopping(reason=self.stop_reason, epoch=self.epoch, step=self.step))
+                self._state("stopping")
             self.paused = False
         elif name in ("lr_scale", "set_lr"):
             opt = self.model.optimizer
@@ -227,6 +232,7 @@ class Bridge(keras.callbacks.Callback):
         self.paused = True
         t0 = time.monotonic()
         self.sink.emit(ev.Paused(epoch=self.epoch, step=self.step))
+        self._state("paused")
         while self.paused:
             if self.control.wait(0.5):
                 for cmd in self.control.drain():
@@ -238,6 +244,12 @@ class Bridge(keras.callbacks.Callback):
         self._last_emit = time.monotonic()
         self._epoch_t0 += paused_s  # samples/s and ETA should not count the pause
         self.sink.emit(ev.Resumed(epoch=self.epoch, step=self.step, paused_s=paused_s))
+        if self.stop_reason is None:
+            self._state("running")
+
+    def _state(self, state: str) -> None:
+        if self.on_state is not None:
+            self.on_state(state)
 
 
 class LrWatch(keras.callbacks.Callback):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import time
 import traceback
@@ -346,7 +347,12 @@ def train(
     def on_progress(done: int, total: int) -> None:
         heartbeat.update(epochs_done=done, state="running")
 
-    bridge = Bridge(out, control, checkpoint_dir=run.checkpoints, batch_size=cfg.fit.batch_size, on_progress=on_progress)
+    def on_state(state: str) -> None:
+        heartbeat.update(state=state)
+        heartbeat.beat()  # kwb runs / the Runs screen should see "paused" now, not in 2 s
+
+    bridge = Bridge(out, control, checkpoint_dir=run.checkpoints, batch_size=cfg.fit.batch_size,
+                    on_progress=on_progress, on_state=on_state)  # fmt: skip
     result = RunResult(status="failed", run_dir=run.path)
     try:
         fit_kwargs, has_val = _fit_inputs(data, cfg)
@@ -398,9 +404,9 @@ def train(
         result.model_path = save_model_atomic(model, run.model)
         result.evaluation = _evaluate(model, data, cfg) if result.status != "failed" else {}
     except BaseException as exc:  # report every failure as an event, never swallow it
-        tb = traceback.format_exc()
+        tb = _ANSI.sub("", traceback.format_exc())
         result.status = "failed"
-        result.error = f"{type(exc).__name__}: {exc}".strip()
+        result.error = _short(f"{type(exc).__name__}: {exc}", 2000)
         result.epochs_completed = max(bridge.epochs_completed, initial_epoch)
         result.history = read_history(run.history) or bridge.history
         try:
@@ -466,8 +472,11 @@ def prepare_resume(run: RunDir, model: Any) -> int:
     return done
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _short(text: str, limit: int = 500) -> str:
-    text = " ".join(text.split())
+    text = " ".join(_ANSI.sub("", text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -47,7 +47,7 @@ def test_show_prints_summary_and_history(kwb, finished: Path):
     assert result.code == 0, result
     lines = result.out.splitlines()
     assert lines[0] == f"run      {finished.name}"
-    assert f"state    finished" in lines and lines[3].startswith("epochs   3/3")
+    assert "state    finished" in lines and lines[3].startswith("epochs   3/3")
     assert any(line.startswith("best     ") for line in lines)
     assert any(line.startswith("final    test_") for line in lines)
     table = lines[lines.index("") + 1 :]
