@@ -82,7 +82,7 @@ class RunDir:
 
 def create_run_dir(cfg: RunConfig, runs_dir: str | os.PathLike[str] | None = None) -> RunDir:
     """Make ``<runs_dir>/<stamp>-<name>/`` with its sub-folders and the resolved config."""
-    root = Path(runs_dir if runs_dir is not None else cfg.output.runs_dir).expanduser()
+    root = Path(runs_dir if runs_dir is not None else cfg.output.runs_dir).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{cfg.name}"

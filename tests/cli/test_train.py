@@ -32,7 +32,7 @@ def test_train_prints_progress_and_exits_0(kwb, tmp_path: Path):
     run = only_run(tmp_path / "runs")  # the default runs folder, under the working directory
     lines = result.out.splitlines()
     assert lines[0].startswith(f"run {run.name}  (8,642 parameters, 140 train / 40 val samples, device cpu")
-    assert lines[1] == f"  dir runs/{run.name}"
+    assert lines[1] == f"  dir {(tmp_path / 'runs' / run.name).resolve()}"  # absolute: valid from any folder
     assert [line[:12] for line in lines if line.startswith("epoch")] == ["epoch   1/2 ", "epoch   2/2 "]
     assert all(" loss " in line and " val_accuracy " in line for line in lines if line.startswith("epoch"))
     assert any(line.startswith("finished after 2 epochs in ") for line in lines)
@@ -75,7 +75,7 @@ def test_failed_training_exits_1_and_says_where_to_look(kwb, tmp_path: Path):
     run = only_run(tmp_path / "runs")
     assert result.err.strip().splitlines() == [
         "training failed: the loss became NaN or infinite in epoch 1; training stopped",
-        f"  details: runs/{run.name}/error.txt, runs/{run.name}/train.log",
+        f"  details: {run.resolve()}/error.txt, {run.resolve()}/train.log",
     ]
     assert (run / "error.txt").exists() and (run / "train.log").exists()
     assert read_status(run)["state"] == "failed"

@@ -10,6 +10,8 @@ metric curve per run on shared charts.
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +129,7 @@ class RunsScreen(Screen[None]):
         if self.runs:
             table.move_cursor(row=min(row, len(self.runs) - 1))
         hint = "no runs yet in " + str(self.runs_dir) if not self.runs else \
-            f"{len(self.runs)} runs in {self.runs_dir} · {len(self.marked)} marked"
+            f"{len(self.runs)} runs in {_short_path(self.runs_dir)} · {len(self.marked)} marked"
         self.query_one("#runs-hint", Static).update(Text(hint, style="dim"))
 
     def _current(self) -> Any | None:
@@ -205,3 +207,13 @@ class RunsScreen(Screen[None]):
         if action == "back":
             return self.query_one(ContentSwitcher).current != "run-table"
         return True
+
+
+def _short_path(path: object) -> str:
+    """The runs folder relative to the working directory when it is inside it (shorter, and the same on every clone)."""
+    text = str(path)
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:
+        return text
+    return text if rel.startswith("..") else rel
