@@ -25,6 +25,7 @@ __all__ = [
     "Command",
     "COMMANDS",
     "CommandError",
+    "CommandVerbs",
     "Control",
     "EventSink",
     "QueueSink",
@@ -76,7 +77,32 @@ def parse_command(text: str | bytes) -> Command:
     return Command(**{k: v for k, v in raw.items() if k in known})
 
 
-class Control:
+class CommandVerbs:
+    """The command API as verbs, for anything with ``send(name, value)`` (in-process or run directory)."""
+
+    def send(self, command: "Command | str", value: float | None = None, source: str = "user") -> Command:
+        raise NotImplementedError
+
+    def stop(self) -> Command:
+        return self.send("stop")
+
+    def lr_scale(self, factor: float) -> Command:
+        return self.send("lr_scale", factor)
+
+    def set_lr(self, value: float) -> Command:
+        return self.send("set_lr", value)
+
+    def checkpoint(self) -> Command:
+        return self.send("checkpoint")
+
+    def pause(self) -> Command:
+        return self.send("pause")
+
+    def resume(self) -> Command:
+        return self.send("resume")
+
+
+class Control(CommandVerbs):
     """Thread-safe command inbox polled by the bridge.
 
     ``pending`` is True while commands wait; the bridge reads it once per batch and
@@ -99,25 +125,6 @@ class Control:
             self.pending = True
         self._wakeup.set()
         return command
-
-    # Convenience verbs: the in-process command API.
-    def stop(self) -> Command:
-        return self.send("stop")
-
-    def lr_scale(self, factor: float) -> Command:
-        return self.send("lr_scale", factor)
-
-    def set_lr(self, value: float) -> Command:
-        return self.send("set_lr", value)
-
-    def checkpoint(self) -> Command:
-        return self.send("checkpoint")
-
-    def pause(self) -> Command:
-        return self.send("pause")
-
-    def resume(self) -> Command:
-        return self.send("resume")
 
     def drain(self) -> list[Command]:
         with self._lock:

@@ -9,7 +9,6 @@ an ``error`` event, a ``failed`` status and ``error.txt``, and ``train`` returns
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -21,12 +20,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine import events as ev
-from engine.config import RunConfig, suggest
+from engine.config import RunConfig
 from engine.control import Control, EventSink, FanoutSink, JsonlSink
 from engine.errors import UserError
+from engine.callbacks import make_callbacks
+from engine.resume import backup_epoch, prepare_resume
 from engine.runs import ControlWatcher, Heartbeat, RunDir, create_run_dir, native_log, read_history
 
-__all__ = ["Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names"]
+__all__ = [
+    "Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names", "backup_epoch",
+    "prepare_resume",
+]  # fmt: skip
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
@@ -129,106 +133,6 @@ def _class_weight(cfg: RunConfig, data: Any) -> dict[int, float] | None:
     counts = np.bincount(labels)
     total, k = counts.sum(), np.count_nonzero(counts)
     return {i: float(total / (k * c)) for i, c in enumerate(counts) if c > 0}
-
-
-def _schedule_fn(cfg: RunConfig):
-    sched = cfg.callbacks.lr_schedule
-    if sched is None:
-        return None
-    if sched.step_decay:
-        s = sched.step_decay
-        return lambda e: s.initial * s.drop ** math.floor((1 + e) / s.every)
-    if sched.exponential:
-        x = sched.exponential
-        return lambda e: x.initial * x.rate**e
-    if sched.cosine:
-        c = sched.cosine
-        span = c.epochs or cfg.fit.epochs
-
-        def cosine(e: int) -> float:
-            if e < c.warmup_epochs:
-                return c.initial * (e + 1) / c.warmup_epochs
-            progress = min(1.0, (e - c.warmup_epochs) / max(1, span - c.warmup_epochs))
-            return c.initial * ((1 - c.alpha) * 0.5 * (1 + math.cos(math.pi * progress)) + c.alpha)
-
-        return cosine
-    p = sched.piecewise
-    assert p is not None
-
-    def piecewise(e: int) -> float:
-        for boundary, value in zip(p.boundaries, p.values):
-            if e < boundary:
-                return value
-        return p.values[-1]
-
-    return piecewise
-
-
-def _callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names: list[str]) -> list[Any]:
-    import keras
-
-    from engine.bridge import BestCheckpoint, EpochSchedule, LrWatch, QuietTerminateOnNaN
-
-    cb = cfg.callbacks
-    out: list[Any] = [bridge]
-
-    def check_monitor(key: str, monitor: str) -> None:
-        if monitor not in names:
-            sink.emit(
-                ev.Log(
-                    level="warning",
-                    message=f"callbacks.{key}.monitor: {monitor!r} is not a metric of this run"
-                    f"{suggest(monitor, names)}; available: {', '.join(names)}",
-                )
-            )
-
-    def mode_for(monitor: str, mode: str) -> str:
-        # For a metric it does not know, Keras' "auto" raises after the first epoch; the
-        # warning above promises training goes on, so choose the direction here.
-        if mode != "auto" or monitor in names:
-            return mode
-        return "max" if any(w in monitor for w in ("acc", "auc", "precision", "recall", "r2")) else "min"
-
-    fn = _schedule_fn(cfg)
-    if fn is not None:
-        out.append(EpochSchedule(fn, bridge))
-    if cb.reduce_lr_on_plateau:
-        r = cb.reduce_lr_on_plateau
-        check_monitor("reduce_lr_on_plateau", r.monitor)
-        out.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=r.monitor, factor=r.factor, patience=r.patience, min_lr=r.min_lr,
-                mode=mode_for(r.monitor, r.mode), min_delta=r.min_delta, cooldown=r.cooldown, verbose=0,
-            )
-        )  # fmt: skip
-    if cb.early_stopping:
-        e = cb.early_stopping
-        check_monitor("early_stopping", e.monitor)
-        out.append(
-            keras.callbacks.EarlyStopping(
-                monitor=e.monitor, patience=e.patience, min_delta=e.min_delta, mode=mode_for(e.monitor, e.mode),
-                restore_best_weights=e.restore_best_weights, start_from_epoch=e.start_from_epoch, verbose=0,
-            )
-        )  # fmt: skip
-    if cb.terminate_on_nan:
-        out.append(QuietTerminateOnNaN())
-    if cb.model_checkpoint:
-        m = cb.model_checkpoint
-        if m.save_best_only:
-            check_monitor("model_checkpoint", m.monitor)
-        out.append(BestCheckpoint(run.checkpoints, m.monitor, m.mode, m.save_best_only, sink))
-    if cb.csv_logger:
-        out.append(keras.callbacks.CSVLogger(str(run.history), append=True))
-    if cb.backup_and_restore:
-        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False, double_checkpoint=True))
-    if cb.tensorboard:
-        t = cb.tensorboard
-        out.append(
-            keras.callbacks.TensorBoard(str(run.tensorboard), update_freq=t.update_freq, histogram_freq=t.histogram_freq)
-        )
-    source = "schedule" if fn is not None else "plateau"
-    out.append(LrWatch(bridge, source))
-    return out
 
 
 def _fit_inputs(data: Any, cfg: RunConfig) -> tuple[dict[str, Any], bool]:
@@ -357,7 +261,7 @@ def train(
     try:
         fit_kwargs, has_val = _fit_inputs(data, cfg)
         names = expected_metric_names(cfg, has_val)
-        callbacks = _callbacks(cfg, run, bridge, out, names)
+        callbacks = make_callbacks(cfg, run, bridge, out, names)
         from engine.bridge import get_lr
 
         out.emit(
@@ -419,57 +323,6 @@ def train(
             raise
     _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
     return result
-
-
-def backup_epoch(run: RunDir) -> int | None:
-    """Epochs completed according to the run's BackupAndRestore state, or None."""
-    try:
-        return int(json.loads((run.backup / "training_metadata.json").read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def prepare_resume(run: RunDir, model: Any) -> int:
-    """Make history.csv and events.jsonl agree with the saved state; return the epoch to start at.
-
-    The backup is written after the history row, so a process killed between the two
-    leaves a row (and an epoch_ended event) for an epoch that will run again: those are
-    dropped here, so every epoch appears exactly once. Without a backup, the run's last
-    saved model (model.keras, else the newest checkpoint) is loaded and training
-    continues after the epochs recorded in history.csv.
-    """
-    from engine.config import atomic_write_text
-
-    done = backup_epoch(run)
-    if done is None:
-        rows = read_history(run.history)
-        done = len(rows)
-        source = run.model if run.model.exists() else None
-        if source is None:
-            ckpts = sorted(run.checkpoints.glob("*.keras"), key=lambda p: p.stat().st_mtime)
-            source = ckpts[-1] if ckpts else None
-        if source is None:
-            raise UserError("nothing to resume from: no backup/, model.keras or checkpoint", source=str(run.path))
-        import keras
-
-        saved = keras.models.load_model(source, safe_mode=True, compile=False)
-        model.set_weights(saved.get_weights())
-    if run.history.exists():
-        lines = run.history.read_text().splitlines()
-        kept = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) < done]
-        atomic_write_text(run.history, "\n".join(kept) + "\n")
-    if run.events.exists():
-        kept_events = []
-        for line in run.events.read_text().splitlines():
-            try:
-                event = ev.decode(line)
-            except ev.DecodeError:
-                continue  # a line torn by the kill
-            if isinstance(event, (ev.EpochStarted, ev.Batch, ev.EpochEnded)) and event.epoch >= done:
-                continue
-            kept_events.append(line)
-        atomic_write_text(run.events, "\n".join(kept_events) + ("\n" if kept_events else ""), mode=0o600)
-    return done
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

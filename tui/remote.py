@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from engine import events as ev
-from engine.control import Command, CommandError
+from engine.control import Command, CommandError, CommandVerbs
 from engine.runs import (
     LIVE_STATES,
     RunDir,
@@ -48,7 +48,7 @@ def run_state(run: RunDir) -> str:
     return effective_state(read_status(run.path) or {})
 
 
-class RemoteControl:
+class RemoteControl(CommandVerbs):
     """``Control``'s verbs, delivered as command files to a run directory.
 
     Each verb checks the run is still alive first and raises :class:`RemoteRefused`
@@ -73,24 +73,6 @@ class RemoteControl:
         except FileNotFoundError:
             raise RemoteRefused(f"{self.run.control} is gone") from None
         return command
-
-    def stop(self) -> Command:
-        return self.send("stop")
-
-    def lr_scale(self, factor: float) -> Command:
-        return self.send("lr_scale", factor)
-
-    def set_lr(self, value: float) -> Command:
-        return self.send("set_lr", value)
-
-    def checkpoint(self) -> Command:
-        return self.send("checkpoint")
-
-    def pause(self) -> Command:
-        return self.send("pause")
-
-    def resume(self) -> Command:
-        return self.send("resume")
 
 
 def follow(run: RunDir, on_history, on_event, cancelled, poll_s: float = POLL_S) -> str:

@@ -1,0 +1,216 @@
+"""Reading and writing run configs: safe YAML, ``--set`` overrides, path resolution, atomic save.
+
+Re-exported by ``engine.config``; import from there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from engine.config import RunConfig
+
+
+def _config() -> Any:
+    # engine.config imports this module at its end; importing it back lazily keeps
+    # either module importable first.
+    import engine.config
+
+    return engine.config
+
+# ---------------------------------------------------------------- load / save
+class _YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e-4`` as a number.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (``1.0e-4``); YAML 1.2 and
+    every user expect ``1e-4`` to be a number too.
+    """
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def yaml_load(text: str) -> Any:
+    """Parse YAML text safely (no Python objects), with ``1e-4`` read as a float."""
+    return yaml.load(text, Loader=_YamlLoader)
+
+
+def _read_yaml(path: Path) -> Any:
+    label = str(path)
+    if not path.exists():
+        raise _config().ConfigError(label, [("", "file not found")])
+    if path.is_dir():
+        raise _config().ConfigError(label, [("", "is a folder, expected a YAML file")])
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise _config().ConfigError(label, [("", "is a binary file, expected YAML text")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _config().ConfigError(label, [("", "is not UTF-8 text, expected YAML")]) from None
+    if not text.strip():
+        raise _config().ConfigError(label, [("", "is empty, expected a YAML mapping with at least a 'model' key")])
+    try:
+        return yaml_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _config().ConfigError(label, [("", f"YAML syntax error at {where}{problem}")]) from None
+
+
+def _resolve_paths(cfg: RunConfig, base: Path | None) -> None:
+    if base is None:
+        return
+
+    def fix(p: str | None) -> str | None:
+        if p is None:
+            return None
+        expanded = Path(os.path.expanduser(p))
+        return str(expanded if expanded.is_absolute() else (base / expanded).resolve())
+
+    cfg.data.path = fix(cfg.data.path)
+    for ref in (cfg.data.validation, cfg.data.test):
+        if ref is not None:
+            ref.path = fix(ref.path)  # type: ignore[assignment]
+    cfg.model.path = fix(cfg.model.path)
+
+
+def parse_config(raw: Any, source: str | None = None, base_dir: Path | None = None) -> RunConfig:
+    """Validate a mapping (as from YAML) into a ``RunConfig``; raise ``ConfigError``."""
+    if not isinstance(raw, dict):
+        raise _config().ConfigError(
+            source, [("", f"must be a YAML mapping with at least a 'model' key, got {type(raw).__name__}")]
+        )
+    try:
+        cfg = _config().RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        issues = _config()._dedupe([_config()._translate(e) for e in exc.errors()])
+        raise _config().ConfigError(source, issues) from None
+    _resolve_paths(cfg, base_dir)
+    # Catalogue-level checks (layer names and arguments, optimizer, loss, metrics).
+    from engine import layers as catalogue
+
+    issues = catalogue.check_config(cfg)
+    if issues:
+        raise _config().ConfigError(source, issues)
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None) -> RunConfig:
+    """Read, override, validate. Raises ``ConfigError`` naming ``path`` on any problem."""
+    p = Path(path)
+    raw = _read_yaml(p)
+    if overrides:
+        if not isinstance(raw, dict):
+            raw = {}
+        apply_overrides(raw, overrides, source=str(p))
+    return parse_config(raw, source=str(p), base_dir=p.resolve().parent)
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_key(key: str) -> list[str | int]:
+    parts: list[str | int] = []
+    pos = 0
+    for m in _PATH_PART.finditer(key):
+        if m.start() != pos and key[pos:m.start()] != ".":
+            raise ValueError(key)
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if pos != len(key) or not parts:
+        raise ValueError(key)
+    return parts
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str | None = None) -> dict[str, Any]:
+    """Apply ``key.path=value`` strings in place; values are parsed as YAML scalars."""
+    issues: list[tuple[str, str]] = []
+    for item in overrides:
+        if "=" not in item:
+            issues.append(("--set", f"expected key.path=value, got {item!r}"))
+            continue
+        key, _, text = item.partition("=")
+        try:
+            parts = _split_key(key.strip())
+        except ValueError:
+            issues.append(("--set", f"bad key path {key!r}"))
+            continue
+        try:
+            value = yaml_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        node: Any = raw
+        ok = True
+        for i, part in enumerate(parts[:-1]):
+            nxt = parts[i + 1]
+            if isinstance(part, int):
+                if not isinstance(node, list) or part >= len(node):
+                    issues.append((key, f"index [{part}] does not exist"))
+                    ok = False
+                    break
+                node = node[part]
+            else:
+                if not isinstance(node, dict):
+                    issues.append((key, f"{part!r} is not inside a mapping"))
+                    ok = False
+                    break
+                if node.get(part) is None:
+                    node[part] = [] if isinstance(nxt, int) else {}
+                node = node[part]
+        if not ok:
+            continue
+        last = parts[-1]
+        if isinstance(last, int):
+            if not isinstance(node, list) or last >= len(node):
+                issues.append((key, f"index [{last}] does not exist"))
+                continue
+            node[last] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            issues.append((key, "does not point into a mapping"))
+    if issues:
+        raise _config().ConfigError(source, issues)
+    return raw
+
+
+def dump_config(cfg: RunConfig) -> str:
+    """The resolved config as YAML: every default filled in, key order as in the docs."""
+    data = cfg.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save_config(cfg: RunConfig, path: str | os.PathLike[str]) -> None:
+    atomic_write_text(path, dump_config(cfg))
