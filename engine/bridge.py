@@ -1,11 +1,15 @@
 """The Keras callback that turns ``fit()`` into events and applies commands at batch boundaries.
 
-The hot path is ``on_train_batch_begin``: one attribute read to see whether a
-command is pending and one clock read to decide whether a ``batch`` event is due
-(at most every ``interval`` seconds). Metric values are converted to floats only
-when an event is emitted. The bridge deliberately implements no
-``on_train_batch_end``, so Keras keeps its own end-of-batch work off the training
-thread exactly as it does for a bare ``fit``.
+The hot path is the batch hooks: ``on_train_batch_begin`` reads one attribute to
+see whether a command is pending and the clock to decide whether a ``batch`` event
+is due (at most every ``interval`` seconds); ``on_train_batch_end`` reads the same
+attribute, so a command that arrives during a batch is applied as soon as that batch
+ends (a stop runs no further batch). Metric values are converted to floats only when
+an event is emitted. On the TensorFlow backend Keras converts the batch logs to
+floats on the training thread after every batch whatever the callbacks are
+(``keras.src.backend.tensorflow.core.IS_THREAD_SAFE`` is False, so it never
+dispatches batch hooks to its thread pool); an end-of-batch hook therefore adds only
+its own call.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-import keras
-
 from engine import events as ev
 from engine.control import Command, Control, EventSink
+from engine.kerasapi import keras as _keras_module
+
+keras = _keras_module()
 
 __all__ = [
     "Bridge", "LrWatch", "EpochSchedule", "BestCheckpoint", "QuietTerminateOnNaN", "save_model_atomic", "get_lr", "set_lr",
@@ -42,7 +47,11 @@ def save_model_atomic(model: keras.Model, path: str | os.PathLike[str]) -> Path:
 
 
 def get_lr(optimizer: Any) -> float:
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    lr = optimizer.learning_rate
+    try:
+        return float(lr)
+    except TypeError:  # a MirroredVariable (tf-keras under a distribution strategy)
+        return float(lr.numpy())
 
 
 def set_lr(optimizer: Any, value: float) -> None:
@@ -71,6 +80,9 @@ class Bridge(keras.callbacks.Callback):
         batch_size: samples per step, for samples/s. Defaults to None.
         on_progress: called with (epochs done, epochs) after each epoch. Defaults to None.
         on_state: called with "paused", "running" or "stopping" when that changes. Defaults to None.
+        waiter: how a paused bridge waits for the next command, ``waiter(timeout) -> bool``.
+            Defaults to ``control.wait``; a multi-worker run passes ``CommandSync.wait`` so
+            every worker waits, and resumes, in lockstep.
     """
 
     def __init__(
@@ -82,6 +94,7 @@ class Bridge(keras.callbacks.Callback):
         batch_size: int | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         on_state: Callable[[str], None] | None = None,
+        waiter: Callable[[float], bool] | None = None,
     ) -> None:
         super().__init__()
         self.sink = sink
@@ -91,6 +104,7 @@ class Bridge(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.on_progress = on_progress
         self.on_state = on_state
+        self.waiter = waiter if waiter is not None else self.control.wait
         self.lr_multiplier = 1.0
         """Product of every user LR change; schedules multiply their value by it."""
         self._reset()
@@ -135,6 +149,14 @@ class Bridge(keras.callbacks.Callback):
             self.step = batch
             self._emit_batch(batch, now)
 
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # A command that came in during this batch acts now: Keras checks stop_training next.
+        if self.control.pending:
+            steps = self.params.get("steps")
+            # With steps_per_execution, ``batch`` is the last step of the execution.
+            self.step = min(batch + 1, steps) if steps else batch + 1
+            self._apply_commands()
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         values = _floats(logs)  # a copy: never mutate the dict Keras hands us
         lr = get_lr(self.model.optimizer)
@@ -153,6 +175,14 @@ class Bridge(keras.callbacks.Callback):
             self._apply_commands()
 
     # ------------------------------------------------------------ events
+    def emit_batch(self, batch: int) -> None:
+        """Emit a ``batch`` event now. A multi-worker run sets ``interval`` to infinity and calls
+        this at steps the workers agreed on, since reading metrics there is a collective."""
+        now = time.monotonic()
+        self._last_emit = now
+        self.step = batch
+        self._emit_batch(batch, now)
+
     def _emit_batch(self, batch: int, now: float) -> None:
         steps = self.params.get("steps")
         elapsed = now - self._epoch_t0
@@ -234,7 +264,7 @@ class Bridge(keras.callbacks.Callback):
         self.sink.emit(ev.Paused(epoch=self.epoch, step=self.step))
         self._state("paused")
         while self.paused:
-            if self.control.wait(0.5):
+            if self.waiter(0.5):
                 for cmd in self.control.drain():
                     if cmd.name == "pause":
                         self._refuse(cmd, "already paused")

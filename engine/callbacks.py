@@ -47,9 +47,10 @@ def schedule_fn(cfg: RunConfig):
 
 
 def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names: list[str]) -> list[Any]:
-    import keras
-
     from engine.bridge import BestCheckpoint, EpochSchedule, LrWatch, QuietTerminateOnNaN
+    from engine.kerasapi import keras as keras_module, legacy
+
+    keras = keras_module()
 
     cb = cfg.callbacks
     out: list[Any] = [bridge]
@@ -102,7 +103,9 @@ def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, na
     if cb.csv_logger:
         out.append(keras.callbacks.CSVLogger(str(run.history), append=True))
     if cb.backup_and_restore:
-        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False, double_checkpoint=True))
+        # double_checkpoint (keep the previous backup too) is Keras 3 only.
+        extra = {} if legacy() else {"double_checkpoint": True}
+        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False, **extra))
     if cb.tensorboard:
         t = cb.tensorboard
         out.append(

@@ -68,6 +68,9 @@ class RunStarted(Event):
     strategy: str = "default"
     replicas: int = 1
     device: str = "cpu"
+    worker: int = 0
+    """multi_worker: this process's worker index (0 is the chief); else 0."""
+    workers: int = 1
 
 
 @dataclass(frozen=True)

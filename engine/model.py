@@ -56,9 +56,9 @@ class ModelSummary:
 
 
 def _keras():
-    import keras
+    from engine.kerasapi import keras
 
-    return keras
+    return keras()
 
 
 def _layer_names(keras: Any) -> list[str]:

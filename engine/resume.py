@@ -41,9 +41,9 @@ def prepare_resume(run: RunDir, model: Any) -> int:
             source = ckpts[-1] if ckpts else None
         if source is None:
             raise UserError("nothing to resume from: no backup/, model.keras or checkpoint", source=str(run.path))
-        import keras
+        from engine.kerasapi import keras
 
-        saved = keras.models.load_model(source, safe_mode=True, compile=False)
+        saved = keras().models.load_model(source, safe_mode=True, compile=False)
         model.set_weights(saved.get_weights())
     if run.history.exists():
         lines = run.history.read_text().splitlines()

@@ -75,20 +75,40 @@ def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
     if rt.device == "gpu" and not gpus:
         raise UserError("runtime.device is gpu but TensorFlow sees no GPU (see `kwb doctor`)", key="runtime.device")
     if rt.mixed_precision:
-        import keras
+        from engine.kerasapi import keras
 
-        keras.mixed_precision.set_global_policy(rt.mixed_precision)
+        keras().mixed_precision.set_global_policy(rt.mixed_precision)
     if rt.strategy == "mirrored":
         strategy = tf.distribute.MirroredStrategy(devices=rt.devices) if rt.devices else tf.distribute.MirroredStrategy()
     elif rt.strategy == "multi_worker":
-        raise UserError(
-            "multi_worker is not available in this version; use default or mirrored",
-            key="runtime.strategy",
-        )
+        strategy = _multi_worker_strategy(tf)
     else:
         strategy = tf.distribute.get_strategy()
     device = f"gpu×{len(gpus)}" if gpus else "cpu"
     return strategy, device
+
+
+def _multi_worker_strategy(tf: Any) -> Any:
+    """``MultiWorkerMirroredStrategy`` from TF_CONFIG, under tf-keras (see engine.kerasapi)."""
+    from engine.cluster import cluster_from_env
+    from engine.kerasapi import LEGACY_ENV, legacy
+
+    cluster_from_env()  # a clear message for a missing or malformed TF_CONFIG
+    if not legacy():
+        raise UserError(
+            f"runtime.strategy multi_worker trains with tf-keras, which must be chosen before TensorFlow "
+            f"loads: run it with `kwb train` (it sets {LEGACY_ENV}=1), not from the app or a process "
+            "that already imported Keras 3",
+            key="runtime.strategy",
+        )
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError:
+        raise UserError(
+            'runtime.strategy multi_worker needs the tf-keras package: pip install -e ".[distributed]"',
+            key="runtime.strategy",
+        ) from None
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def expected_metric_names(cfg: RunConfig, has_validation: bool) -> list[str]:
@@ -104,20 +124,32 @@ def expected_metric_names(cfg: RunConfig, has_validation: bool) -> list[str]:
 
 def prepare(cfg: RunConfig) -> Prepared:
     """Load data, build and compile the model, check they fit together. Raises UserError."""
-    import keras
-
     from engine.data import load_data
+    from engine.kerasapi import keras
     from engine.model import build_model, check_against_data, compile_model
 
-    if cfg.seed is not None:
-        keras.utils.set_random_seed(cfg.seed)
+    # The strategy first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     strategy, device = configure_runtime(cfg)
+    if cfg.seed is not None:
+        keras().utils.set_random_seed(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
+    if cfg.runtime.strategy == "multi_worker" and data.train_ds is not None and not _is_tf_dataset(data.train_ds):
+        raise UserError(
+            "runtime.strategy multi_worker shards in-memory arrays or tf.data pipelines across workers; "
+            "a streamed source (data.stream: true) cannot be sharded: set data.stream: false",
+            key="data.stream",
+        )
     with strategy.scope():
         model = build_model(cfg, tuple(data.input_shape) if data.input_shape else None)
         check_against_data(model, cfg, data)
         compile_model(model, cfg)
     return Prepared(cfg, data, model, strategy, device)
+
+
+def _is_tf_dataset(obj: Any) -> bool:
+    import tensorflow as tf
+
+    return isinstance(obj, tf.data.Dataset)
 
 
 def _class_weight(cfg: RunConfig, data: Any) -> dict[int, float] | None:
@@ -227,24 +259,42 @@ def train(
             native_log.stop()
         raise
 
+    cluster = None
+    if cfg.runtime.strategy == "multi_worker":
+        from engine.cluster import cluster_from_env
+
+        cluster = cluster_from_env()
+        if resume is not None:
+            if started_log:
+                native_log.stop()
+            raise UserError("a multi_worker run cannot be resumed; start it again", key="runtime.strategy")
+    scratch: str | None = None
     if resume is not None:
         run = resume
         initial_epoch = prepare_resume(run, prep.model)
         run.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),
                          resumed=time.time(), ended=None, error=None, reason=None)  # fmt: skip
+    elif cluster is not None and not cluster.is_chief:
+        # Not the chief: the same callbacks and saves (collectives need every worker),
+        # into a private folder deleted at the end; the runs folder is the chief's.
+        import tempfile
+
+        scratch = tempfile.mkdtemp(prefix=f"kwb-worker{cluster.index}-")
+        run = create_run_dir(cfg, scratch)
+        initial_epoch = cfg.fit.initial_epoch
     else:
         run = create_run_dir(cfg, runs_dir)
         initial_epoch = cfg.fit.initial_epoch
     if on_run_dir is not None:
         on_run_dir(run)
     if capture_output:
-        native_log.switch(run.log)
+        native_log.switch(run.log if scratch is None else Path(f"{scratch}.log"))
     else:
         run.log.touch()
     jsonl = JsonlSink(run.events)
     out = FanoutSink([jsonl, sink] if sink is not None else [jsonl])
     heartbeat = Heartbeat(run)
-    watcher = ControlWatcher(run, control, out) if watch_control_dir else None
+    watcher = ControlWatcher(run, control, out) if watch_control_dir and scratch is None else None
     data, model = prep.data, prep.model
     t0 = time.monotonic()
 
@@ -255,24 +305,35 @@ def train(
         heartbeat.update(state=state)
         heartbeat.beat()  # kwb runs / the Runs screen should see "paused" now, not in 2 s
 
-    bridge = Bridge(out, control, checkpoint_dir=run.checkpoints, batch_size=cfg.fit.batch_size,
-                    on_progress=on_progress, on_state=on_state)  # fmt: skip
+    bridge = Bridge(out, control if cluster is None else Control(), checkpoint_dir=run.checkpoints,
+                    batch_size=cfg.fit.batch_size, on_progress=on_progress, on_state=on_state)  # fmt: skip
+    sync = None
+    if cluster is not None:
+        from engine.distributed import CommandSync
+
+        sync = CommandSync(prep.strategy, control, bridge.control, cluster.is_chief, bridge)
     result = RunResult(status="failed", run_dir=run.path)
     try:
         fit_kwargs, has_val = _fit_inputs(data, cfg)
         names = expected_metric_names(cfg, has_val)
         callbacks = make_callbacks(cfg, run, bridge, out, names)
+        if sync is not None:
+            callbacks.insert(callbacks.index(bridge), sync)
         from engine.bridge import get_lr
 
         out.emit(
             ev.RunStarted(
-                run_id=run.id, run_dir=str(run.path), name=cfg.name, epochs=cfg.fit.epochs,
+                run_id=run.id, run_dir=str(run.path) if scratch is None else None, name=cfg.name, epochs=cfg.fit.epochs,
                 initial_epoch=initial_epoch, steps_per_epoch=_steps(data, cfg),
                 batch_size=cfg.fit.batch_size, train_samples=data.train_samples, val_samples=data.val_samples,
                 params=int(model.count_params()), metrics=tuple(names), learning_rate=get_lr(model.optimizer),
                 strategy=cfg.runtime.strategy, replicas=int(prep.strategy.num_replicas_in_sync), device=prep.device,
+                worker=cluster.index if cluster else 0, workers=cluster.size if cluster else 1,
             )
         )  # fmt: skip
+        if scratch is not None:
+            out.emit(ev.Log(message=f"worker {cluster.index} of {cluster.size}: the chief (worker 0) keeps the "
+                                    f"run directory; TensorFlow's log is {scratch}.log"))  # fmt: skip
         if resume is not None:
             out.emit(ev.Log(message=f"resumed from epoch {initial_epoch} (of {cfg.fit.epochs})"))
         out.emit(ev.Log(message=f"data: {data.description}"))
@@ -305,7 +366,9 @@ def train(
             result.status, result.reason = "stopped", reason
         else:
             result.status, result.reason = "finished", reason
-        result.model_path = save_model_atomic(model, run.model)
+        result.model_path = save_model_atomic(model, run.model)  # every worker saves; only the chief's is kept
+        if scratch is not None:
+            result.model_path = None
         result.evaluation = _evaluate(model, data, cfg) if result.status != "failed" else {}
     except BaseException as exc:  # report every failure as an event, never swallow it
         tb = _ANSI.sub("", traceback.format_exc())
@@ -322,6 +385,12 @@ def train(
             _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
             raise
     _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
+    if scratch is not None and result.status != "failed":  # a failed worker keeps its error.txt and log
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+        Path(f"{scratch}.log").unlink(missing_ok=True)
+        result.run_dir = None
     return result
 
 

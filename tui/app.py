@@ -8,16 +8,19 @@ TensorFlow is imported in a thread after the first frame, never on the UI thread
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 import traceback
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from engine import events as ev
@@ -47,6 +50,22 @@ class _LiveEngine:
         return session.train(cfg, **kwargs)
 
 
+def _screen(module: str, name: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        return getattr(importlib.import_module(module), name)()
+
+    return make
+
+
+_SCREENS = {
+    "build": _screen("tui.screens.build", "BuildScreen"),
+    "data": _screen("tui.screens.data", "DataScreen"),
+    "train": _screen("tui.screens.train", "TrainScreen"),
+    "runs": _screen("tui.screens.runs", "RunsScreen"),
+}
+"""Mode name -> a factory that imports the screen's module on first use."""
+
+
 class KwbApp(AttachMixin, App[None]):
     """Keras Workbench: build, data, train and runs screens over one config."""
 
@@ -71,11 +90,14 @@ class KwbApp(AttachMixin, App[None]):
     ]
     """Screen switches, run controls (active while a run exists), save and quit."""
 
-    dash: reactive[DashState] = reactive(DashState, always_update=True)
+    # ``var``, not ``reactive``: a reactive on the App repaints the whole screen on every
+    # change (Textual's ``App.refresh``), which at 4 Hz is ~20 KB of terminal output each
+    # time. The widgets that watch these repaint only themselves, and only on change.
+    dash: var[DashState] = var(DashState, always_update=True)
     """The dashboard state as last published (throttled); screens watch it."""
-    lr_factor: reactive[float] = reactive(0.5)
+    lr_factor: var[float] = var(0.5)
     """What ``l`` multiplies the learning rate by; starts at ``controls.lr_factor``."""
-    config_version: reactive[int] = reactive(0)
+    config_version: var[int] = var(0)
     """Bumped whenever the workspace config changes, so screens can redraw."""
 
     class RunEvent(Message):
@@ -128,6 +150,8 @@ class KwbApp(AttachMixin, App[None]):
         self._start_mode = start_mode
         self.tf_ready = False
         """True once TensorFlow has been imported in the background."""
+        self.first_frame = threading.Event()
+        """Set once the first screen has been painted (see :meth:`wait_first_frame`)."""
         self.recorded: list[ev.Event] = []
         """Every event of the current run, in order (tests and debugging)."""
         try:
@@ -136,24 +160,33 @@ class KwbApp(AttachMixin, App[None]):
             pass
 
     # ------------------------------------------------------------ set-up
-    def on_mount(self) -> None:
-        from tui.screens.build import BuildScreen
-        from tui.screens.data import DataScreen
-        from tui.screens.runs import RunsScreen
-        from tui.screens.train import TrainScreen
-
-        self.add_mode("build", BuildScreen)
-        self.add_mode("data", DataScreen)
-        self.add_mode("train", TrainScreen)
-        self.add_mode("runs", RunsScreen)
-        self.switch_mode(self._start_mode)
+    async def on_mount(self) -> None:
+        # Each screen's module is imported when the screen is first shown: only the
+        # first screen's imports stand between launch and the first frame.
+        for mode, factory in _SCREENS.items():
+            self.add_mode(mode, factory)
+        self.set_interval(0.25, self._publish)
+        await self.switch_mode(self._start_mode)
+        # The screen is mounted; its first paint is the next refresh.
+        self.call_after_refresh(self._first_frame_shown)
         if self._attach is not None:
             self.attach_run(self._attach)
-        self.set_interval(0.25, self._publish)
         if self.workspace.load_error:
             self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
+
+    def _first_frame_shown(self) -> None:
+        self.first_frame.set()
         if self._warm_up:
-            self.call_after_refresh(self._import_tensorflow)
+            self._import_tensorflow()
+
+    def wait_first_frame(self, timeout: float = 5.0) -> None:
+        """Block a worker thread until the first frame is on screen.
+
+        Importing TensorFlow holds the GIL for long stretches (loading its shared
+        libraries), which would hold back the first paint; background work that
+        imports it waits for this.
+        """
+        self.first_frame.wait(timeout)
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def _import_tensorflow(self) -> None:

@@ -51,7 +51,9 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
         if ref is not None:
             _check_folder(ref.path, f"{prefix}.path")
     import tensorflow as tf
-    import keras
+    from engine.kerasapi import keras as keras_module
+
+    keras = keras_module()
 
     split_seed = 0 if seed is None else seed
     opts = dict(

@@ -135,7 +135,9 @@ def _ensure_cached(name: str) -> None:
 def _keras_dataset(cfg: "DataConfig", seed: int | None):
     name = _need_name(cfg, KERAS_DATASETS)
     _ensure_cached(name)
-    import keras
+    from engine.kerasapi import keras as keras_module
+
+    keras = keras_module()
 
     module = getattr(keras.datasets, name)
     kwargs: dict[str, Any] = {}

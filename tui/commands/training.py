@@ -26,7 +26,8 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
     from engine.session import prepare
 
     try:
-        prep = prepare(cfg)
+        # A multi_worker strategy would wait for the other workers: check everything else on one device.
+        prep = prepare(cfg.model_copy(update={"runtime": cfg.runtime.model_copy(update={"strategy": "default"})}))
     except USER_ERRORS as exc:
         bad_input(with_source(exc, config))
     summary = summary_of(prep.model)
@@ -45,17 +46,48 @@ def train(
     runs_dir: RunsDirOpt = None,
     announce: Annotated[Optional[Path], typer.Option("--announce", hidden=True)] = None,
     detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
+    workers: Annotated[
+        Optional[str],
+        typer.Option("--workers", help="multi_worker: every worker's host:port, comma-separated (sets TF_CONFIG)."),
+    ] = None,
+    worker_index: Annotated[
+        Optional[int], typer.Option("--worker-index", help="multi_worker: this worker's place in --workers; 0 is the chief.")
+    ] = None,
 ) -> None:
     """Train CONFIG headless. Ctrl-C stops at the next batch and saves; twice exits at once."""
     cfg = load(config, set_)
     if runs_dir is not None:
         cfg.output.runs_dir = str(runs_dir)
+    _join_cluster(cfg, workers, worker_index)
     if detach:
         argv = ["train", str(config.resolve()), "--runs-dir", str(Path(cfg.output.runs_dir).resolve())]
         for item in set_ or []:
             argv += ["--set", item]
+        if workers is not None:
+            argv += ["--workers", workers, "--worker-index", str(worker_index)]
         _spawn_detached(argv, cfg.output.runs_dir)
     _run_headless(cfg, config, json_, announce=announce, detached=detached)
+
+
+def _join_cluster(cfg, workers: str | None, worker_index: int | None) -> None:
+    """``--workers``/``--worker-index`` become TF_CONFIG; a multi_worker run trains with tf-keras.
+
+    Both must happen before TensorFlow is imported, which is why they live here.
+    """
+    from engine.cluster import cluster_from_env, parse_workers, tf_config_for
+    from engine.errors import UserError
+    from engine.kerasapi import LEGACY_ENV
+
+    try:
+        if workers is not None or worker_index is not None:
+            os.environ["TF_CONFIG"] = tf_config_for(parse_workers(workers or "", worker_index), worker_index or 0)
+            cfg.runtime.strategy = "multi_worker"
+        if cfg.runtime.strategy == "multi_worker":
+            cluster_from_env()
+    except UserError as exc:
+        bad_input(f"error:\n  {exc.key}: {exc.message}")
+    if cfg.runtime.strategy == "multi_worker":
+        os.environ[LEGACY_ENV] = "1"  # engine.kerasapi: Keras 3's fit cannot run MultiWorkerMirroredStrategy
 
 
 def resume(

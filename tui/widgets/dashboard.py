@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widget import Widget
 
 from tui.state import DashState
@@ -40,8 +40,10 @@ class Dashboard(Widget):
     Dashboard > Grid { grid-size: 2 2; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr; height: 1fr; }
     """
 
-    state: reactive[DashState] = reactive(DashState, always_update=True)
-    """The run to show; assigning a new state redraws what changed."""
+    # A ``var``: the dashboard draws nothing itself, and repainting it would repaint
+    # every child (the whole screen's worth of terminal output) on each update.
+    state: var[DashState] = var(DashState, always_update=True)
+    """The run to show; assigning a new state redraws the children whose content changed."""
 
     def compose(self) -> ComposeResult:
         yield RunHeader()
