@@ -247,3 +247,30 @@ class AppTerminal:
     def bytes_between(self, t0: float, t1: float) -> int:
         with self._cond:
             return sum(len(c) for t, c in self.chunks if t0 <= t < t1)
+
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
+def launch(config: str | Path, cols: int = 120, rows: int = 40, prefix: str = "ui") -> tuple[AppTerminal, Path]:
+    """``kwb ui CONFIG`` on a fresh pty in a scratch directory; returns once its first frame is drawn."""
+    config = Path(config)
+    if not config.is_absolute():
+        config = CONFIGS / config
+    scratch = scratch_dir(prefix)
+    shutil.copy(config, scratch / config.name)
+    term = AppTerminal(kwb_argv("ui", config.name), scratch, cols=cols, rows=rows).start()
+    if term.wait_text("Quit", 0, timeout=60) is None:
+        term.kill()
+        raise RuntimeError(f"kwb ui {config.name} drew nothing:\n{term.screen_text_since(0)[-2000:]}")
+    return term, scratch
+
+
+def start_training(term: AppTerminal, timeout: float = 120.0) -> float:
+    """Press ``t`` and wait until the dashboard shows the run going (a batch count above 0)."""
+    mark = term.mark()
+    term.send("t")
+    hit = term.wait_for(lambda raw: re.search(r"batch [1-9]\d*/", strip_ansi(raw)) is not None, mark, timeout)
+    if hit is None:
+        raise RuntimeError(f"the run did not start:\n{term.screen_text_since(mark)[-3000:]}")
+    return hit[0]

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from tui.commands import doctor as _doctor
 from tui.commands import models as _models  # light: every heavy import is inside the verbs
 from tui.commands import runs as _runs
 from tui.commands import training as _training
@@ -56,6 +57,7 @@ app.command()(_runs.attach)
 app.command()(_models.evaluate)
 app.command()(_models.predict)
 app.command()(_models.inspect)
+app.command()(_doctor.doctor)
 
 
 def main() -> None:

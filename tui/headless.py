@@ -82,10 +82,13 @@ class Printer:
         self._t0 = time.monotonic()
         self.line(
             f"run {e.run_id}  ({e.params:,} parameters, {e.train_samples or '?'} train / "
-            f"{e.val_samples or 0} val samples, device {e.device}, strategy {e.strategy})"
+            f"{e.val_samples or 0} val samples, device {e.device}, strategy {e.strategy}"
+            + (f" ×{e.replicas})" if e.replicas > 1 else ")")
         )
         if e.run_dir:
             self.line(f"  dir {e.run_dir}")
+        elif e.workers > 1:
+            self.line(f"  worker {e.worker} of {e.workers}: the chief (worker 0) keeps the run directory")
 
     def _on_epoch_started(self, e: ev.EpochStarted) -> None:
         self._epoch = e.epoch

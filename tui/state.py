@@ -82,6 +82,9 @@ class DashState:
     train_samples: int | None = None
     params: int = 0
     device: str = ""
+    strategy: str = "default"
+    replicas: int = 1
+    workers: int = 1
     metrics: tuple[str, ...] = ()
     started_t: float | None = None
     last_t: float | None = None
@@ -189,6 +192,9 @@ def reduce(state: DashState, event: ev.Event) -> DashState:
             train_samples=event.train_samples,
             params=event.params,
             device=event.device,
+            strategy=event.strategy,
+            replicas=event.replicas,
+            workers=event.workers,
             metrics=tuple(event.metrics),
             started_t=event.t,
             last_t=event.t,

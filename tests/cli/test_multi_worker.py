@@ -167,3 +167,23 @@ def test_cli_refuses_bad_cluster_before_writing_anything(tmp_path: Path) -> None
         assert message in proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_doctor_reports_versions_devices_and_the_strategy_a_config_gets(kwb, tmp_path: Path, monkeypatch) -> None:
+    cfg = tmp_path / "mw.yaml"
+    cfg.write_text(SPIRALS.read_text().replace("output: {runs_dir: runs}", "runtime: {strategy: multi_worker}"))
+    monkeypatch.setenv("TF_CONFIG", tf_config_for(["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], 2))
+    out = kwb("doctor", cfg, "--json")
+    assert out.code == 0, out
+    facts = json.loads(out.out)
+    import tensorflow as tf
+
+    assert facts["tensorflow"] == tf.__version__ and facts["cpus"] >= 1
+    assert facts["gpus"] == [{"device": d.name.replace("/physical_device:", "/")} | facts["gpus"][i]
+                             for i, d in enumerate(tf.config.list_physical_devices("GPU"))]  # fmt: skip
+    plan = facts["plan"]
+    assert (plan["strategy"], plan["worker"], plan["chief"], len(plan["workers"])) == ("multi_worker", 2, False, 3)
+    monkeypatch.delenv("TF_CONFIG")
+    out = kwb("doctor", cfg)
+    assert out.code == 1 and "problem: runtime.strategy multi_worker needs the cluster" in out.out, out
+    assert "tensorflow " in out.out and "cpus " in out.out

@@ -39,3 +39,17 @@ def test_fatal_error_is_shown() -> None:
     assert state.status == "failed"
     assert state.error is not None
     assert any("bad shape" in line.text for line in state.log)
+
+
+def test_the_header_shows_strategy_and_replicas() -> None:
+    from tui.widgets.run_header import placement
+
+    def started(**kw) -> DashState:
+        return reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=1, **kw))
+
+    assert placement(started(device="cpu")) == "cpu"
+    mirrored = started(device="gpu×2", strategy="mirrored", replicas=2)
+    assert (mirrored.strategy, mirrored.replicas) == ("mirrored", 2)
+    assert placement(mirrored) == "mirrored ×2 (gpu×2)"
+    multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
+    assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"

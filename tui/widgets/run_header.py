@@ -11,7 +11,7 @@ from textual.widget import Widget
 
 from tui.state import DashState, format_duration
 
-__all__ = ["RunHeader", "STATUS_STYLES"]
+__all__ = ["RunHeader", "STATUS_STYLES", "placement"]
 
 STATUS_STYLES = {
     "idle": "dim",
@@ -24,6 +24,14 @@ STATUS_STYLES = {
     "failed": "bold red",
 }
 """Rich style of each run status."""
+
+
+def placement(state: DashState) -> str:
+    """Where the run trains: ``cpu``, or ``mirrored ×2 (gpu×2)``, ``multi_worker ×4, 2 workers (gpu×2)``."""
+    if state.strategy in ("", "default") and state.replicas <= 1:
+        return state.device
+    workers = f", {state.workers} workers" if state.workers > 1 else ""
+    return f"{state.strategy} ×{state.replicas}{workers} ({state.device})"
 
 
 def _rate(state: DashState) -> str:
@@ -50,6 +58,8 @@ class RunHeader(Widget):
         if s.run_id:
             line.append(s.run_id, style="bold")
             line.append(f"  {s.params:,} params" if s.params else "")
+            if s.device:
+                line.append(f"  {placement(s)}", style="cyan" if s.replicas > 1 else "")
             line.append(f"  elapsed {format_duration(s.elapsed_s)}")
             if s.learning_rate is not None:
                 line.append(f"  lr {s.learning_rate:.3g}")
