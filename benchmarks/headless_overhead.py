@@ -13,7 +13,8 @@ Compared, each as a fresh process timed from launch to exit:
 The data file (random 28×28 uint8 images, labels 0-9; 60,000 samples by default, 47 MB)
 is generated in a temp folder. One warm-up run of each, then interleaved pairs; the
 figure is the median of the per-pair ratios kwb / plain. The breakdown splits each
-process into start-up (interpreter, imports, data, model), fit, and what follows the fit.
+process into start-up (interpreter, imports, data, model), fit (launch of fit to the last
+epoch end), and what follows (saves, kwb's final score, interpreter exit).
 
     python benchmarks/headless_overhead.py                  # 60,000 samples, 2 epochs, 5 pairs (~3 min)
     python benchmarks/headless_overhead.py --pairs 9 --epochs 3
@@ -88,12 +89,12 @@ class Runner:
         return wall
 
     def plain(self) -> float:
-        wall, _, out = self._run([sys.executable, str(PLAIN), str(self.data), str(self.tmp / "plain.keras"),
-                                  str(self.epochs)])  # fmt: skip
-        line = next(ln for ln in out.splitlines() if ln.startswith("phases "))
-        p = {k: float(v) for k, v in (item.split("=") for item in line.split()[1:])}
+        wall, start, out = self._run([sys.executable, str(PLAIN), str(self.data), str(self.tmp / "plain.keras"),
+                                      str(self.epochs)])  # fmt: skip
+        line = next(ln for ln in out.splitlines() if ln.startswith("stamps "))
+        s = {k: float(v) for k, v in (item.split("=") for item in line.split()[1:])}
         self.plain_phases.append(
-            {"start-up": wall - p["fit"] - p["after"], "fit": p["fit"], "after": p["after"]}
+            {"start-up": s["ready"] - start, "fit": s["fitted"] - s["ready"], "after": start + wall - s["fitted"]}
         )
         return wall
 

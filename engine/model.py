@@ -160,8 +160,36 @@ def build_model(cfg: RunConfig, input_shape: tuple[int, ...] | None = None) -> "
     return keras.Model(inputs, x, name=cfg.model.name or cfg.name.replace(".", "_"))
 
 
+def _saved_by_tf_keras(path: str) -> bool:
+    """True for a ``.keras`` file written by tf-keras (a multi_worker run); Keras 3 cannot rebuild its classes."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return str(json.loads(zf.read("config.json")).get("module", "")).startswith("tf_keras")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+
+
 def load_model_file(path: str) -> "keras.Model":
-    """Load a ``.keras`` or legacy ``.h5`` model with ``safe_mode`` and without its compile state."""
+    """Load a ``.keras`` or legacy ``.h5`` model with ``safe_mode`` and without its compile state.
+
+    A model saved by tf-keras (``multi_worker`` runs) switches a fresh process to tf-keras
+    (see ``engine.kerasapi``), so ``kwb evaluate``/``predict``/``inspect`` work on it too.
+    """
+    import sys
+
+    from engine.kerasapi import LEGACY_ENV, legacy
+
+    if path.endswith(".keras") and not legacy() and _saved_by_tf_keras(path):
+        if "keras" in sys.modules or "tensorflow" in sys.modules:
+            raise ModelError(
+                "this model was saved by tf-keras (a multi_worker run); open it with kwb evaluate, "
+                "predict or inspect, or in Python with tf_keras.models.load_model",
+                source=path, key="model.path",
+            )  # fmt: skip
+        os.environ[LEGACY_ENV] = "1"
     keras = _keras()
     if not os.path.exists(path):
         raise ModelError("file not found", source=path, key="model.path")

@@ -110,6 +110,9 @@ def resume(
     if state in LIVE_STATES:
         bad_input(f"error:\n  RUN: {rd.id} is still {state}; stop it first (kwb control {rd.id} stop)")
     cfg = load(rd.config, None)
+    if cfg.runtime.strategy == "multi_worker":
+        bad_input(f"error in {rd.config}:\n  runtime.strategy: a multi_worker run cannot be resumed; "
+                  "start it again with kwb train on every worker")  # fmt: skip
     from engine.session import backup_epoch
 
     done = backup_epoch(rd)
