@@ -11,7 +11,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -99,3 +99,32 @@ def peak_rss_mib() -> float:
 
 def spread(values: list[float]) -> str:
     return f"{min(values):.3f}-{max(values):.3f}"
+
+
+Timing = tuple[float, float]
+"""(wall seconds, CPU seconds) of one timed run."""
+
+
+def paired(
+    variants: dict[str, Callable[[], Timing]], base: Callable[[], Timing], pairs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]], list[Timing]]:
+    """Time ``base`` and each variant side by side, ``pairs`` times; the order inside a pair alternates.
+
+    Returns each variant's wall-time ratios and CPU-time ratios to the base run of its
+    pair, and every base timing. CPU time barely moves when other processes load the
+    machine, so its ratio is the steadier figure on a shared machine; wall time is the
+    one a user feels.
+    """
+    wall: dict[str, list[float]] = {k: [] for k in variants}
+    cpu: dict[str, list[float]] = {k: [] for k in variants}
+    bases: list[Timing] = []
+    for i in range(pairs):
+        for name, run in variants.items():
+            if i % 2 == 0:
+                b, v = base(), run()
+            else:
+                v, b = run(), base()
+            bases.append(b)
+            wall[name].append(v[0] / b[0])
+            cpu[name].append(v[1] / b[1])
+    return wall, cpu, bases

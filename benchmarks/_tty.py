@@ -28,7 +28,7 @@ from pathlib import Path
 
 from _common import ROOT
 
-__all__ = ["AppTerminal", "kwb_argv", "strip_ansi", "rss_mib", "cpu_seconds", "scratch_dir"]
+__all__ = ["AppTerminal", "kwb_argv", "strip_ansi", "rss_mib", "cpu_seconds", "scratch_dir", "launch", "start_training", "maps_mention", "app_env", "CONFIGS"]
 
 ALT_SCREEN = b"\x1b[?1049h"
 """What Textual writes when it takes over the screen."""

@@ -19,7 +19,7 @@ import pytest
 
 from engine import events as ev
 from engine.bridge import Bridge, EpochSchedule, get_lr
-from engine.control import Command, CommandError, Control, QueueSink
+from engine.control import CallbackSink, Command, CommandError, Control, QueueSink
 
 LR = 0.01
 
@@ -146,6 +146,63 @@ def test_stop_source_becomes_the_reason(live):
     run.control.send("stop", source="interrupt")
     assert run.wait_for(ev.Stopping).reason == "interrupt"
     run.finish()
+
+
+
+class SendAt(keras.callbacks.Callback):
+    """Placed after the bridge: sends a command once batch ``at`` has begun, i.e. while it is in flight."""
+
+    def __init__(self, control: Control, at: int, name: str = "stop") -> None:
+        super().__init__()
+        self.control, self.at, self.name = control, at, name
+        self.sent = False
+        self.batches_run = 0
+
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+        if batch == self.at and not self.sent:
+            self.sent = True
+            self.control.send(self.name)
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self.batches_run += 1
+
+
+def tiny_model(steps_per_execution: int = 1) -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", steps_per_execution=steps_per_execution)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 4)).astype("float32")
+    return model, x, (x[:, 0] > 0).astype("int32")
+
+
+def test_stop_during_a_batch_runs_no_further_batch():
+    """A stop that arrives while a batch runs takes effect when that batch ends, not one batch later."""
+    control, events = Control(), []
+    model, x, y = tiny_model()
+    sender = SendAt(control, at=5)
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0,
+                        callbacks=[Bridge(CallbackSink(events.append), control), sender])  # fmt: skip
+    assert sender.batches_run == 6  # batches 0-5: the one in flight finished, none after it
+    assert len(history.history["loss"]) == 1
+    (stopping,) = [e for e in events if isinstance(e, ev.Stopping)]
+    assert (stopping.reason, stopping.epoch, stopping.step) == ("user", 0, 6)
+
+
+def test_steps_per_execution_reports_steps_not_executions():
+    """Keras calls the batch hooks once per execution of 8 steps; events still count steps."""
+    control, events = Control(), []
+    model, x, y = tiny_model(steps_per_execution=8)  # 160 samples / 8 = 20 steps: executions at 0, 8, 16
+    bridge = Bridge(CallbackSink(events.append), control, interval=0.0, batch_size=8)
+    model.fit(x, y, batch_size=8, epochs=2, callbacks=[bridge], verbose=0)
+    batches = [e for e in events if isinstance(e, ev.Batch)]
+    assert [(e.epoch, e.step) for e in batches] == [(0, 8), (0, 16), (1, 8), (1, 16)]
+    assert {e.steps for e in batches} == {20}
+    assert all(e.samples_per_s and e.samples_per_s > 0 for e in batches)
+
+    # A command during the last, partial execution (steps 16-19) is applied at its end: step 20 of 20.
+    model.fit(x, y, batch_size=8, epochs=2, callbacks=[bridge, SendAt(control, at=16)], verbose=0)
+    stopping = [e for e in events if isinstance(e, ev.Stopping)][-1]
+    assert (stopping.epoch, stopping.step) == (0, 20)
 
 
 # ---------------------------------------------------------------- learning rate

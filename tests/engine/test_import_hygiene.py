@@ -16,8 +16,9 @@ import engine
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(engine.__path__, "engine."))
-NEEDS_KERAS = {"engine.bridge"}
-"""The only engine module that may import Keras at import time (it subclasses keras.callbacks.Callback)."""
+NEEDS_KERAS = {"engine.bridge", "engine.distributed"}
+"""The only engine modules that may import Keras at import time (they subclass keras.callbacks.Callback);
+both are imported only when a run starts."""
 
 UI = ("textual", "typer", "tui", "click", "plotext")
 HEAVY = ("tensorflow", "keras", "textual")

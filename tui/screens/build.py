@@ -17,11 +17,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from engine.config import ConfigError
 from engine.layers import LAYERS, check_layer
 from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
+from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 
 __all__ = ["BuildScreen", "describe_args"]
@@ -65,7 +66,7 @@ class BuildScreen(Screen[None]):
         yield Static(id="model-head")
         yield DataTable(id="layers", cursor_type="row", zebra_stripes=True)
         yield Static(id="model-foot")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "build"

@@ -18,11 +18,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input
+from textual.widgets import Button, Input
 
 from engine.data import KERAS_DATASETS, SKLEARN_DATASETS, SYNTHETIC
 from tui.widgets.data_preview import DataPreview
 from tui.widgets.data_tree import DatasetTree
+from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 from tui.widgets.settings_form import ConfigForm, FormField
 
@@ -101,7 +102,7 @@ class DataScreen(Screen[None]):
                 yield DatasetTree("HDF5 file", id="h5-tree")
                 with VerticalScroll(id="preview-scroll"):
                     yield DataPreview(id="preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "data"

@@ -23,11 +23,12 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, DataTable, Footer, Static
+from textual.widgets import ContentSwitcher, DataTable, Static
 
 from tui.state import DashState, format_duration, replay
 from tui.widgets.chart import Chart
 from tui.widgets.dashboard import Dashboard, metric_names
+from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 from tui.widgets.run_header import STATUS_STYLES
 
@@ -75,7 +76,7 @@ class RunsScreen(Screen[None]):
                 yield Chart("val_loss", id="overlay-loss")
                 yield Chart("metric", id="overlay-metric")
         yield Static(id="runs-hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "runs"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from tui.state import DashState
 from tui.widgets.dashboard import Dashboard
+from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 from tui.widgets.train_settings import TrainSettings
 
@@ -25,8 +26,9 @@ class TrainScreen(Screen[None]):
         yield NavBar()
         with ContentSwitcher(initial="dashboard"):
             yield Dashboard(id="dashboard")
-            yield TrainSettings(id="settings")
-        yield Footer()
+            # TrainSettings (~80 widgets) is mounted on the first ``o``: every widget on a
+            # screen is restyled each time the screen is shown, so it would slow ``3``.
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "train"
@@ -37,8 +39,10 @@ class TrainScreen(Screen[None]):
         if state.active and self.query_one(ContentSwitcher).current != "dashboard":
             self.query_one(ContentSwitcher).current = "dashboard"
 
-    def action_toggle_settings(self) -> None:
+    async def action_toggle_settings(self) -> None:
         switcher = self.query_one(ContentSwitcher)
+        if not switcher.query(TrainSettings):
+            await switcher.mount(TrainSettings(id="settings"))
         switcher.current = "settings" if switcher.current == "dashboard" else "dashboard"
         if switcher.current == "settings":
             self.query_one(TrainSettings).focus_first()
