@@ -29,9 +29,10 @@ import io
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from _common import median, write_result
 from _training import CNN_LAYERS, MLP_LAYERS, Timing, build, import_keras, mnist_like, paired, spread
@@ -151,10 +152,17 @@ def bench_model(name: str, args: argparse.Namespace, tmp: Path) -> list[dict[str
     data = (x, y, xv, yv)
     model = build(keras, layers)
     make = variants(tmp, layers, args.batch_size)
-    bare = lambda: Wiring([])  # noqa: E731
+
+    def bare() -> Wiring:
+        return Wiring([])
 
     # Warm-up: trace the train and eval functions, and let each variant import what it needs once.
-    warm = (x[: args.batch_size * 50], y[: args.batch_size * 50], xv[: args.batch_size * 10], yv[: args.batch_size * 10])
+    warm = (
+        x[: args.batch_size * 50],
+        y[: args.batch_size * 50],
+        xv[: args.batch_size * 10],
+        yv[: args.batch_size * 10],
+    )
     timed_fit(model, data, args.batch_size, bare())
     for build_wiring in make.values():
         timed_fit(model, warm, args.batch_size, build_wiring())
@@ -165,8 +173,14 @@ def bench_model(name: str, args: argparse.Namespace, tmp: Path) -> list[dict[str
     base_s = median([b[0] for b in bases])
     step_ms = base_s / steps * 1e3
     # Hook costs: the minimum of a few repeats, as timeit does (the noise only ever adds).
-    costs = {k: [hook_costs(model, w(), 2000) for _ in range(5)] for k, w in
-             (("bare", bare), ("kwb bridge", make["kwb bridge"]), ("kwb headless wiring", make["kwb headless wiring"]))}
+    costs = {
+        k: [hook_costs(model, w(), 2000) for _ in range(5)]
+        for k, w in (
+            ("bare", bare),
+            ("kwb bridge", make["kwb bridge"]),
+            ("kwb headless wiring", make["kwb headless wiring"]),
+        )
+    }
     batch_us = {k: min(c[0] for c in v) for k, v in costs.items()}
     epoch_ms = {k: min(c[1] for c in v) for k, v in costs.items()}
 

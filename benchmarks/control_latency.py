@@ -103,8 +103,8 @@ class Trainer:
     def start(self) -> None:
         x, y = self.data
         cbs = [self.counter, self.bridge]
-        fit = lambda: self.model.fit(x, y, batch_size=self.batch_size, epochs=10_000, callbacks=cbs, verbose=0)  # noqa: E731
-        self.thread = threading.Thread(target=fit, daemon=True)
+        kwargs = {"batch_size": self.batch_size, "epochs": 10_000, "callbacks": cbs, "verbose": 0}
+        self.thread = threading.Thread(target=self.model.fit, args=(x, y), kwargs=kwargs, daemon=True)
         self.thread.start()
         start = self.counter.done
         while self.counter.done < start + 20:  # running, past the first batches
@@ -127,7 +127,9 @@ class Trainer:
 
 def measure(trainer: Trainer, trials: int, rng: random.Random) -> dict[str, list[tuple[int, float]]]:
     """(batches, ms) from issue to effect, per command."""
-    out: dict[str, list[tuple[int, float]]] = {k: [] for k in ("stop", "lr_scale", "set_lr", "checkpoint", "pause", "resume")}
+    out: dict[str, list[tuple[int, float]]] = {
+        k: [] for k in ("stop", "lr_scale", "set_lr", "checkpoint", "pause", "resume")
+    }
     if trainer.watcher is not None:
         trainer.watcher.start()
     for _ in range(trials):

@@ -35,6 +35,36 @@ __all__ = ["KwbApp", "make_app", "run_app", "TrainEngine"]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+_PROGRESS = (ev.Batch, ev.EpochStarted, ev.EpochEnded, ev.Log)
+"""Events that only move the dashboard along; they are shown at the next publish tick."""
+
+PUBLISH_INTERVAL = 0.5
+"""Seconds between two dashboard updates from batch progress. Twice a second keeps the
+bars live while a dashboard costs an SSH link a few KB/s (README, Performance)."""
+
+BACKGROUND_NICE = int(os.environ.get("KWB_BG_NICE", "5"))  # TEMP experiment knob
+"""How much lower (in ``nice`` steps) than the UI thread the training and TensorFlow threads run."""
+
+
+def lower_thread_priority(steps: int | None = None) -> None:
+    """Run the calling thread, and every thread it starts from now on, ``steps`` nice levels lower.
+
+    Linux keeps a nice value per thread and a new thread inherits its creator's, so
+    calling this first thing in a worker that imports or runs TensorFlow puts
+    TensorFlow's own thread pools there too. The UI thread keeps its priority and gets
+    a core as soon as it has work (a key, a redraw); when it is idle the training uses
+    all of the CPU as before. Elsewhere, or when not allowed, it does nothing.
+    """
+    steps = BACKGROUND_NICE if steps is None else steps
+    if steps <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except OSError:
+        pass
+
+
 class TrainEngine(Protocol):
     """What the app needs from the engine; ``engine.session`` is the real one."""
 
@@ -91,8 +121,8 @@ class KwbApp(AttachMixin, App[None]):
     """Screen switches, run controls (active while a run exists), save and quit."""
 
     # ``var``, not ``reactive``: a reactive on the App repaints the whole screen on every
-    # change (Textual's ``App.refresh``), which at 4 Hz is ~20 KB of terminal output each
-    # time. The widgets that watch these repaint only themselves, and only on change.
+    # change (Textual's ``App.refresh``), ~20 KB of terminal output each time. The widgets
+    # that watch these repaint only themselves, and only what changed.
     dash: var[DashState] = var(DashState, always_update=True)
     """The dashboard state as last published (throttled); screens watch it."""
     lr_factor: var[float] = var(0.5)
@@ -165,7 +195,7 @@ class KwbApp(AttachMixin, App[None]):
         # first screen's imports stand between launch and the first frame.
         for mode, factory in _SCREENS.items():
             self.add_mode(mode, factory)
-        self.set_interval(0.25, self._publish)
+        self.set_interval(PUBLISH_INTERVAL, self._publish)
         await self.switch_mode(self._start_mode)
         # The screen is mounted; its first paint is the next refresh.
         self.call_after_refresh(self._first_frame_shown)
@@ -190,7 +220,9 @@ class KwbApp(AttachMixin, App[None]):
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def _import_tensorflow(self) -> None:
+        lower_thread_priority()
         import engine.model  # noqa: F401  (imports Keras and TensorFlow)
+        import plotext  # noqa: F401  (the charts' first draw would pay for it on the UI thread)
 
         self.tf_ready = True
 
@@ -200,7 +232,7 @@ class KwbApp(AttachMixin, App[None]):
         return self.control is not None
 
     def _publish(self) -> None:
-        """Hand the latest state to the widgets, at most four times a second."""
+        """Hand the latest state to the widgets (batch progress every ``PUBLISH_INTERVAL``)."""
         if self._state is not self._published:
             self._published = self._state
             self.dash = self._state
@@ -220,8 +252,9 @@ class KwbApp(AttachMixin, App[None]):
 
     def on_kwb_app_run_event(self, message: "KwbApp.RunEvent") -> None:
         self.recorded.append(message.event)
-        # Batches wait for the 4 Hz publish tick; acknowledgements show at once.
-        self.apply_event(message.event, publish=not isinstance(message.event, ev.Batch))
+        # Progress waits for the publish tick (short epochs bring several a second);
+        # acknowledgements, pauses, errors and the end show at once.
+        self.apply_event(message.event, publish=not isinstance(message.event, _PROGRESS))
         if isinstance(message.event, ev.Error) and message.event.command:
             self.notify(message.event.message, title=f"{message.event.command} refused", severity="warning")
         elif isinstance(message.event, ev.Error) and message.event.fatal:
@@ -260,6 +293,7 @@ class KwbApp(AttachMixin, App[None]):
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self, cfg: Any, control: Control) -> None:
+        lower_thread_priority()
         sink = CallbackSink(lambda event: self.post_message(self.RunEvent(event)))
         try:
             result = self.engine.train(cfg, sink=sink, control=control, runs_dir=self.runs_dir)

@@ -95,7 +95,7 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
             ds = ds.shuffle(len(files), seed=split_seed)
         return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
-    def finish(ds, root: str, limit: int | None = None):
+    def finish(ds, root: str, limit: int | None = None, shuffled: bool = False):
         if ds is None:
             return None, 0
         files = list(ds.file_paths)
@@ -105,7 +105,12 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
             ds = first_files(files, labels)
         if cfg.scale == "pixels":
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
-        if cfg.cache:
+        if cfg.cache and shuffled:
+            # A cache after Keras' shuffle would replay the first epoch's order for ever:
+            # cache the decoded images, then shuffle them again each epoch and batch.
+            ds = ds.unbatch().cache().shuffle(len(files), seed=split_seed, reshuffle_each_iteration=True)
+            ds = ds.batch(batch_size)
+        elif cfg.cache:
             ds = ds.cache()
         if cfg.prefetch:
             ds = ds.prefetch(tf.data.AUTOTUNE)
@@ -114,7 +119,7 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
         ds.labels = lambda: labels  # for preview's class balance, without decoding images
         return ds, len(files)
 
-    train_ds, n_train = finish(train, path, cfg.limit)
+    train_ds, n_train = finish(train, path, cfg.limit, shuffled=cfg.shuffle)
     val_ds, n_val = finish(val, cfg.validation.path if cfg.validation else path)
     test_ds, n_test = finish(test, cfg.test.path if cfg.test else path)
     bundle = DataBundle(

@@ -45,7 +45,7 @@ def _hdf5_sequence_class() -> type:
             self.num_classes = num_classes
             self._rng = np.random.default_rng(seed)
             self._order = np.arange(len(self))
-            self._file = None
+            self._file = self._x = self._y = None
             self._lock = threading.Lock()
             if shuffle:
                 self._rng.shuffle(self._order)
@@ -53,18 +53,21 @@ def _hdf5_sequence_class() -> type:
         def __len__(self) -> int:
             return math.ceil((self.stop - self.start) / self.batch_size)
 
-        def _handle(self):
+        def _datasets(self):
+            # Open once and keep the two dataset objects: looking a dataset up by name and
+            # building a fresh h5py Dataset for every batch cost ten times the read itself.
             if self._file is None:
                 import h5py
 
                 self._file = h5py.File(self.path, "r")
-            return self._file
+                self._x, self._y = self._file[self.x_key], self._file[self.y_key]
+            return self._x, self._y
 
         def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
             """Raw rows ``[lo, hi)`` relative to this split, unscaled."""
             with self._lock:
-                f = self._handle()
-                return f[self.x_key][self.start + lo : self.start + hi], f[self.y_key][self.start + lo : self.start + hi]
+                x, y = self._datasets()
+                return x[self.start + lo : self.start + hi], y[self.start + lo : self.start + hi]
 
         def __getitem__(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
             if not 0 <= idx < len(self):
@@ -99,11 +102,11 @@ def _hdf5_sequence_class() -> type:
             with self._lock:
                 if self._file is not None:
                     self._file.close()
-                    self._file = None
+                    self._file = self._x = self._y = None
 
         def __getstate__(self) -> dict[str, Any]:
             state = self.__dict__.copy()
-            state["_file"] = None
+            state["_file"] = state["_x"] = state["_y"] = None
             state.pop("_lock", None)
             return state
 

@@ -396,6 +396,8 @@ def test_hdf5_stream_batches_equal_in_memory_slices(tmp_path):
         assert by.dtype == np.int32
     clone = pickle.loads(pickle.dumps(b.train_ds))  # worker processes get a copy without the open file
     np.testing.assert_array_equal(clone[1][0], x[16:32])
+    b.train_ds.close()  # the file (and its cached dataset handles) reopens on the next read
+    np.testing.assert_array_equal(b.train_ds[2][0], x[32:48])
     assert isinstance(b.train_ds, D.HDF5Sequence)
     vx, vy = b.val_ds[1]
     np.testing.assert_array_equal(vx, x[72 + 16 : 93])
@@ -521,6 +523,20 @@ def test_directory_limit_and_explicit_validation_folder(tmp_path):
     assert len(flat[0]) == 4 and flat[0] == flat[1]  # the same four images every epoch
     assert sum(preview(b)["class_balance"].values()) == 4
     assert preview(b)["class_balance"] == {"a": int((b.train_ds.labels() == 0).sum()), "b": int((b.train_ds.labels() == 1).sum())}
+
+
+def test_directory_cache_still_reshuffles_every_epoch(tmp_path):
+    """``cache: true`` must not freeze the first epoch's order (a cache after a shuffle replays it)."""
+    _image_folder(tmp_path / "imgs", {"a": 8, "b": 8})
+    orders = {}
+    for cache in (False, True):
+        b = load_data(cfg(source="directory", path=str(tmp_path / "imgs"), image_size=(4, 4), validation_split=0,
+                          cache=cache), seed=1, batch_size=4)
+        epochs = [[float(v) for x, _ in b.train_ds for v in np.asarray(x).sum(axis=(1, 2, 3))] for _ in range(4)]
+        assert all(sorted(e) == sorted(epochs[0]) and len(e) == 16 for e in epochs)  # every image once per epoch
+        assert [len(np.asarray(x)) for x, _ in b.train_ds] == [4, 4, 4, 4]
+        orders[cache] = len({tuple(e) for e in epochs})
+    assert orders == {False: 4, True: 4}
 
 
 def test_directory_errors(tmp_path):

@@ -139,6 +139,9 @@ class BuildScreen(Screen[None]):
     # ------------------------------------------------------------ Keras, off the UI thread
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def _summarize(self, raw: dict[str, Any]) -> None:
+        from tui.app import lower_thread_priority
+
+        lower_thread_priority()
         self.app.wait_first_frame()  # type: ignore[attr-defined]  (Keras' import would delay it)
         from engine.config import parse_config
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.reactive import var
 from textual.widget import Widget
 
 from tui.state import DashState
-from tui.widgets.chart import Chart
+from tui.widgets.chart import Chart, epoch_axis_end
 from tui.widgets.event_log import EventLog
 from tui.widgets.run_header import RunHeader
 
-__all__ = ["Dashboard", "metric_names"]
+__all__ = ["Dashboard", "epoch_limits", "epoch_value", "metric_names"]
 
 
 def metric_names(state: DashState) -> list[str]:
@@ -30,6 +32,22 @@ def train_curve(state: DashState, key: str) -> tuple[tuple[float, float], ...]:
     epochs = state.history.get(key, ())
     last_x = epochs[-1][0] if epochs else float("-inf")
     return epochs + tuple(p for p in state.batch.get(key, ()) if p[0] > last_x)
+
+
+def epoch_value(state: DashState, key: str) -> float | None:
+    """The last epoch's value of ``key`` (None before the first epoch ends)."""
+    points = state.history.get(key)
+    return points[-1][1] if points else None
+
+
+def epoch_limits(state: DashState, curves: list[tuple[tuple[float, float], ...]]) -> tuple[float, float] | None:
+    """The epoch axis of a run's charts: from its first epoch to the next round number past the epochs seen."""
+    drawn = [points for points in curves if points]
+    if not drawn:
+        return None
+    start = float(math.floor(min(points[0][0] for points in drawn)))
+    seen = max(max(points[-1][0] for points in drawn), state.epoch + (1 if state.active else 0))
+    return start, start + epoch_axis_end(seen - start, state.epochs - int(start))
 
 
 class Dashboard(Widget):
@@ -60,21 +78,25 @@ class Dashboard(Widget):
         if not self.is_mounted:
             return
         self.query_one(RunHeader).state = state
-        loss = self.query_one("#chart-loss", Chart)
-        loss.series = (
-            ("loss", train_curve(state, "loss")),
-            ("val_loss", state.history.get("val_loss", ())),
-        )
-        metric = self.query_one("#chart-metric", Chart)
+        loss_series = (("loss", train_curve(state, "loss")), ("val_loss", state.history.get("val_loss", ())))
         names = metric_names(state)
+        metric_series: tuple = ()
         if names:
             name = names[0]
-            metric.title = name
-            metric.series = (
-                (name, train_curve(state, name)),
-                (f"val_{name}", state.history.get(f"val_{name}", ())),
-            )
-        else:
-            metric.series = ()
-        self.query_one("#chart-lr", Chart).series = (("lr", state.lr),)
+            metric_series = ((name, train_curve(state, name)), (f"val_{name}", state.history.get(f"val_{name}", ())))
+        lr_series = (("lr", state.lr),)
+        # One x axis for the three charts, growing a round number of epochs at a time.
+        x_limits = epoch_limits(state, [points for _label, points in loss_series + metric_series + lr_series])
+        # Legends show the last epoch's values: steady through an epoch (a new title
+        # repaints the whole chart), while the curves show the live batch values.
+        self.query_one("#chart-loss", Chart).plot(
+            loss_series, legend=tuple(epoch_value(state, label) for label, _points in loss_series), x_limits=x_limits
+        )
+        metric = self.query_one("#chart-metric", Chart)
+        if names:
+            metric.title = names[0]
+        metric.plot(
+            metric_series, legend=tuple(epoch_value(state, label) for label, _points in metric_series), x_limits=x_limits
+        )
+        self.query_one("#chart-lr", Chart).plot(lr_series, x_limits=x_limits)
         self.query_one(EventLog).lines = state.log

@@ -13,7 +13,15 @@ __all__ = ["KeyFooter"]
 def _shown_keys(screen: Screen[Any]) -> tuple[tuple[object, ...], ...]:
     """What the footer draws from ``screen``'s active bindings (key, label, enabled …)."""
     return tuple(
-        (binding.key, binding.action, binding.description, binding.show, id(binding.group), enabled, tooltip)
+        (
+            binding.key,
+            binding.action,
+            binding.description,
+            binding.show,
+            id(binding.group),
+            enabled,
+            tooltip,
+        )
         for _node, binding, enabled, tooltip in screen.active_bindings.values()
     )
 

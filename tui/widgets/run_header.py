@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widget import Widget
 
 from tui.state import DashState, format_duration
+from tui.widgets.cells import changed_regions
 
 __all__ = ["RunHeader", "STATUS_STYLES", "placement"]
 
@@ -40,19 +38,66 @@ def _rate(state: DashState) -> str:
     return f"{state.samples_per_s:,.0f} samples/s"
 
 
+BAR_STYLES = {"back": "grey23", "complete": "rgb(249,38,114)", "finished": "rgb(114,156,31)"}
+"""Rich's own progress-bar colours (``bar.back``, ``bar.complete``, ``bar.finished``)."""
+
+
+def progress_bar(completed: int, total: int, width: int) -> Text:
+    """Rich's ``ProgressBar`` as ``Text``: the same half-cell glyphs and colours, one cell per character."""
+    total = max(1, total)
+    halves = int(width * 2 * min(total, max(0, completed)) / total)
+    full, half = divmod(halves, 2)
+    done = BAR_STYLES["finished" if completed >= total else "complete"]
+    bar = Text("━" * full, style=done)
+    if half:
+        bar.append("╸", style=done)
+    rest = width - full - half
+    if rest and not half and full:
+        bar.append("╺", style=BAR_STYLES["back"])
+        rest -= 1
+    if rest:
+        bar.append("━" * rest, style=BAR_STYLES["back"])
+    return bar
+
+
+def _cell(text: str, width: int) -> Text:
+    out = Text(text, no_wrap=True)
+    out.truncate(width, overflow="ellipsis", pad=True)
+    return out
+
+
 class RunHeader(Widget):
-    """Status line plus an epoch bar and a batch bar, all drawn from one ``DashState``."""
+    """Status line plus an epoch bar and a batch bar, all drawn from one ``DashState``.
+
+    A new state repaints only the cells that changed (a few digits, the tip of a bar),
+    which keeps the terminal traffic of a live dashboard low.
+    """
 
     DEFAULT_CSS = """
     RunHeader { height: 3; }
     """
 
-    state: reactive[DashState] = reactive(DashState)
+    state: var[DashState] = var(DashState)
     """The dashboard state to draw."""
 
-    def render(self) -> Group:
-        s = self.state
-        width = max(20, self.content_size.width)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._lines: list[Text] = []
+
+    def watch_state(self, state: DashState) -> None:
+        if not self.is_mounted:
+            return
+        width = self.content_size.width
+        lines = self._rows(state, width)
+        regions = changed_regions(self._lines, lines, width) if self._lines else None
+        if regions is None:
+            self.refresh()
+        elif regions:
+            self.refresh(*regions)
+        self._lines = lines
+
+    def _rows(self, s: DashState, content_width: int) -> list[Text]:
+        width = max(20, content_width)
         status = Text(f" {s.status.upper()} ", style=STATUS_STYLES.get(s.status, "") + " reverse")
         line = Text.assemble(status, " ")
         if s.run_id:
@@ -69,22 +114,32 @@ class RunHeader(Widget):
             line.append("no run yet — press t to train", style="dim")
         line.truncate(width, overflow="ellipsis")
         bar_width = max(8, width - 44)
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=12, no_wrap=True)
-        grid.add_column(width=bar_width, no_wrap=True)
-        grid.add_column(no_wrap=True)
+        right_width = max(1, width - bar_width - 14)
         epochs = s.epochs or 1
         shown_epoch = min(s.epoch + (0 if s.status in ("finished", "stopped", "failed", "idle") else 1), s.epochs) if s.epochs else 0
-        grid.add_row(
-            Text(f"epoch {shown_epoch}/{s.epochs}" if s.epochs else "epoch -/-"),
-            ProgressBar(total=epochs, completed=min(s.epoch, epochs), width=bar_width),
-            Text(f"ETA {format_duration(s.eta_run_s)}" if s.active else ""),
-        )
         steps = s.steps or 1
         logs = " ".join(f"{k} {v:.4f}" for k, v in list(s.batch_logs.items())[:2])
-        grid.add_row(
-            Text(f"batch {s.step}/{s.steps if s.steps else '?'}"),
-            ProgressBar(total=steps, completed=min(s.step, steps), width=bar_width),
-            Text(f"ETA {format_duration(s.eta_epoch_s)} {_rate(s)}" if s.active else logs),
-        )
-        return Group(line, grid)
+        rows = [line]
+        for label, total, completed, right in (
+            (f"epoch {shown_epoch}/{s.epochs}" if s.epochs else "epoch -/-", epochs, min(s.epoch, epochs),
+             f"ETA {format_duration(s.eta_run_s)}" if s.active else ""),
+            (f"batch {s.step}/{s.steps if s.steps else '?'}", steps, min(s.step, steps),
+             f"ETA {format_duration(s.eta_epoch_s)} {_rate(s)}" if s.active else logs),
+        ):  # fmt: skip
+            row = _cell(label, 12)
+            row.append(" ")
+            row.append_text(progress_bar(completed, total, bar_width))
+            row.append(" ")
+            right_text = Text(right)
+            right_text.truncate(right_width, overflow="ellipsis")
+            row.append_text(right_text)
+            rows.append(row)
+        return rows
+
+    def on_resize(self) -> None:
+        self._lines = []
+
+    def render(self) -> Text:
+        lines = self._rows(self.state, self.content_size.width)
+        self._lines = lines
+        return Text("\n").join(lines)
