@@ -28,7 +28,19 @@ from pathlib import Path
 
 from _common import ROOT
 
-__all__ = ["AppTerminal", "kwb_argv", "strip_ansi", "rss_mib", "cpu_seconds", "scratch_dir", "launch", "start_training", "maps_mention", "app_env", "CONFIGS"]
+__all__ = [
+    "CONFIGS",
+    "AppTerminal",
+    "app_env",
+    "cpu_seconds",
+    "kwb_argv",
+    "launch",
+    "maps_mention",
+    "rss_mib",
+    "scratch_dir",
+    "start_training",
+    "strip_ansi",
+]
 
 ALT_SCREEN = b"\x1b[?1049h"
 """What Textual writes when it takes over the screen."""
@@ -62,7 +74,9 @@ def app_env(scratch: Path) -> dict[str, str]:
         TERM="xterm-256color",
         COLORTERM="truecolor",
         XDG_CACHE_HOME=str(scratch / "cache"),
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
+        ),
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     for noisy in ("TEXTUAL", "TEXTUAL_DEBUG", "NO_COLOR", "TEXTUAL_FPS"):
@@ -104,7 +118,14 @@ def maps_mention(pid: int, needle: str) -> bool:
 class AppTerminal:
     """One process on a ``cols`` × ``rows`` pty; ``chunks`` holds (arrival time, bytes) of its output."""
 
-    def __init__(self, argv: list[str], cwd: Path, cols: int = 120, rows: int = 40, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: Path,
+        cols: int = 120,
+        rows: int = 40,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.argv = argv
         self.cwd = cwd
         self.cols, self.rows = cols, rows
@@ -117,9 +138,11 @@ class AppTerminal:
         self.t_exec = 0.0
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> "AppTerminal":
+    def start(self) -> AppTerminal:
         master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.rows, self.cols, 0, 0))
+        fcntl.ioctl(
+            slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.rows, self.cols, 0, 0)
+        )
         self.master = master
         self.t_exec = time.perf_counter()
         self.proc = subprocess.Popen(
@@ -129,12 +152,13 @@ class AppTerminal:
             stderr=slave,
             cwd=self.cwd,
             env=self.env,
-            start_new_session=True,  # its own session, so the pty becomes its controlling terminal
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            start_new_session=True,  # its own process group, ended as one by kill()
             close_fds=True,
         )
         os.close(slave)
-        self._reader = threading.Thread(target=self._read, name="pty-reader", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, name="pty-reader", daemon=True
+        )
         self._reader.start()
         return self
 
@@ -210,7 +234,9 @@ class AppTerminal:
     def screen_text_since(self, index: int) -> str:
         return strip_ansi(self.bytes_since(index))
 
-    def wait_for(self, test, since: int = 0, timeout: float = 30.0) -> tuple[float, int] | None:
+    def wait_for(
+        self, test, since: int = 0, timeout: float = 30.0
+    ) -> tuple[float, int] | None:
         """Wait until ``test(raw_bytes_since)`` is true; return (arrival time of the deciding chunk, its index)."""
         deadline = time.perf_counter() + timeout
         seen = since
@@ -227,7 +253,9 @@ class AppTerminal:
                     return None
                 self._cond.wait(left)
 
-    def wait_text(self, text: str, since: int = 0, timeout: float = 30.0) -> tuple[float, int] | None:
+    def wait_text(
+        self, text: str, since: int = 0, timeout: float = 30.0
+    ) -> tuple[float, int] | None:
         """Wait until ``text`` shows in the output drawn after ``since``."""
         needle = text
         return self.wait_for(lambda raw: needle in strip_ansi(raw), since, timeout)
@@ -252,17 +280,37 @@ class AppTerminal:
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
-def launch(config: str | Path, cols: int = 120, rows: int = 40, prefix: str = "ui") -> tuple[AppTerminal, Path]:
-    """``kwb ui CONFIG`` on a fresh pty in a scratch directory; returns once its first frame is drawn."""
+def launch(
+    config: str | Path,
+    cols: int = 120,
+    rows: int = 40,
+    prefix: str = "ui",
+    fit: dict[str, object] | None = None,
+    argv: list[str] | None = None,
+) -> tuple[AppTerminal, Path]:
+    """``kwb ui CONFIG`` on a fresh pty in a scratch directory; returns once its first frame is drawn.
+
+    ``fit`` overrides keys of the config's ``fit`` section (``{"epochs": 10}``); ``argv``
+    runs another command line instead of ``kwb ui``, with the config's name appended.
+    """
+    import yaml
+
     config = Path(config)
     if not config.is_absolute():
         config = CONFIGS / config
     scratch = scratch_dir(prefix)
-    shutil.copy(config, scratch / config.name)
-    term = AppTerminal(kwb_argv("ui", config.name), scratch, cols=cols, rows=rows).start()
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    doc.setdefault("fit", {}).update(fit or {})
+    (scratch / config.name).write_text(
+        yaml.safe_dump(doc, sort_keys=False), encoding="utf-8"
+    )
+    command = [*argv, config.name] if argv else kwb_argv("ui", config.name)
+    term = AppTerminal(command, scratch, cols=cols, rows=rows).start()
     if term.wait_text("Quit", 0, timeout=60) is None:
         term.kill()
-        raise RuntimeError(f"kwb ui {config.name} drew nothing:\n{term.screen_text_since(0)[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} drew nothing:\n{term.screen_text_since(0)[-2000:]}"
+        )
     return term, scratch
 
 
@@ -270,7 +318,13 @@ def start_training(term: AppTerminal, timeout: float = 120.0) -> float:
     """Press ``t`` and wait until the dashboard shows the run going (a batch count above 0)."""
     mark = term.mark()
     term.send("t")
-    hit = term.wait_for(lambda raw: re.search(r"batch [1-9]\d*/", strip_ansi(raw)) is not None, mark, timeout)
+    hit = term.wait_for(
+        lambda raw: re.search(r"batch [1-9]\d*/", strip_ansi(raw)) is not None,
+        mark,
+        timeout,
+    )
     if hit is None:
-        raise RuntimeError(f"the run did not start:\n{term.screen_text_since(mark)[-3000:]}")
+        raise RuntimeError(
+            f"the run did not start:\n{term.screen_text_since(mark)[-3000:]}"
+        )
     return hit[0]

@@ -30,8 +30,17 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import ROOT, write_result  # noqa: E402
-from _tty import ALT_SCREEN, AppTerminal, app_env, cpu_seconds, kwb_argv, maps_mention, scratch_dir, strip_ansi  # noqa: E402
+from _common import ROOT, write_result
+from _tty import (
+    ALT_SCREEN,
+    AppTerminal,
+    app_env,
+    cpu_seconds,
+    kwb_argv,
+    maps_mention,
+    scratch_dir,
+    strip_ansi,
+)
 
 FIRST_FRAME_TARGET_S = 0.5
 HELP_TARGET_S = 0.3
@@ -54,7 +63,9 @@ def first_frame(args: list[str], wait_tf: bool) -> dict[str, float | bool | None
     try:
         hit = term.wait_for(_full_first_frame, 0, timeout=60)
         if hit is None:
-            raise RuntimeError(f"no first frame from kwb {' '.join(args)}:\n{term.screen_text_since(0)[-2000:]}")
+            raise RuntimeError(
+                f"no first frame from kwb {' '.join(args)}:\n{term.screen_text_since(0)[-2000:]}"
+            )
         frame_s = hit[0] - term.t_exec
         cpu_s = cpu_seconds(term.pid)
         tf_at_frame = maps_mention(term.pid, TF_LIBRARY)
@@ -66,7 +77,12 @@ def first_frame(args: list[str], wait_tf: bool) -> dict[str, float | bool | None
                     tf_s = time.perf_counter() - term.t_exec
                     break
                 time.sleep(0.01)
-        return {"frame_s": frame_s, "cpu_s": cpu_s, "tf_at_frame": tf_at_frame, "tf_loaded_s": tf_s}
+        return {
+            "frame_s": frame_s,
+            "cpu_s": cpu_s,
+            "tf_at_frame": tf_at_frame,
+            "tf_loaded_s": tf_s,
+        }
     finally:
         term.close(timeout=10)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -76,10 +92,18 @@ def help_time() -> float:
     scratch = scratch_dir("help")
     try:
         t0 = time.perf_counter()
-        proc = subprocess.run(kwb_argv("--help"), cwd=scratch, env=app_env(scratch), capture_output=True, check=False)
+        proc = subprocess.run(
+            kwb_argv("--help"),
+            cwd=scratch,
+            env=app_env(scratch),
+            capture_output=True,
+            check=False,
+        )
         elapsed = time.perf_counter() - t0
         if proc.returncode != 0 or b"Usage" not in proc.stdout:
-            raise RuntimeError(f"kwb --help failed ({proc.returncode}): {proc.stderr.decode()[-1000:]}")
+            raise RuntimeError(
+                f"kwb --help failed ({proc.returncode}): {proc.stderr.decode()[-1000:]}"
+            )
         return elapsed
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -90,9 +114,15 @@ def spread(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=15, help="launches of each variant (default 15)")
-    parser.add_argument("--quick", action="store_true", help="3 launches of each, for a smoke run")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=15, help="launches of each variant (default 15)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="3 launches of each, for a smoke run"
+    )
     opts = parser.parse_args()
     runs = 3 if opts.quick else opts.runs
 
@@ -103,7 +133,9 @@ def main() -> None:
     for i in range(runs):
         help_times.append(help_time())
         # TensorFlow's load is followed on every other launch (it costs ~5 s a launch).
-        launches["kwb ui spirals.yaml"].append(first_frame(["ui", "spirals.yaml"], wait_tf=i % 2 == 0))
+        launches["kwb ui spirals.yaml"].append(
+            first_frame(["ui", "spirals.yaml"], wait_tf=i % 2 == 0)
+        )
         launches["kwb"].append(first_frame([], wait_tf=False))
         print(
             f"run {i + 1}/{runs}: help {help_times[-1]:.3f} s, "
@@ -145,10 +177,16 @@ def main() -> None:
             "note": f"wall time, output to a pipe; {spread(help_times)}",
         }
     )
-    path = write_result("app_start", rows, extra={"runs": runs, "raw": {"help_s": help_times, "launches": launches}})
+    path = write_result(
+        "app_start",
+        rows,
+        extra={"runs": runs, "raw": {"help_s": help_times, "launches": launches}},
+    )
     print()
     for row in rows:
-        print(f"{row['what']:<42} {row['measured']:>9}  target {row['target']:<9} {'met' if row['met'] else 'NOT met'}")
+        print(
+            f"{row['what']:<42} {row['measured']:>9}  target {row['target']:<9} {'met' if row['met'] else 'NOT met'}"
+        )
         print(f"    {row['note']}")
     print(f"\nwritten to {path}")
 

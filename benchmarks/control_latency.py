@@ -206,10 +206,10 @@ def main() -> None:
                     if cmd == "resume":
                         measured, target, met = f"{med_ms:.1f} ms (max {max(millis):.1f})", "reported", None
                     elif cmd == "checkpoint":
-                        measured = f"{med_b:g} batches (max {max_b}), {med_ms:.0f} ms incl. save"
+                        measured = f"{med_b:g} (max {max_b}) batches, {med_ms:.0f} ms incl. save"
                         target, met = f"≤ 1 batch + save ({ms + save:.0f} ms)", max_b <= 1
                     else:
-                        measured = f"{med_b:g} batches (max {max_b}), {med_ms:.1f} ms"
+                        measured = f"{med_b:g} (max {max_b}) batches, {med_ms:.1f} ms"
                         target, met = "≤ 1 batch", max_b <= 1
                     print(f"  {channel:<32} {cmd:<11} {measured}")
                     rows.append({

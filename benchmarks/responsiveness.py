@@ -33,8 +33,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import write_result  # noqa: E402
-from _tty import AppTerminal, cpu_seconds, launch, start_training  # noqa: E402
+from _common import write_result
+from _tty import AppTerminal, cpu_seconds, launch, start_training
 
 TARGET_P95_MS = 100.0
 DOWN, UP = "\x1b[B", "\x1b[A"
@@ -55,7 +55,9 @@ def _burn() -> None:
         pass
 
 
-def burst_end(term: AppTerminal, since: int, timeout: float = 10.0, gap: float = 0.01) -> float | None:
+def burst_end(
+    term: AppTerminal, since: int, timeout: float = 10.0, gap: float = 0.01
+) -> float | None:
     """Arrival time of the last chunk of the first burst of output after ``since``."""
     first = term.wait_for(lambda raw: len(raw) > 0, since, timeout)
     if first is None:
@@ -85,20 +87,41 @@ def press(term: AppTerminal, key: str, marker: str | None) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of 6 keys (default 10: 60 presses)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds, for a smoke run")
-    parser.add_argument("--burn", type=int, default=0, help="extra busy-looping processes (default 0)")
-    parser.add_argument("--config", default="ui_busy.yaml", help="config under benchmarks/configs (default ui_busy.yaml)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=10,
+        help="rounds of 6 keys (default 10: 60 presses)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="3 rounds, for a smoke run"
+    )
+    parser.add_argument(
+        "--burn", type=int, default=0, help="extra busy-looping processes (default 0)"
+    )
+    parser.add_argument(
+        "--config",
+        default="ui_busy.yaml",
+        help="config under benchmarks/configs (default ui_busy.yaml)",
+    )
     opts = parser.parse_args()
     rounds = 3 if opts.quick else opts.rounds
 
-    burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(opts.burn)]
+    burners = [
+        multiprocessing.Process(target=_burn, daemon=True) for _ in range(opts.burn)
+    ]
     term, scratch = launch(opts.config, prefix="resp")
     try:
         start_training(term)
         time.sleep(2.0)  # past the first epoch's tracing
-        for key, _what, marker in ROUND:  # warm-up: first visit to each screen imports and composes it
+        for (
+            key,
+            _what,
+            marker,
+        ) in ROUND:  # warm-up: first visit to each screen imports and composes it
             press(term, key, marker)
             time.sleep(0.3)
         for proc in burners:
@@ -109,11 +132,22 @@ def main() -> None:
         for r in range(rounds):
             for i, (key, what, marker) in enumerate(ROUND):
                 samples[what].append(press(term, key, marker))
-                time.sleep(0.25 + 0.05 * ((r + i) % 4))  # irregular, so presses don't lock to the 4 Hz publish
-            print(f"round {r + 1}/{rounds}: " + ", ".join(f"{samples[w][-1] * 1000:.0f}" for _k, w, _m in ROUND) + " ms", flush=True)
+                time.sleep(
+                    0.25 + 0.05 * ((r + i) % 4)
+                )  # irregular, so presses don't lock to the 4 Hz publish
+            print(
+                f"round {r + 1}/{rounds}: "
+                + ", ".join(f"{samples[w][-1] * 1000:.0f}" for _k, w, _m in ROUND)
+                + " ms",
+                flush=True,
+            )
         cores = (cpu_seconds(term.pid) - cpu0) / (time.perf_counter() - t0)
         load1 = os.getloadavg()[0]
-        still_training = term.proc is not None and term.proc.poll() is None and "RUNNING" in term.screen_text_since(0)
+        still_training = (
+            term.proc is not None
+            and term.proc.poll() is None
+            and "RUNNING" in term.screen_text_since(0)
+        )
     finally:
         for proc in burners:
             if proc.is_alive():
@@ -124,7 +158,10 @@ def main() -> None:
     every = sorted(v * 1000 for vs in samples.values() for v in vs)
     p50 = statistics.median(every)
     p95 = every[max(0, round(0.95 * len(every)) - 1)]
-    per_kind = "; ".join(f"{what} p50 {statistics.median(vs) * 1000:.0f} ms" for what, vs in samples.items())
+    per_kind = "; ".join(
+        f"{what} p50 {statistics.median(vs) * 1000:.0f} ms"
+        for what, vs in samples.items()
+    )
     note = (
         f"120x40 pty, {len(every)} presses while {opts.config} trained in the app "
         f"(app process used {cores:.2f} cores; load average {load0:.1f} -> {load1:.1f}"
@@ -141,9 +178,14 @@ def main() -> None:
     path = write_result(
         "responsiveness",
         [row],
-        extra={"raw_ms": {w: [v * 1000 for v in vs] for w, vs in samples.items()}, "still_training": still_training},
+        extra={
+            "raw_ms": {w: [v * 1000 for v in vs] for w, vs in samples.items()},
+            "still_training": still_training,
+        },
     )
-    print(f"\n{row['what']}: {row['measured']}  (target {row['target']}: {'met' if row['met'] else 'NOT met'})")
+    print(
+        f"\n{row['what']}: {row['measured']}  (target {row['target']}: {'met' if row['met'] else 'NOT met'})"
+    )
     print(f"    {note}\nwritten to {path}")
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
@@ -93,6 +92,10 @@ def parse_config(raw: Any, source: str | None = None, base_dir: Path | None = No
         raise _config().ConfigError(
             source, [("", f"must be a YAML mapping with at least a 'model' key, got {type(raw).__name__}")]
         )
+    # Imported here so that reading YAML (``yaml_load``) does not import pydantic: the
+    # app reads its config before its first frame and validates it after.
+    from pydantic import ValidationError
+
     try:
         cfg = _config().RunConfig.model_validate(raw)
     except ValidationError as exc:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 import traceback
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
@@ -24,10 +26,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from engine import events as ev
-from engine.config import ConfigError
 from engine.control import CallbackSink, Control
 from tui.attach import AttachMixin
-from tui.state import DashState, reduce
+from tui.state import RECORD_CAP, DashState, reduce
 from tui.workspace import Workspace
 
 __all__ = ["KwbApp", "make_app", "run_app", "TrainEngine"]
@@ -42,8 +43,9 @@ PUBLISH_INTERVAL = 0.5
 """Seconds between two dashboard updates from batch progress. Twice a second keeps the
 bars live while a dashboard costs an SSH link a few KB/s (README, Performance)."""
 
-BACKGROUND_NICE = int(os.environ.get("KWB_BG_NICE", "5"))  # TEMP experiment knob
-"""How much lower (in ``nice`` steps) than the UI thread the training and TensorFlow threads run."""
+BACKGROUND_NICE = int(os.environ.get("KWB_TRAIN_NICE", "5"))
+"""How many ``nice`` steps below the UI thread the app's training and TensorFlow threads
+run (environment ``KWB_TRAIN_NICE``; 0 turns it off). See :func:`lower_thread_priority`."""
 
 
 def lower_thread_priority(steps: int | None = None) -> None:
@@ -53,10 +55,12 @@ def lower_thread_priority(steps: int | None = None) -> None:
     calling this first thing in a worker that imports or runs TensorFlow puts
     TensorFlow's own thread pools there too. The UI thread keeps its priority and gets
     a core as soon as it has work (a key, a redraw); when it is idle the training uses
-    all of the CPU as before. Elsewhere, or when not allowed, it does nothing.
+    all of the CPU as before. The price: on a machine busy with other work, training in
+    the app also yields to that work (``kwb train`` does not). Linux only (elsewhere a
+    thread id is not something ``setpriority`` takes); a refusal is ignored.
     """
     steps = BACKGROUND_NICE if steps is None else steps
-    if steps <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+    if steps <= 0 or not sys.platform.startswith("linux"):
         return
     try:
         tid = threading.get_native_id()
@@ -182,12 +186,10 @@ class KwbApp(AttachMixin, App[None]):
         """True once TensorFlow has been imported in the background."""
         self.first_frame = threading.Event()
         """Set once the first screen has been painted (see :meth:`wait_first_frame`)."""
-        self.recorded: list[ev.Event] = []
-        """Every event of the current run, in order (tests and debugging)."""
-        try:
-            self.lr_factor = workspace.config().controls.lr_factor
-        except ConfigError:
-            pass
+        self.recorded: deque[ev.Event] = deque(maxlen=RECORD_CAP)
+        """The current run's latest ``RECORD_CAP`` events, in order (tests and debugging)."""
+        if workspace.checked:
+            self._config_checked()
 
     # ------------------------------------------------------------ set-up
     async def on_mount(self) -> None:
@@ -201,13 +203,29 @@ class KwbApp(AttachMixin, App[None]):
         self.call_after_refresh(self._first_frame_shown)
         if self._attach is not None:
             self.attach_run(self._attach)
-        if self.workspace.load_error:
+        if self.workspace.checked and self.workspace.load_error:
             self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
 
     def _first_frame_shown(self) -> None:
         self.first_frame.set()
+        if not self.workspace.checked:
+            # Opened unchecked (``make_app(check_config=False)``): pydantic's import and the
+            # check (~0.1 s) come now, with the first frame already on screen.
+            self.workspace.check()
+            self._config_checked()
+            if self.workspace.load_error:
+                self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
+            self.config_changed()
         if self._warm_up:
             self._import_tensorflow()
+
+    def _config_checked(self) -> None:
+        from engine.config import ConfigError
+
+        try:
+            self.lr_factor = self.workspace.config().controls.lr_factor
+        except ConfigError:
+            pass
 
     def wait_first_frame(self, timeout: float = 5.0) -> None:
         """Block a worker thread until the first frame is on screen.
@@ -277,6 +295,8 @@ class KwbApp(AttachMixin, App[None]):
             self.notify("a run is already in progress", severity="warning")
             return
         self.detach()
+        from engine.config import ConfigError
+
         try:
             cfg = self.workspace.config()
         except ConfigError as exc:
@@ -284,7 +304,7 @@ class KwbApp(AttachMixin, App[None]):
             self.notify(str(exc), title="cannot train", severity="error", timeout=10)
             return
         self.control = Control()
-        self.recorded = []
+        self.recorded = deque(maxlen=RECORD_CAP)
         self._state = DashState(status="starting", name=cfg.name, epochs=cfg.fit.epochs)
         self._publish()
         self.refresh_bindings()
@@ -360,6 +380,8 @@ class KwbApp(AttachMixin, App[None]):
 
     def action_save(self) -> None:
         """Write the config as YAML that ``kwb train`` runs identically."""
+        from engine.config import ConfigError
+
         try:
             path = self.workspace.save()
         except ConfigError as exc:
@@ -393,15 +415,18 @@ def make_app(
     start_mode: str = "build",
     cursor_blink: bool = True,
     attach: str | os.PathLike[str] | None = None,
+    check_config: bool = True,
 ) -> KwbApp:
     """The one app factory, shared by the CLI and the tests.
 
     ``engine`` replaces ``engine.session`` (tests may hand a recorded stream);
     ``runs_dir`` overrides the config's ``output.runs_dir``; ``warm_up=False`` skips
     importing TensorFlow in the background; ``cursor_blink=False`` for snapshots;
-    ``attach`` (a run directory) opens on its dashboard, following it live (``kwb attach``).
+    ``attach`` (a run directory) opens on its dashboard, following it live (``kwb attach``);
+    ``check_config=False`` reads the config's YAML now and validates it (pydantic) once
+    the first frame is on screen, as ``run_app`` does.
     """
-    workspace = Workspace.open(Path(config_path) if config_path is not None else None)
+    workspace = Workspace.open(Path(config_path) if config_path is not None else None, check=check_config)
     return KwbApp(
         workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode="train" if attach is not None else start_mode,
         cursor_blink=cursor_blink, attach=attach,
@@ -412,6 +437,6 @@ def run_app(config_path: str | os.PathLike[str] | None = None) -> None:
     """Run the app full-screen on ``config_path`` (else the last config, else the sample)."""
     from tui.terminal import guard_terminal
 
-    app = make_app(config_path)
+    app = make_app(config_path, check_config=False)
     with guard_terminal():
         app.run()

@@ -12,26 +12,23 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import deque
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
-from engine.config import ConfigError, dump_config
-from engine.runs import LIVE_STATES, RunDir
-from tui.remote import (
-    RemoteControl,
-    RemoteRefused,
-    follow,
-    lr_factor_of,
-    run_state,
-    spawn_detached,
-)
-from tui.state import DashState
+from tui.state import RECORD_CAP, DashState
+
+if TYPE_CHECKING:
+    from engine.runs import RunDir
+
+# ``engine.runs``, ``engine.config`` and ``tui.remote`` bring pydantic (~0.1 s), so they
+# are imported where they are used: none of it is needed before the app's first frame.
 
 __all__ = ["AttachMixin"]
 
@@ -72,12 +69,15 @@ class AttachMixin:
         if self.control is not None and self.attached is None:
             self.notify("an in-app run is in progress; stop it before attaching", severity="warning")
             return
+        from engine.runs import LIVE_STATES, RunDir
+        from tui.remote import RemoteControl, lr_factor_of, run_state
+
         run = RunDir(Path(path))
         self.attached = run
         live = run_state(run) in LIVE_STATES
         self.control = RemoteControl(run) if live else None
         self.lr_factor = lr_factor_of(run, self.lr_factor)
-        self.recorded = []
+        self.recorded = deque(maxlen=RECORD_CAP)
         self._state = DashState()
         self._publish()
         self.refresh_bindings()
@@ -89,6 +89,8 @@ class AttachMixin:
         """Stop following the attached run (the run itself is untouched)."""
         if self.attached is None:
             return
+        from tui.remote import RemoteControl
+
         self.workers.cancel_group(self, "attach")
         self.attached = None
         if isinstance(self.control, RemoteControl):
@@ -98,6 +100,8 @@ class AttachMixin:
 
     @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
     def _follow(self: Any, run: RunDir) -> None:
+        from tui.remote import follow
+
         worker = get_current_worker()
 
         def live_event(event: ev.Event) -> None:
@@ -118,7 +122,7 @@ class AttachMixin:
 
     def on_attach_mixin_history(self: Any, message: AttachMixin.History) -> None:
         if self._is_current(message.run):
-            self.recorded = list(message.events)
+            self.recorded = deque(message.events, maxlen=RECORD_CAP)
             self.replay(message.events)
 
     def on_attach_mixin_ended(self: Any, message: AttachMixin.Ended) -> None:
@@ -127,6 +131,8 @@ class AttachMixin:
         if message.state == "died" and self._state.status not in ("finished", "stopped", "failed"):
             # No run_ended was written: the process was killed. Say so rather than show "running".
             self.apply_event(ev.RunEnded(status="died", epochs_completed=self._state.epoch, reason="its process is gone"))
+        from tui.remote import RemoteControl
+
         if isinstance(self.control, RemoteControl):
             self.control = None
         self.refresh_bindings()
@@ -139,6 +145,8 @@ class AttachMixin:
     # ------------------------------------------------------------ controls
     def send_control(self: Any, verb: str, *args: float) -> bool:
         """Call ``verb`` on the run's control, in-process or remote; refusals are shown, never dropped."""
+        from tui.remote import RemoteRefused, run_state
+
         if self.control is None:
             if self.attached is not None:
                 state = self._state.status if self._state.status != "idle" else run_state(self.attached)
@@ -158,6 +166,8 @@ class AttachMixin:
     # ------------------------------------------------------------ train detached
     def action_train_detached(self: Any) -> None:
         """Start the workspace config as a detached ``kwb train`` process, then attach to it."""
+        from engine.config import ConfigError, dump_config
+
         try:
             cfg = self.workspace.config()
         except ConfigError as exc:
@@ -169,6 +179,8 @@ class AttachMixin:
 
     @work(thread=True, exclusive=True, group="spawn", exit_on_error=False)
     def _spawn(self: Any, config_yaml: str, runs_dir: Path) -> None:
+        from tui.remote import spawn_detached
+
         fd, name = tempfile.mkstemp(prefix="kwb-detach-", suffix=".yaml")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

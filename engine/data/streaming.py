@@ -55,7 +55,7 @@ def _hdf5_sequence_class() -> type:
 
         def _datasets(self):
             # Open once and keep the two dataset objects: looking a dataset up by name and
-            # building a fresh h5py Dataset for every batch cost ten times the read itself.
+            # building a fresh h5py Dataset for every batch cost twenty times the read itself.
             if self._file is None:
                 import h5py
 

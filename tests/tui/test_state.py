@@ -53,3 +53,24 @@ def test_the_header_shows_strategy_and_replicas() -> None:
     assert placement(mirrored) == "mirrored ×2 (gpu×2)"
     multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
     assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"
+
+
+def test_a_long_run_stays_bounded() -> None:
+    """Every part of the state is capped, however long the run: 400 epochs of 100 batches."""
+    from tui.state import LOG_CAP
+
+    state = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=400, steps_per_epoch=100,
+                                              learning_rate=0.1, metrics=("loss", "accuracy"), t=0.0))  # fmt: skip
+    t = 0.0
+    for epoch in range(400):
+        state = reduce(state, ev.EpochStarted(epoch=epoch, epochs=400, t=t))
+        for step in range(1, 101):
+            t += 0.01
+            state = reduce(state, ev.Batch(epoch=epoch, step=step, steps=100, logs={"loss": 1 / (t + 1), "accuracy": 0.5}, t=t))
+        state = reduce(state, ev.LrChanged(old=0.1, new=0.1 * 0.99, source="schedule", epoch=epoch, t=t))
+        logs = {"loss": 1 / (t + 1), "accuracy": 0.5, "val_loss": 1 / (t + 2), "val_accuracy": 0.5}
+        state = reduce(state, ev.EpochEnded(epoch=epoch, logs=logs, duration_s=1.0, t=t))
+    curves = [*state.batch.values(), *state.history.values(), state.lr]
+    assert curves and all(len(points) <= SERIES_CAP for points in curves)
+    assert len(state.log) <= LOG_CAP and len(state.epoch_durations) <= 20
+    assert state.history["val_loss"][-1] == (400.0, 1 / (t + 2))

@@ -19,7 +19,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from engine.config import ConfigError
 from engine.layers import LAYERS, check_layer
 from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
 from tui.widgets.footer import KeyFooter
@@ -143,7 +142,7 @@ class BuildScreen(Screen[None]):
 
         lower_thread_priority()
         self.app.wait_first_frame()  # type: ignore[attr-defined]  (Keras' import would delay it)
-        from engine.config import parse_config
+        from engine.config import ConfigError, parse_config
 
         try:
             cfg = parse_config(raw)
