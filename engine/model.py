@@ -336,13 +336,20 @@ def make_metrics(cfg: RunConfig) -> list[Any]:
     return out
 
 
+def _jit_compile(value: bool | str) -> bool | str | None:
+    """Keras 3 takes "auto"; tf-keras spells the same default None."""
+    from engine.kerasapi import legacy
+
+    return None if value == "auto" and legacy() else value
+
+
 def compile_model(model: "keras.Model", cfg: RunConfig) -> "keras.Model":
     model.compile(
         optimizer=make_optimizer(cfg),
         loss=make_loss(cfg),
         metrics=make_metrics(cfg),
         steps_per_execution=cfg.fit.steps_per_execution,
-        jit_compile=cfg.runtime.jit_compile,
+        jit_compile=_jit_compile(cfg.runtime.jit_compile),
     )
     return model
 
