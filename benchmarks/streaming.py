@@ -6,7 +6,7 @@ MLP (Dense 128 relu, Dropout 0.2, Dense 10, batch 32) for one epoch over all of 
 each run in its own process through kwb's own loader (``engine.data.load_data``):
 
 * ``streamed``: ``{source: hdf5, stream: true}`` — ``HDF5Sequence`` reading contiguous
-  batches;
+  batches, handed to ``fit`` as ``engine.session`` does (``engine.data.fit_input``);
 * ``in memory``: ``{source: hdf5}`` — the file read whole, shuffled and split in memory.
 
 Both start with the file evicted from the page cache (``posix_fadvise DONTNEED``), so
@@ -48,7 +48,7 @@ def worker(args: argparse.Namespace) -> None:
     t_start = time.perf_counter()
     keras = import_keras()
     from engine.config import DataConfig
-    from engine.data import load_data
+    from engine.data import fit_input, load_data
 
     cfg = DataConfig.model_validate({"source": "hdf5", "path": args.file, "x": "x", "y": "y",
                                      "stream": args.worker != "memory", "validation_split": 0.0, "seed": 0,
@@ -78,7 +78,8 @@ def worker(args: argparse.Namespace) -> None:
             marks["end"] = time.perf_counter()
 
     if data.train_ds is not None:
-        model.fit(data.train_ds, epochs=1, verbose=0, callbacks=[Clock()])
+        # What engine.session hands fit for a streamed split.
+        model.fit(fit_input(data.train_ds), epochs=1, verbose=0, callbacks=[Clock()], shuffle=False)
     else:
         model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=1, verbose=0, callbacks=[Clock()])
     steps = -(-data.train_samples // args.batch_size)

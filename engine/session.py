@@ -168,14 +168,17 @@ def _class_weight(cfg: RunConfig, data: Any) -> dict[int, float] | None:
 
 
 def _fit_inputs(data: Any, cfg: RunConfig) -> tuple[dict[str, Any], bool]:
+    from engine.data import fit_input
+
     kwargs: dict[str, Any] = {}
     if data.train_ds is not None:
-        kwargs["x"] = data.train_ds
+        # Streamed data shuffles itself (fit_input); Keras would only warn that it cannot.
+        kwargs.update(x=fit_input(data.train_ds, shuffle=cfg.fit.shuffle, prefetch=cfg.data.prefetch), shuffle=False)
     else:
         kwargs.update(x=data.x_train, y=data.y_train, batch_size=cfg.fit.batch_size, shuffle=cfg.fit.shuffle)
     has_val = True
     if data.val_ds is not None:
-        kwargs["validation_data"] = data.val_ds
+        kwargs["validation_data"] = fit_input(data.val_ds, shuffle=False, prefetch=cfg.data.prefetch)
     elif data.x_val is not None and len(data.x_val):
         kwargs["validation_data"] = (data.x_val, data.y_val)
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import threading
 import traceback
 from collections import deque
@@ -29,6 +28,7 @@ from engine import events as ev
 from engine.control import CallbackSink, Control
 from tui.attach import AttachMixin
 from tui.state import RECORD_CAP, DashState, reduce
+from tui.threads import lower_thread_priority
 from tui.workspace import Workspace
 
 __all__ = ["KwbApp", "make_app", "run_app", "TrainEngine"]
@@ -42,32 +42,6 @@ _PROGRESS = (ev.Batch, ev.EpochStarted, ev.EpochEnded, ev.Log)
 PUBLISH_INTERVAL = 0.5
 """Seconds between two dashboard updates from batch progress. Twice a second keeps the
 bars live while a dashboard costs an SSH link a few KB/s (README, Performance)."""
-
-BACKGROUND_NICE = int(os.environ.get("KWB_TRAIN_NICE", "5"))
-"""How many ``nice`` steps below the UI thread the app's training and TensorFlow threads
-run (environment ``KWB_TRAIN_NICE``; 0 turns it off). See :func:`lower_thread_priority`."""
-
-
-def lower_thread_priority(steps: int | None = None) -> None:
-    """Run the calling thread, and every thread it starts from now on, ``steps`` nice levels lower.
-
-    Linux keeps a nice value per thread and a new thread inherits its creator's, so
-    calling this first thing in a worker that imports or runs TensorFlow puts
-    TensorFlow's own thread pools there too. The UI thread keeps its priority and gets
-    a core as soon as it has work (a key, a redraw); when it is idle the training uses
-    all of the CPU as before. The price: on a machine busy with other work, training in
-    the app also yields to that work (``kwb train`` does not). Linux only (elsewhere a
-    thread id is not something ``setpriority`` takes); a refusal is ignored.
-    """
-    steps = BACKGROUND_NICE if steps is None else steps
-    if steps <= 0 or not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
-    except OSError:
-        pass
-
 
 class TrainEngine(Protocol):
     """What the app needs from the engine; ``engine.session`` is the real one."""
@@ -186,6 +160,8 @@ class KwbApp(AttachMixin, App[None]):
         """True once TensorFlow has been imported in the background."""
         self.first_frame = threading.Event()
         """Set once the first screen has been painted (see :meth:`wait_first_frame`)."""
+        self._shown_modes = {self._start_mode}
+        self._switch_at_once = False
         self.recorded: deque[ev.Event] = deque(maxlen=RECORD_CAP)
         """The current run's latest ``RECORD_CAP`` events, in order (tests and debugging)."""
         if workspace.checked:
@@ -372,7 +348,18 @@ class KwbApp(AttachMixin, App[None]):
 
     # ------------------------------------------------------------ config, screens, quit
     def action_screen(self, name: str) -> None:
-        self.switch_mode(name)
+        # ``switch_mode`` holds the screen back for 50 ms (``delay_update``) so that a
+        # screen being built is not shown half done; one shown before is ready at once
+        # (a few ms let its own resume messages run first; with 0 it was left unpainted).
+        self._switch_at_once = name in self._shown_modes
+        try:
+            self.switch_mode(name)
+        finally:
+            self._switch_at_once = False
+        self._shown_modes.add(name)
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        super().delay_update(0.005 if self._switch_at_once else delay)
 
     def config_changed(self) -> None:
         """Tell every screen the workspace config changed."""

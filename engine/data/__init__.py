@@ -22,7 +22,8 @@ Choices this module makes where the design is silent:
 * imdb/reuters sequences are padded or cut to ``maxlen`` (200 when not given), because a
   ragged array cannot be fed to a model.
 * Streamed HDF5 cannot shuffle rows cheaply, so it shuffles the order of contiguous
-  batches each epoch, and splits validation/test off the end by index range.
+  batches each epoch, and splits validation/test off the end by index range. ``fit``
+  gets it as a tf.data pipeline (``fit_input``), which moves eight batches per Python call.
 
 Heavy modules (keras, tensorflow, h5py) are imported inside the functions that need them.
 Modules: ``bundle`` (DataBundle, shared preprocessing), ``loader`` (``load_data``),
@@ -48,12 +49,13 @@ from engine.data.keras_datasets import (  # noqa: F401
 )
 from engine.data.files import hdf5_tree
 from engine.data.loader import load_data
-from engine.data.streaming import _hdf5_sequence_class
+from engine.data.streaming import _hdf5_sequence_class, fit_input
 from engine.data.summary import preview
 from engine.data.synthetic import SYNTHETIC
 
 __all__ = [
     "DataBundle",
+    "fit_input",
     "load_data",
     "preview",
     "hdf5_tree",

@@ -469,6 +469,36 @@ def test_hdf5_stream_trains_with_keras(tmp_path):
     assert len(history.history["val_loss"]) == 2
 
 
+def test_hdf5_stream_to_dataset_gives_the_same_batches(tmp_path):
+    """What ``fit`` gets (a tf.data pipeline moving several batches per call) holds exactly the sequence's batches."""
+    from engine.data import fit_input
+
+    _, y = _h5(tmp_path / "s.h5", n=37)
+    c = {"source": "hdf5", "path": str(tmp_path / "s.h5"), "x": "g/x", "y": "g/y", "stream": True,
+         "validation_split": 0, "seed": 4}  # fmt: skip
+    seq = load_data(cfg(**c, shuffle=False, scale="pixels"), batch_size=8).train_ds  # batches of 8, 8, 8, 8 and 5
+    ds = seq.to_dataset(group=2)
+    assert len(ds) == len(seq) == 5
+    got = [(np.asarray(bx), np.asarray(by)) for bx, by in ds]
+    for (bx, by), i in zip(got, range(5), strict=True):
+        np.testing.assert_array_equal(bx, seq[i][0])
+        np.testing.assert_array_equal(by, y[8 * i : 8 * i + 8])
+        assert bx.dtype == np.float32 and by.dtype == np.int32
+
+    shuffled = load_data(cfg(**c), batch_size=8).train_ds
+    ds = fit_input(shuffled)
+    epochs = [[int(np.asarray(bx)[0, 0]) // 3 for bx, _ in ds] for _ in range(3)]  # first row of each batch
+    assert all(sorted(e) == [0, 8, 16, 24, 32] for e in epochs)  # every batch once, each one contiguous read
+    assert len({tuple(e) for e in epochs}) > 1  # a new order each epoch
+    again = load_data(cfg(**c), batch_size=8).train_ds
+    assert [int(np.asarray(bx)[0, 0]) // 3 for bx, _ in fit_input(again)] == epochs[0]  # seeded
+    ordered = [int(np.asarray(bx)[0, 0]) // 3 for bx, _ in fit_input(shuffled, shuffle=False)]
+    assert ordered == [0, 8, 16, 24, 32]  # fit.shuffle: false keeps file order
+
+    arrays = load_data(cfg(**{**c, "stream": False}))
+    assert fit_input(arrays.train_ds) is None and fit_input(seq, prefetch=False) is not seq
+
+
 def test_hdf5_stream_length_mismatch(tmp_path):
     import h5py
 

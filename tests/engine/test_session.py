@@ -279,6 +279,25 @@ def test_a_loss_that_becomes_nan_fails_the_run(tmp_path: Path, problem: str):
     assert read_events(result.run_dir)[-1].reason == "nan"
 
 
+def test_a_streamed_hdf5_run_counts_steps_and_validates(tmp_path: Path):
+    import h5py
+
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f["x"] = rng.normal(size=(100, 3)).astype("float32")
+        f["y"] = (np.arange(100) % 2).astype("int32")
+    (tmp_path / "c.yaml").write_text(
+        "name: streamed\ndata: {source: hdf5, path: d.h5, stream: true, validation_split: 0.2}\n"
+        "model: {layers: [{Dense: {units: 2, activation: softmax}}]}\nfit: {epochs: 2, batch_size: 16}\n"
+    )
+    result, sink = run_tiny(load_config(tmp_path / "c.yaml"), tmp_path)
+    assert result.status == "finished" and result.epochs_completed == 2
+    assert sink.of(ev.RunStarted)[0].steps_per_epoch == 5  # 80 training rows in batches of 16
+    assert all(e.steps == 5 and 0 < e.step <= 5 for e in sink.of(ev.Batch))
+    assert {"loss", "val_loss"} <= set(sink.of(ev.EpochEnded)[-1].logs)
+    assert set(result.evaluation) == {"val_loss", "val_accuracy"}
+
+
 @pytest.mark.parametrize(
     ("raw", "error", "key"),
     [

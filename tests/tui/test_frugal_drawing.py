@@ -35,7 +35,8 @@ def test_the_epoch_axis_grows_in_round_steps_capped_by_the_plan() -> None:
     ends = [epoch_axis_end(n) for n in (0.3, 1, 1.1, 7, 11, 130)]
     assert ends == [1, 1, 1.2, 8, 12, 150]
     assert epoch_axis_end(7, planned=7) == 7
-    assert epoch_axis_end(40, planned=30) == 40  # past the plan (resumed run): the data decides
+    # Past the plan (resumed run): the data decides
+    assert epoch_axis_end(40, planned=30) == 40
 
 
 def test_changed_runs_finds_the_cells_that_differ() -> None:
@@ -53,10 +54,17 @@ def test_changed_runs_finds_the_cells_that_differ() -> None:
 def test_changed_regions_covers_changed_rows_only() -> None:
     old = [Text("one"), Text("two"), Text("three")]
     new = [Text("one"), Text("tw0"), Text("three!")]
-    assert changed_regions(old, new, width=10) == [Region(2, 1, 1, 1), Region(5, 2, 1, 1)]
-    assert changed_regions(old, new[:2], width=10) is None  # a different shape: repaint it all
+    assert changed_regions(old, new, width=10) == [
+        Region(2, 1, 1, 1),
+        Region(5, 2, 1, 1),
+    ]
+    # A different shape: repaint it all
+    assert changed_regions(old, new[:2], width=10) is None
     # Textual sends each row from the widget's left edge, which is what the budget counts.
-    assert sent_cells([Region(2, 1, 1, 1), Region(5, 2, 1, 1), Region(0, 2, 2, 1)]) == 3 + 6
+    assert (
+        sent_cells([Region(2, 1, 1, 1), Region(5, 2, 1, 1), Region(0, 2, 2, 1)])
+        == 3 + 6
+    )
 
 
 def test_repaint_budget_waits_longer_after_big_repaints() -> None:
@@ -71,8 +79,14 @@ def test_repaint_budget_waits_longer_after_big_repaints() -> None:
 class _ChattyEngine:
     """Stands in for ``engine.session``: a run that logs more events than the app keeps."""
 
-    def train(self, cfg: Any, *, sink: Any, control: Any = None, runs_dir: Any = None) -> None:
-        sink.emit(ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=1, steps_per_epoch=1))
+    def train(
+        self, cfg: Any, *, sink: Any, control: Any = None, runs_dir: Any = None
+    ) -> None:
+        sink.emit(
+            ev.RunStarted(
+                run_id="r", run_dir=None, name="r", epochs=1, steps_per_epoch=1
+            )
+        )
         for i in range(RECORD_CAP + 500):
             sink.emit(ev.Log(message=f"line {i}"))
         sink.emit(ev.RunEnded(status="finished", epochs_completed=1))

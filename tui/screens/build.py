@@ -16,10 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from engine.layers import LAYERS, check_layer
+from tui.screens.base import KwbScreen
 from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
@@ -32,7 +32,7 @@ def describe_args(kwargs: dict[str, Any] | None) -> str:
     return " ".join(f"{k}={v}" for k, v in (kwargs or {}).items())
 
 
-class BuildScreen(Screen[None]):
+class BuildScreen(KwbScreen):
     """The model's layers, editable from the keyboard."""
 
     BINDINGS = [
@@ -138,7 +138,7 @@ class BuildScreen(Screen[None]):
     # ------------------------------------------------------------ Keras, off the UI thread
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def _summarize(self, raw: dict[str, Any]) -> None:
-        from tui.app import lower_thread_priority
+        from tui.threads import lower_thread_priority
 
         lower_thread_priority()
         self.app.wait_first_frame()  # type: ignore[attr-defined]  (Keras' import would delay it)

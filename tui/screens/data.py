@@ -17,10 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Input
 
 from engine.data import KERAS_DATASETS, SKLEARN_DATASETS, SYNTHETIC
+from tui.screens.base import KwbScreen
 from tui.widgets.data_preview import DataPreview
 from tui.widgets.data_tree import DatasetTree
 from tui.widgets.footer import KeyFooter
@@ -69,7 +69,7 @@ class DataForm(ConfigForm):
         self.query_one("#f-data-name", Input).placeholder = ", ".join(names) if names else ""
 
 
-class DataScreen(Screen[None]):
+class DataScreen(KwbScreen):
     """Where the data comes from, and what it looks like."""
 
     BINDINGS = [Binding("v", "preview", "Preview")]

@@ -22,9 +22,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Static
 
+from tui.screens.base import KwbScreen
 from tui.state import DashState, format_duration, replay
 from tui.widgets.chart import Chart
 from tui.widgets.dashboard import Dashboard, metric_names
@@ -44,7 +44,7 @@ def overlay_series(states: dict[str, DashState], key: str) -> tuple[tuple[str, A
     return tuple(out)
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(KwbScreen):
     """The run table; enter opens a run (attaches to a live one), space marks runs for the overlay (v)."""
 
     BINDINGS = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
+from tui.screens.base import KwbScreen
 from tui.state import DashState
 from tui.widgets.dashboard import Dashboard
 from tui.widgets.footer import KeyFooter
@@ -16,7 +16,7 @@ from tui.widgets.train_settings import TrainSettings
 __all__ = ["TrainScreen"]
 
 
-class TrainScreen(Screen[None]):
+class TrainScreen(KwbScreen):
     """The dashboard, with the training settings one key away (``o``)."""
 
     BINDINGS = [Binding("o", "toggle_settings", "Settings")]

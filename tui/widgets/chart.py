@@ -176,6 +176,9 @@ class Chart(Widget):
     def watch_legend(self) -> None:
         self._schedule()
 
+    def watch_x_limits(self) -> None:
+        self._schedule()
+
     def _schedule(self) -> None:
         """Redraw now if the last redraw is old enough (or showed no data), else once it is."""
         if not self.is_mounted or self._due is not None:
