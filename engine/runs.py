@@ -273,15 +273,46 @@ def send_command(run: RunDir | str | os.PathLike[str], command: Command) -> Path
         fh.write(command.to_json())
     final = run.control / name
     os.replace(tmp, final)
+    _wake(run)
     return final
 
 
+WAKE_SOCKET = "wake.sock"
+"""A datagram socket in the run's control/ folder; a byte sent there makes the watcher look now."""
+
+
+def _wake_address(run: RunDir) -> str | bytes:
+    """The socket file in control/ (mode 0700: only the owner can reach it), or, when that path
+    is too long for AF_UNIX, an abstract name derived from it (a wake-up carries no data)."""
+    path = str((run.control / WAKE_SOCKET).resolve())
+    if len(path.encode()) < 104:
+        return path
+    import hashlib
+
+    return b"\0kwb-wake-" + hashlib.sha1(path.encode()).hexdigest().encode()
+
+
+def _wake(run: RunDir) -> None:
+    """Nudge the run's watcher so a command acts at the next batch, not the next poll. Best effort."""
+    if not hasattr(socket, "AF_UNIX"):
+        return
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"!", _wake_address(run))
+    except OSError:
+        pass  # no live watcher (or an old one): it still finds the file at its next poll
+
+
 class ControlWatcher:
-    """Moves commands from a run's control/ folder into a ``Control``, every ``interval`` s.
+    """Moves commands from a run's control/ folder into a ``Control``.
 
     Runs in its own daemon thread so the training hot path only ever sees the
-    ``Control.pending`` flag. A file that is not a valid command is refused with an
-    ``error`` event naming it.
+    ``Control.pending`` flag. The thread waits on a datagram socket in control/
+    (``send_command`` sends one byte after dropping a file), so a command reaches the
+    bridge within a millisecond or so and acts at the next batch boundary; it also
+    polls the folder every ``interval`` s, which catches a file dropped by other means
+    (or when the socket cannot be made). A file that is not a valid command is refused
+    with an ``error`` event naming it.
     """
 
     def __init__(self, run: RunDir, control: Control, sink: EventSink, interval: float = 0.1) -> None:
@@ -290,16 +321,47 @@ class ControlWatcher:
         self.sink = sink
         self.interval = interval
         self._stop = threading.Event()
+        self._sock: socket.socket | None = None
         self._thread = threading.Thread(target=self._loop, name="kwb-control-watcher", daemon=True)
 
     def start(self) -> "ControlWatcher":
+        self._sock = self._bind()
         self._thread.start()
         return self
+
+    def _bind(self) -> socket.socket | None:
+        if not hasattr(socket, "AF_UNIX"):
+            return None
+        address = _wake_address(self.run)
+        if isinstance(address, str):
+            try:
+                os.unlink(address)  # left by a killed process; this run is ours now
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(address)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            return None
+        return sock
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2)
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+            address = _wake_address(self.run)
+            if isinstance(address, str):
+                try:
+                    os.unlink(address)
+                except OSError:
+                    pass
 
     def poll(self) -> int:
         n = 0
@@ -324,7 +386,22 @@ class ControlWatcher:
         return n
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        import select
+
+        sock = self._sock
+        while not self._stop.is_set():
+            if sock is None:
+                if self._stop.wait(self.interval):
+                    return
+            else:
+                try:
+                    ready, _, _ = select.select([sock], [], [], self.interval)
+                    while ready:
+                        sock.recv(64)  # drain every nudge; one poll serves them all
+                except BlockingIOError:
+                    pass
+                except (OSError, ValueError):  # closed under us by stop()
+                    return
             self.poll()
 
 

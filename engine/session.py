@@ -74,10 +74,10 @@ def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
         gpus = []
     if rt.device == "gpu" and not gpus:
         raise UserError("runtime.device is gpu but TensorFlow sees no GPU (see `kwb doctor`)", key="runtime.device")
-    if rt.mixed_precision:
-        from engine.kerasapi import keras
+    from engine.kerasapi import keras
 
-        keras().mixed_precision.set_global_policy(rt.mixed_precision)
+    # Always set: the policy is process-wide, and the app trains run after run in one process.
+    keras().mixed_precision.set_global_policy(rt.mixed_precision or "float32")
     if rt.strategy == "mirrored":
         strategy = tf.distribute.MirroredStrategy(devices=rt.devices) if rt.devices else tf.distribute.MirroredStrategy()
     elif rt.strategy == "multi_worker":
@@ -132,6 +132,12 @@ def prepare(cfg: RunConfig) -> Prepared:
     strategy, device = configure_runtime(cfg)
     if cfg.seed is not None:
         keras().utils.set_random_seed(cfg.seed)
+    if cfg.callbacks.tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise UserError("needs the tensorboard package, which TensorFlow no longer installs: "
+                            "pip install tensorboard (or set callbacks.tensorboard: false)", key="callbacks.tensorboard")  # fmt: skip
     data = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
     if cfg.runtime.strategy == "multi_worker" and data.train_ds is not None and not _is_tf_dataset(data.train_ds):
         raise UserError(

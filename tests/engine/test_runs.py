@@ -245,6 +245,21 @@ def test_control_watcher_delivers_dropped_commands(tmp_path: Path):
     assert sorted(p.name for p in run.control.iterdir()) == [".half-written.json.tmp"]  # temp names are never read
 
 
+def test_send_command_wakes_the_watcher_instead_of_waiting_for_its_poll(tmp_path: Path):
+    run = create_run_dir(parse_config(MINIMAL), tmp_path)
+    control = Control()
+    watcher = ControlWatcher(run, control, CallbackSink(lambda e: None), interval=30).start()
+    try:
+        assert stat.S_ISSOCK(os.stat(run.control / "wake.sock").st_mode)
+        time.sleep(0.05)
+        send_command(run, Command("pause", source="control"))
+        assert control.wait(10)  # a poll would take 30 s; the wake-up is immediate
+    finally:
+        watcher.stop()
+    assert [c.name for c in control.drain()] == ["pause"]
+    assert list(run.control.iterdir()) == []  # the socket goes with the watcher
+
+
 def test_send_and_wait_against_a_live_run(tiny_config, tmp_path: Path):
     """``kwb control`` end to end, in-process: a file in control/, the acknowledgement from events.jsonl."""
     from engine.session import train
