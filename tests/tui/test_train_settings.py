@@ -59,9 +59,19 @@ async def _settings_edit_validate_save(tiny_config) -> None:
         patience = app.screen.query_one("#f-callbacks-early-stopping-patience", Input)
         assert not patience.disabled
         patience.value = "2"
+        await pilot.pause()
         app.screen.query_one("#f-controls-lr-factor", Input).value = "0.25"
         await pilot.pause()
         assert app.lr_factor == 0.25
+        # The throughput levers: shown with their current values, set like any field.
+        jit = app.screen.query_one("#f-runtime-jit-compile", Select)
+        precision = app.screen.query_one("#f-runtime-mixed-precision", Select)
+        assert (jit.value, precision.value) == ("auto", "none")
+        jit.value = "false"
+        await pilot.pause()
+        precision.value = "mixed_bfloat16"
+        await pilot.pause()
+        assert app.workspace.raw["runtime"]["jit_compile"] is False, (app.workspace.raw["runtime"], error_of(app, "runtime-jit-compile"), jit.value)
         await pilot.press("ctrl+s")
         await pilot.pause()
     cfg = load_config(path)
@@ -69,3 +79,4 @@ async def _settings_edit_validate_save(tiny_config) -> None:
     assert cfg.fit.epochs == 3
     assert cfg.callbacks.early_stopping is not None and cfg.callbacks.early_stopping.patience == 2
     assert cfg.controls.lr_factor == 0.25
+    assert (cfg.runtime.jit_compile, cfg.runtime.mixed_precision) == (False, "mixed_bfloat16")

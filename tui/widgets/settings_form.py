@@ -37,8 +37,8 @@ class FormField:
     """value (YAML scalar), text (string as typed), optional (text, empty = null), list
     (comma-separated strings), select, switch (bool), toggle (a section: on = defaults,
     off = null) or heading (a label, no value)."""
-    options: tuple[str, ...] = ()
-    """Choices of a select."""
+    options: tuple[Any, ...] = ()
+    """Choices of a select: strings, or None/True/False (shown as none/true/false)."""
     default: Callable[[], Any] | None = None
     """toggle: the section's value when switched on."""
     enabled_by: str | None = None
@@ -111,6 +111,15 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def _option_label(value: Any) -> str:
+    """A select option as YAML would spell it: none, true, false, or the string itself."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class ConfigForm(VerticalScroll):
     """A form over part of the workspace config; subclasses list their ``FIELDS``."""
 
@@ -137,7 +146,9 @@ class ConfigForm(VerticalScroll):
             return
         control: Widget
         if field.kind == "select":
-            control = Select([(o, o) for o in field.options], id=f"f-{fid}", compact=True, allow_blank=True)
+            # Values are the labels: Textual's Select treats False as "nothing selected".
+            labels = [_option_label(o) for o in field.options]
+            control = Select([(o, o) for o in labels], id=f"f-{fid}", compact=True, allow_blank=True)
         elif field.kind in ("switch", "toggle"):
             control = Switch(id=f"f-{fid}", animate=False)
         else:
@@ -173,7 +184,7 @@ class ConfigForm(VerticalScroll):
             if field.enabled_by is not None:
                 control.disabled = get_path(raw, field.enabled_by) is None
             if isinstance(control, Select):
-                want = value if value in field.options else Select.NULL
+                want = _option_label(value) if any(value is o or value == o for o in field.options) else Select.NULL
                 if control.value != want:
                     control.value = want
             elif isinstance(control, Switch):
@@ -199,13 +210,18 @@ class ConfigForm(VerticalScroll):
         field = self._by_id.get(event.input.id or "")
         if field is not None:
             event.stop()
+            if event.value != event.input.value:
+                return  # stale: a newer Changed is queued. Acting on it would undo that one, and
+                # load() would then set the old text back: an endless ping-pong between two values.
             self._edit(field, parse_text(field, event.value))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         field = self._by_id.get(event.select.id or "")
         if field is not None and event.value is not Select.NULL:
             event.stop()
-            self._edit(field, event.value)
+            if event.value != event.select.value:
+                return  # stale, as above
+            self._edit(field, next((o for o in field.options if _option_label(o) == event.value), event.value))
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         field = self._by_id.get(event.switch.id or "")

@@ -40,10 +40,17 @@ class TrainSettings(ConfigForm):
         FormField("callbacks.backup_and_restore", "backup/restore", kind="switch"),
         FormField("callbacks.tensorboard", "TensorBoard", kind="toggle",
                   default=lambda: TensorBoardConfig().model_dump()),
+        FormField("h-runtime", "Runtime", kind="heading"),
+        FormField("runtime.device", "device", kind="select", options=("auto", "cpu", "gpu")),
+        FormField("runtime.strategy", "strategy", kind="select", options=("default", "mirrored")),
+        FormField("runtime.mixed_precision", "mixed precision", kind="select",
+                  options=(None, "mixed_float16", "mixed_bfloat16")),
+        FormField("runtime.jit_compile", "XLA (jit_compile)", kind="select", options=("auto", True, False)),
         FormField("h-controls", "Controls", kind="heading"),
         FormField("controls.lr_factor", "l multiplies LR by"),
     )  # fmt: skip
-    """Compile, fit, callbacks and controls, in the order of the YAML."""
+    """Compile, fit, callbacks, runtime and controls, in the order of the YAML. (multi_worker is not
+    offered: it is started with ``kwb train`` on every worker.)"""
 
     def on_config_form_edited(self, message: ConfigForm.Edited) -> None:
         if message.path == "controls.lr_factor":
