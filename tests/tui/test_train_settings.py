@@ -71,7 +71,12 @@ async def _settings_edit_validate_save(tiny_config) -> None:
         await pilot.pause()
         precision.value = "mixed_bfloat16"
         await pilot.pause()
-        assert app.workspace.raw["runtime"]["jit_compile"] is False, (app.workspace.raw["runtime"], error_of(app, "runtime-jit-compile"), jit.value)
+        assert app.workspace.raw["runtime"]["jit_compile"] is False
+        # Settled: no stale Changed event keeps two values flapping (it once did, thousands of times).
+        version = app.config_version
+        for _ in range(5):
+            await pilot.pause()
+        assert app.config_version == version
         await pilot.press("ctrl+s")
         await pilot.pause()
     cfg = load_config(path)
