@@ -157,7 +157,7 @@ def main() -> None:
             f"TensorFlow loaded before the first frame in {tf_before}/{len(results)} launches"
         )
         if tf_loads:
-            note += f"; it finished loading in the background at median {statistics.median(tf_loads):.2f} s after exec"
+            note += f"; its import began in the background (library mapped) at median {statistics.median(tf_loads):.2f} s after exec"
         rows.append(
             {
                 "what": f"launch to first frame ({name})",

@@ -10,7 +10,7 @@ event log) from the cursor moves in the stream.
 
 Two runs, one after the other:
 
-* ``ui_busy.yaml``: a CPU-heavy run, ~5 s epochs (steady training);
+* ``ui_busy.yaml``: a CPU-heavy run, ~10 s epochs (steady training);
 * ``ui_epochs.yaml``: a tiny model with epochs of a few tenths of a second: every
   chart, the event log and both bars change several times a second (the worst case).
 
@@ -34,7 +34,7 @@ from _tty import cpu_seconds, launch, start_training
 
 TARGET_BPS = 10_000
 RUNS = {
-    "ui_busy.yaml": "CPU-heavy run, ~5 s epochs",
+    "ui_busy.yaml": "CPU-heavy run, ~10 s epochs",
     "ui_epochs.yaml": "epochs of a few tenths of a second (worst case)",
 }
 ROW_GROUPS = {
