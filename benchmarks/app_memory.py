@@ -294,7 +294,7 @@ def main() -> None:
             }
         )
     path = write_result(
-        "app_memory",
+        "app_memory" + ("_quick" if opts.quick else ""),
         rows,
         extra={"batches": epochs * STEPS, "real": real, "replayed": replay},
     )

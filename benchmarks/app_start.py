@@ -178,7 +178,7 @@ def main() -> None:
         }
     )
     path = write_result(
-        "app_start",
+        "app_start" + ("_quick" if opts.quick else ""),
         rows,
         extra={"runs": runs, "raw": {"help_s": help_times, "launches": launches}},
     )

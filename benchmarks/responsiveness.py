@@ -177,7 +177,8 @@ def main() -> None:
         "note": note,
     }
     path = write_result(
-        "responsiveness" if not opts.burn else f"responsiveness_burn{opts.burn}",
+        ("responsiveness" if not opts.burn else f"responsiveness_burn{opts.burn}")
+        + ("_quick" if opts.quick else ""),
         [row],
         extra={
             "raw_ms": {w: [v * 1000 for v in vs] for w, vs in samples.items()},

@@ -138,7 +138,7 @@ def main() -> None:
             }
         )
     path = write_result(
-        "terminal_traffic",
+        "terminal_traffic" + ("_quick" if opts.quick else ""),
         rows,
         extra={"warm_up_s": warm_up, "seconds": seconds, "raw": results},
     )

@@ -215,8 +215,9 @@ class KwbApp(AttachMixin, App[None]):
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def _import_tensorflow(self) -> None:
         lower_thread_priority()
-        import engine.model  # noqa: F401  (imports Keras and TensorFlow)
         import plotext  # noqa: F401  (the charts' first draw would pay for it on the UI thread)
+
+        import engine.model  # noqa: F401  (imports Keras and TensorFlow)
 
         self.tf_ready = True
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections import deque
 import tempfile
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

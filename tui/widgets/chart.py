@@ -251,6 +251,11 @@ class Chart(Widget):
     def render(self) -> Text:
         width, height = self.content_size
         key = (self.series, width, height, self.log_y, self.x_limits)
-        if key != self._key:  # resized, shown again, or first paint: the whole chart is repainted anyway
-            self._build(key)
+        if key != self._key:
+            if self._had_data() and self._key is not None and key[1:4] == self._key[1:4]:
+                # Shown again with newer data: the screen switch paints what was drawn
+                # (plotext stays off that path) and the changed cells follow at once.
+                self.call_after_refresh(self._schedule)
+            else:  # first paint or resized
+                self._build(key)
         return self._drawing
