@@ -43,7 +43,8 @@ from engine.bridge import Bridge  # noqa: E402
 from engine.callbacks import make_callbacks  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.control import Control, JsonlSink, QueueSink  # noqa: E402
-from engine.runs import ControlWatcher, Heartbeat, create_run_dir  # noqa: E402
+from engine.control_dir import ControlWatcher  # noqa: E402
+from engine.runs import Heartbeat, create_run_dir  # noqa: E402
 from engine.session import expected_metric_names  # noqa: E402
 
 MODELS = {"mlp": MLP_LAYERS, "cnn": CNN_LAYERS}

@@ -47,7 +47,8 @@ from engine import events as ev  # noqa: E402
 from engine.bridge import Bridge, save_model_atomic  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.control import Command, Control  # noqa: E402
-from engine.runs import ControlWatcher, create_run_dir, send_command  # noqa: E402
+from engine.control_dir import ControlWatcher, send_command  # noqa: E402
+from engine.runs import create_run_dir  # noqa: E402
 
 ACK = {"lr_scale": ev.LrChanged, "set_lr": ev.LrChanged, "checkpoint": ev.CheckpointSaved, "pause": ev.Paused}
 

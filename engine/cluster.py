@@ -1,6 +1,7 @@
 """This process's place in a multi-worker run: ``TF_CONFIG``, and the ``--workers`` shorthand for it.
 
-Light on purpose (no TensorFlow): ``kwb train`` checks the cluster before it loads anything.
+Light on purpose (TensorFlow only inside ``multi_worker_strategy``): ``kwb train`` checks the
+cluster before it loads anything.
 """
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from engine.errors import UserError
 
-__all__ = ["Cluster", "cluster_from_env", "tf_config_for", "parse_workers"]
+__all__ = ["Cluster", "cluster_from_env", "tf_config_for", "parse_workers", "multi_worker_strategy"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,27 @@ def cluster_from_env() -> Cluster:
     if task_type == "worker" and cluster.get("chief"):
         index += len(cluster["chief"])
     return Cluster(workers, index, task_type)
+
+
+def multi_worker_strategy() -> Any:
+    """``MultiWorkerMirroredStrategy`` from TF_CONFIG, under tf-keras (see engine.kerasapi)."""
+    import tensorflow as tf
+
+    from engine.kerasapi import LEGACY_ENV, legacy
+
+    cluster_from_env()  # a clear message for a missing or malformed TF_CONFIG
+    if not legacy():
+        raise UserError(
+            f"runtime.strategy multi_worker trains with tf-keras, which must be chosen before TensorFlow "
+            f"loads: run it with `kwb train` (it sets {LEGACY_ENV}=1), not from the app or a process "
+            "that already imported Keras 3",
+            key="runtime.strategy",
+        )
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError:
+        raise UserError(
+            'runtime.strategy multi_worker needs the tf-keras package: pip install -e ".[distributed]"',
+            key="runtime.strategy",
+        ) from None
+    return tf.distribute.MultiWorkerMirroredStrategy()

@@ -10,7 +10,8 @@ import yaml
 from engine import events as ev
 from engine.control import Command, CommandError
 from engine.errors import UserError
-from engine.runs import LIVE_STATES, RunDir, effective_state, find_run, read_status, send_command, tail_events
+from engine.control_dir import send_command
+from engine.runs import LIVE_STATES, RunDir, effective_state, find_run, read_status, tail_events
 
 __all__ = ["ControlRefused", "send_and_wait", "CLI_COMMANDS"]
 

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine import events as ev
+from engine.callbacks import make_callbacks
 from engine.config import RunConfig
 from engine.control import Control, EventSink, FanoutSink, JsonlSink
+from engine.control_dir import ControlWatcher
 from engine.errors import UserError
-from engine.callbacks import make_callbacks
 from engine.resume import backup_epoch, prepare_resume
-from engine.runs import ControlWatcher, Heartbeat, RunDir, create_run_dir, native_log, read_history
+from engine.runs import Heartbeat, RunDir, create_run_dir, native_log, read_history
 
 __all__ = [
     "Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names", "backup_epoch",
@@ -81,34 +82,13 @@ def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
     if rt.strategy == "mirrored":
         strategy = tf.distribute.MirroredStrategy(devices=rt.devices) if rt.devices else tf.distribute.MirroredStrategy()
     elif rt.strategy == "multi_worker":
-        strategy = _multi_worker_strategy(tf)
+        from engine.cluster import multi_worker_strategy
+
+        strategy = multi_worker_strategy()
     else:
         strategy = tf.distribute.get_strategy()
     device = f"gpu×{len(gpus)}" if gpus else "cpu"
     return strategy, device
-
-
-def _multi_worker_strategy(tf: Any) -> Any:
-    """``MultiWorkerMirroredStrategy`` from TF_CONFIG, under tf-keras (see engine.kerasapi)."""
-    from engine.cluster import cluster_from_env
-    from engine.kerasapi import LEGACY_ENV, legacy
-
-    cluster_from_env()  # a clear message for a missing or malformed TF_CONFIG
-    if not legacy():
-        raise UserError(
-            f"runtime.strategy multi_worker trains with tf-keras, which must be chosen before TensorFlow "
-            f"loads: run it with `kwb train` (it sets {LEGACY_ENV}=1), not from the app or a process "
-            "that already imported Keras 3",
-            key="runtime.strategy",
-        )
-    try:
-        import tf_keras  # noqa: F401
-    except ImportError:
-        raise UserError(
-            'runtime.strategy multi_worker needs the tf-keras package: pip install -e ".[distributed]"',
-            key="runtime.strategy",
-        ) from None
-    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def expected_metric_names(cfg: RunConfig, has_validation: bool) -> list[str]:

@@ -93,7 +93,8 @@ def test_detach_control_kill_resume(tmp_path: Path) -> None:
 def test_command_files_are_owner_only(tmp_path: Path) -> None:
     from engine.config import parse_config
     from engine.control import Command, JsonlSink
-    from engine.runs import create_run_dir, send_command
+    from engine.control_dir import send_command
+    from engine.runs import create_run_dir
 
     cfg = parse_config({"model": {"layers": [{"Dense": {"units": 2}}]}})
     old = os.umask(0)  # the most permissive umask a user could have

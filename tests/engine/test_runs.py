@@ -23,8 +23,8 @@ from engine.config import load_config, parse_config
 from engine.control import CallbackSink, Command, Control
 from engine.control_client import ControlRefused, send_and_wait
 from engine.errors import UserError
+from engine.control_dir import ControlWatcher, send_command
 from engine.runs import (
-    ControlWatcher,
     Heartbeat,
     RunDir,
     create_run_dir,
@@ -34,7 +34,6 @@ from engine.runs import (
     read_events,
     read_history,
     read_status,
-    send_command,
     tail_events,
 )
 

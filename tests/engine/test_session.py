@@ -16,7 +16,8 @@ from engine import events as ev
 from engine.config import load_config, parse_config
 from engine.control import CallbackSink, Command, Control
 from engine.errors import DataError, ModelError, UserError
-from engine.runs import read_events, read_status, send_command
+from engine.control_dir import send_command
+from engine.runs import read_events, read_status
 from engine.session import Prepared, prepare, train
 
 ROOT = Path(__file__).resolve().parents[2]
