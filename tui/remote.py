@@ -22,12 +22,12 @@ from pathlib import Path
 
 from engine import events as ev
 from engine.control import Command, CommandError, CommandVerbs
+from engine.control_dir import send_command
 from engine.runs import (
     LIVE_STATES,
     RunDir,
     effective_state,
     read_status,
-    send_command,
     tail_events,
 )
 
