@@ -13,7 +13,6 @@ import csv
 import json
 import os
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ __all__ = [
     "tail_events",
     "read_history",
     "Heartbeat",
-    "NativeLog",
     "HEARTBEAT_S",
 ]
 
@@ -293,71 +291,6 @@ class Heartbeat:
                 self.beat()
             except OSError:
                 pass  # a full disk must not kill training; the next beat retries
-
-
-class NativeLog:
-    """Points file descriptor 2 at a log file so TensorFlow's C-level output stays off the terminal.
-
-    ``start(path)`` redirects (remembering the original stderr), ``switch(path)`` moves
-    the redirection to another file, copying what was logged so far into it (so the
-    TensorFlow import noise logged before a run directory existed lands in its
-    train.log), ``stop()`` restores the terminal. ``terminal`` is a text stream on
-    the original stderr for messages meant for the user.
-    """
-
-    def __init__(self) -> None:
-        self._saved_fd: int | None = None
-        self.path: Path | None = None
-        self.terminal = sys.stderr
-
-    @property
-    def active(self) -> bool:
-        return self._saved_fd is not None
-
-    def start(self, path: str | os.PathLike[str]) -> None:
-        if self.active:
-            self.switch(path)
-            return
-        sys.stderr.flush()
-        self._saved_fd = os.dup(2)
-        self.terminal = os.fdopen(os.dup(self._saved_fd), "w", buffering=1, encoding="utf-8", errors="replace")
-        self._point_at(Path(path))
-
-    def _point_at(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        sys.stderr.flush()
-        os.dup2(fd, 2)
-        os.close(fd)
-        self.path = path
-
-    def switch(self, path: str | os.PathLike[str]) -> None:
-        new = Path(path)
-        if self.path is not None and self.path != new and self.path.exists():
-            sys.stderr.flush()
-            with open(self.path, "rb") as src, open(new, "ab") as dst:
-                dst.write(src.read())
-            old = self.path
-            self._point_at(new)
-            if old.name.startswith("kwb-preload-"):
-                old.unlink(missing_ok=True)
-        else:
-            self._point_at(new)
-
-    def stop(self) -> None:
-        if self._saved_fd is None:
-            return
-        sys.stderr.flush()
-        os.dup2(self._saved_fd, 2)
-        os.close(self._saved_fd)
-        self._saved_fd = None
-        if self.path is not None and self.path.name.startswith("kwb-preload-"):
-            self.path.unlink(missing_ok=True)
-        self.path = None
-
-
-native_log = NativeLog()
-"""The process-wide redirection of fd 2 (there is only one fd 2)."""
 
 
 def iter_run_dirs(runs_dir: str | os.PathLike[str]) -> Iterator[RunDir]:

@@ -26,7 +26,8 @@ from engine.control import Control, EventSink, FanoutSink, JsonlSink
 from engine.control_dir import ControlWatcher
 from engine.errors import UserError
 from engine.resume import backup_epoch, prepare_resume
-from engine.runs import Heartbeat, RunDir, create_run_dir, native_log, read_history
+from engine.native_log import native_log
+from engine.runs import Heartbeat, RunDir, create_run_dir, read_history
 
 __all__ = [
     "Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names", "backup_epoch",

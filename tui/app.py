@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import events as ev
 from engine.control import CallbackSink, Control
+from engine.native_log import quiet_tensorflow
 from tui.attach import AttachMixin
 from tui.state import RECORD_CAP, DashState, reduce
 from tui.threads import lower_thread_priority
@@ -33,7 +34,7 @@ from tui.workspace import Workspace
 
 __all__ = ["KwbApp", "make_app", "run_app", "TrainEngine"]
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+quiet_tensorflow()
 
 
 _PROGRESS = (ev.Batch, ev.EpochStarted, ev.EpochEnded, ev.Log)

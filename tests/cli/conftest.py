@@ -1,7 +1,7 @@
 """The ``kwb`` fixture: run a CLI verb in-process (typer's CliRunner) from an empty working folder.
 
 ``kwb`` verbs that load TensorFlow point file descriptor 2 at a log file
-(``engine.runs.native_log``) and print user-facing errors to the saved terminal
+(``engine.native_log.native_log``) and print user-facing errors to the saved terminal
 descriptor, not to ``sys.stderr``; and ``kwb train`` installs SIGINT/SIGTERM/SIGHUP
 handlers. Both are right for a process that exits afterwards, so the fixture
 captures at the descriptor level (``capfd``) and puts descriptor 2 and the signal
@@ -36,7 +36,7 @@ def kwb(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_
     """``kwb("train", path, "--set", "fit.epochs=2")`` -> Outcome(code, out, err, exception), run in ``tmp_path``."""
     from typer.testing import CliRunner
 
-    from engine.runs import native_log
+    from engine.native_log import native_log
     from tui.cli import app
 
     monkeypatch.chdir(tmp_path)

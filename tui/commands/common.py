@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -21,7 +20,7 @@ RunArg = Annotated[str, typer.Argument(help="Run id (or a unique part of it) or 
 
 
 def err(text: str) -> None:
-    from engine.runs import native_log
+    from engine.native_log import native_log
 
     stream = native_log.terminal if native_log.active else sys.stderr
     print(text, file=stream, flush=True)
@@ -33,18 +32,16 @@ def bad_input(exc: BaseException) -> NoReturn:
 
 
 def quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    os.environ.setdefault("KERAS_HOME", os.path.expanduser("~/.keras"))
+    from engine.native_log import quiet_tensorflow as quiet
+
+    quiet()
 
 
 def start_native_log() -> None:
-    """Send fd 2 to a temp log before TensorFlow loads; the session moves it into train.log."""
-    import tempfile
+    """Send fd 2 to a temp log before TensorFlow loads; the run's lifecycle moves it into train.log."""
+    from engine.native_log import start_preload
 
-    from engine.runs import native_log
-
-    if not native_log.active:
-        native_log.start(Path(tempfile.gettempdir()) / f"kwb-preload-{os.getpid()}.log")
+    start_preload()
 
 
 def load(config: Path, overrides: list[str] | None):
