@@ -45,6 +45,39 @@ def yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_YamlLoader)
 
 
+def parse_value(text: str) -> Any:
+    """One typed value as the user typed it, read by the same rules as a config file.
+
+    ``1e-4`` is the float 0.0001, ``[3, 3]`` a list, ``relu`` a string, ``null`` and an
+    empty string ``None``; text that is not valid YAML (``a: [``) is kept as the string.
+    The layer editor, the settings form and ``--set`` all read values through this.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return yaml_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def read_raw_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A config file's raw mapping, before validation (no pydantic is imported).
+
+    Raises ``ConfigError`` naming the file (and the line, for a YAML syntax error) when
+    it is missing, a folder, binary, not UTF-8, empty, not YAML or not a mapping.
+    """
+    p = Path(path)
+    raw = _read_yaml(p)
+    if not isinstance(raw, dict):
+        raise _config().ConfigError(str(p), [("", _not_a_mapping(raw))])
+    return raw
+
+
+def _not_a_mapping(raw: Any) -> str:
+    return f"must be a YAML mapping with at least a 'model' key, got {type(raw).__name__}"
+
+
 def _read_yaml(path: Path) -> Any:
     label = str(path)
     if not path.exists():
@@ -89,9 +122,7 @@ def _resolve_paths(cfg: RunConfig, base: Path | None) -> None:
 def parse_config(raw: Any, source: str | None = None, base_dir: Path | None = None) -> RunConfig:
     """Validate a mapping (as from YAML) into a ``RunConfig``; raise ``ConfigError``."""
     if not isinstance(raw, dict):
-        raise _config().ConfigError(
-            source, [("", f"must be a YAML mapping with at least a 'model' key, got {type(raw).__name__}")]
-        )
+        raise _config().ConfigError(source, [("", _not_a_mapping(raw))])
     # Imported here so that reading YAML (``yaml_load``) does not import pydantic: the
     # app reads its config before its first frame and validates it after.
     from pydantic import ValidationError
@@ -151,10 +182,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str | Non
         except ValueError:
             issues.append(("--set", f"bad key path {key!r}"))
             continue
-        try:
-            value = yaml_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
+        value = parse_value(text)
         node: Any = raw
         ok = True
         for i, part in enumerate(parts[:-1]):

@@ -323,3 +323,72 @@ def test_save_config_is_atomic_and_reloadable(tmp_path: Path):
     save_config(cfg, target)
     assert load_config(target) == cfg
     assert [p.name for p in tmp_path.iterdir()] == ["saved.yaml"]  # no temp file left behind
+
+
+class TestParseValue:
+    """engine.config_io.parse_value reads one typed value by the same rules as a config file."""
+
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [("1e-4", 1e-4), ("1.0e-5", 1e-5), ("-2E3", -2000.0), ("relu", "relu"), ("[3, 3]", [3, 3]),
+         ("null", None), ("true", True), ("64", 64), ("  0.5 ", 0.5), ("", None), ("   ", None),
+         ("{l2: 1e-4}", {"l2": 1e-4})],
+    )  # fmt: skip
+    def test_values(self, text: str, value: object):
+        from engine.config_io import parse_value
+
+        assert parse_value(text) == value and type(parse_value(text)) is type(value)
+
+    def test_text_that_is_not_yaml_stays_a_string(self):
+        from engine.config_io import parse_value
+
+        assert parse_value("a: [") == "a: ["
+
+    @pytest.mark.parametrize("text", ["1e-4", "1.0e-5", "relu", "[3, 3]", "null", "true"])
+    def test_same_value_as_in_a_config_file(self, write_config, text: str):
+        from engine.config_io import parse_value
+
+        from engine.config_io import read_raw_config
+
+        path = write_config(f"model:\n  layers:\n    - Dense: {{units: 2, probe: {text}}}\n")
+        assert read_raw_config(path)["model"]["layers"][0]["Dense"]["probe"] == parse_value(text)
+
+    def test_set_reads_values_the_same_way(self):
+        cfg = load_config(ROOT / "sample_configs" / "spirals.yaml", ["compile.optimizer.learning_rate=1e-4"])
+        assert cfg.compile.optimizer.learning_rate == 1e-4
+
+
+class TestReadRawConfig:
+    """engine.config_io.read_raw_config returns the file's mapping or a ConfigError naming the file."""
+
+    def test_reads_the_mapping_unvalidated(self, write_config):
+        from engine.config_io import read_raw_config
+
+        path = write_config("name: x\nmodel: {layers: []}\nbogus: 1e-4\n")
+        assert read_raw_config(path) == {"name": "x", "model": {"layers": []}, "bogus": 1e-4}
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("", "is empty, expected a YAML mapping with at least a 'model' key"),
+            ("- a\n- b\n", "must be a YAML mapping with at least a 'model' key, got list"),
+            ("just text\n", "must be a YAML mapping with at least a 'model' key, got str"),
+            ("model: {layers: [\n", "YAML syntax error at line 2, column 1: "),
+        ],
+    )
+    def test_bad_files(self, write_config, content: str, message: str):
+        from engine.config_io import read_raw_config
+
+        path = write_config(content)
+        with pytest.raises(ConfigError) as info:
+            read_raw_config(path)
+        ((loc, text),) = issues(info)
+        assert loc == "" and text.startswith(message) and info.value.source == str(path)
+
+    def test_missing_file_and_folder(self, tmp_path: Path):
+        from engine.config_io import read_raw_config
+
+        with pytest.raises(ConfigError, match="file not found"):
+            read_raw_config(tmp_path / "nope.yaml")
+        with pytest.raises(ConfigError, match="is a folder"):
+            read_raw_config(tmp_path)
