@@ -1,9 +1,12 @@
-"""Turn ``benchmarks/results/*.json`` into the README's Performance table.
+"""Turn ``benchmarks/results/*.json`` into the README's Performance table and its notes.
 
     python benchmarks/report.py            # print the table (Markdown)
     python benchmarks/report.py --readme   # replace the table between the markers in README.md
 
 Quick runs (``--quick``, files named ``*_quick.json``) are left out: the table shows full runs only.
+A result file is credited to the script that wrote it: ``responsiveness_burn1.json`` comes from
+``responsiveness.py --burn 1``. The notes under the table are one entry per script: what all its
+rows share is said once, and only what differs is listed per row (or per group of rows).
 """
 
 from __future__ import annotations
@@ -23,33 +26,121 @@ ORDER = [
     "terminal_traffic", "app_memory", "streaming", "levers", "multi_worker",
 ]  # fmt: skip
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
+SCRIPTS = Path(__file__).resolve().parent
 
 
 def _met(value: object) -> str:
     return {True: "met", False: "**not met**", None: "reported"}.get(value, str(value))  # type: ignore[arg-type]
 
 
-def load() -> list[dict]:
+def script_of(benchmark: str, scripts: Path = SCRIPTS) -> str:
+    """The script (without ``.py``) that wrote the result named ``benchmark``.
+
+    A variant's result carries a suffix (``responsiveness_burn1``): the longest prefix,
+    cut at an underscore, that names a script in ``scripts`` wins.
+
+    Args:
+        benchmark: The ``benchmark`` field of a result file.
+        scripts: The folder holding the benchmark scripts. Defaults to this file's folder.
+    """
+    parts = benchmark.split("_")
+    for end in range(len(parts), 0, -1):
+        name = "_".join(parts[:end])
+        if (scripts / f"{name}.py").is_file():
+            return name
+    return benchmark
+
+
+def load(results: Path = RESULTS) -> list[dict]:
+    """Every full-run result file in ``results``, in the README's order of scripts.
+
+    Args:
+        results: The folder of result files. Defaults to ``benchmarks/results``.
+    """
     docs = []
-    for path in sorted(RESULTS.glob("*.json")):
+    for path in sorted(results.glob("*.json")):
         if path.stem.endswith("_quick"):
             continue
-        docs.append(json.loads(path.read_text()))
+        doc = json.loads(path.read_text())
+        doc.setdefault("script", script_of(doc["benchmark"]))
+        docs.append(doc)
     rank = {name: i for i, name in enumerate(ORDER)}
-    return sorted(docs, key=lambda d: (rank.get(d["benchmark"], len(ORDER)), d["benchmark"]))
+    return sorted(docs, key=lambda d: (rank.get(d["script"], len(ORDER)), d["script"], d["benchmark"]))
+
+
+def _split(text: str, sep: str) -> list[str]:
+    """Split ``text`` at ``sep`` outside parentheses."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith(sep, i):
+            out.append(text[start:i])
+            start = i + len(sep)
+    out.append(text[start:])
+    return [c.strip() for c in out if c.strip()]
+
+
+def _parts(note: str) -> list[list[str]]:
+    """A note as clauses (``"; "``) of parts (``", "``)."""
+    return [_split(clause, ", ") for clause in _split(note, "; ")]
+
+
+def _join(clauses: list[list[str]], shared: set[str], want_shared: bool) -> str:
+    """The shared parts (or the others), with the note's own separators."""
+    kept = (", ".join(p for p in clause if (p in shared) == want_shared) for clause in clauses)
+    return "; ".join(c for c in kept if c)
+
+
+def _group_label(whats: list[str]) -> str:
+    """What a group of rows has in common: the shared tail of their names, or the first name."""
+    if len(whats) == 1:
+        return whats[0]
+    tail = os.path.commonprefix([w[::-1] for w in whats])[::-1]
+    if ", " in tail:
+        return tail.split(", ", 1)[1].strip()
+    return f"{whats[0]} and {len(whats) - 1} more"
+
+
+def notes(docs: list[dict]) -> list[str]:
+    """One Markdown bullet per script: shared clauses once, then what differs per row group."""
+    by_script: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_script.setdefault(doc["script"], []).extend(r for r in doc["rows"] if r.get("note"))
+    lines = []
+    for script, rows in by_script.items():
+        if not rows:
+            continue
+        split = [_parts(r["note"]) for r in rows]
+        flat = [{p for clause in note for p in clause} for note in split]
+        shared = set.intersection(*flat)
+        groups: dict[str, list[str]] = {}
+        for row, clauses in zip(rows, split):
+            extra = _join(clauses, shared, want_shared=False)
+            if extra:
+                groups.setdefault(extra, []).append(row["what"])
+        common = _join(split[0], shared, want_shared=True)
+        head = f"- `{script}.py`" + (f": {common}" if common else "")
+        if len(groups) == 1 and not common:
+            (extra,) = groups
+            head += f": {extra}"
+            groups = {}
+        lines.append(head)
+        lines.extend(f"  - {_group_label(whats)}: {extra}" for extra, whats in groups.items())
+    return lines
 
 
 def render(docs: list[dict]) -> str:
+    """The Markdown table, the machines it ran on, and the notes."""
     lines = ["| what | measured | target | | script |", "|---|---|---|---|---|"]
     machines = {}
     for doc in docs:
         m = doc["machine"]
         machines[(m.get("cpu"), m.get("cores"), m.get("memory_gib"))] = m
         for row in doc["rows"]:
-            cell = lambda k: str(row.get(k, "")).replace("|", "\\|")  # noqa: E731
+            cells = [str(row.get(k, "")).replace("|", "\\|") for k in ("what", "measured", "target")]
             lines.append(
-                f"| {cell('what')} | {cell('measured')} | {cell('target')} | {_met(row.get('met'))} | "
-                f"`{doc['benchmark']}.py` |"
+                f"| {' | '.join(cells)} | {_met(row.get('met'))} | "
+                f"`{doc['script']}.py` |"
             )
     lines.append("")
     for m in machines.values():
@@ -59,12 +150,9 @@ def render(docs: list[dict]) -> str:
             + (f", {versions}" if versions else "")
             + f", {m.get('os')}."
         )
-    notes = [(d["benchmark"], r["note"]) for d in docs for r in d["rows"] if r.get("note")]
-    if notes:
-        lines.append("")
-        lines.append("Notes:")
-        for bench, note in notes:
-            lines.append(f"- `{bench}`: {note}")
+    bullets = notes(docs)
+    if bullets:
+        lines += ["", "Notes:", *bullets]
     return "\n".join(lines) + "\n"
 
 
