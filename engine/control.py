@@ -1,6 +1,8 @@
 """The command vocabulary into a training run, and the sinks events go out through.
 
-``Control`` is what the training thread polls at every batch boundary: a plain
+``CommandName`` is the one list of commands; ``ControlVerb`` spells each the way
+``kwb control`` takes it; ``Command.acknowledged_by`` is the one place that knows
+which event answers which command. ``Control`` is what the training thread polls at every batch boundary: a plain
 attribute read (``control.pending``) when nothing is queued, so the hot path stays
 O(1). Anyone may ``send`` from any thread; the UI, a signal handler and the
 run-directory watcher all use the same object.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import enum
 import json
 import os
 import queue
@@ -23,6 +26,8 @@ from engine import events as ev
 
 __all__ = [
     "Command",
+    "CommandName",
+    "ControlVerb",
     "COMMANDS",
     "CommandError",
     "CommandVerbs",
@@ -35,34 +40,106 @@ __all__ = [
     "parse_command",
 ]
 
-COMMANDS = ("stop", "lr_scale", "set_lr", "checkpoint", "pause", "resume")
-"""Every command a run understands."""
+class CommandName(str, enum.Enum):
+    """Every command a run understands. A ``str``, so command files and events carry the plain word."""
+
+    STOP = "stop"
+    LR_SCALE = "lr_scale"
+    SET_LR = "set_lr"
+    CHECKPOINT = "checkpoint"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def takes_value(self) -> bool:
+        """True for the two that carry a positive number: the factor (lr_scale) and the rate (set_lr)."""
+        return self in (CommandName.LR_SCALE, CommandName.SET_LR)
+
+
+COMMANDS: tuple[str, ...] = tuple(name.value for name in CommandName)
+"""Every command word, in ``CommandName`` order (for messages that list them)."""
+
+
+class ControlVerb(str, enum.Enum):
+    """The words ``kwb control RUN VERB`` takes, in the order its help lists them, each with its command."""
+
+    command: CommandName
+    """The command this word sends."""
+
+    def __new__(cls, verb: str, command: CommandName) -> "ControlVerb":
+        member = str.__new__(cls, verb)
+        member._value_ = verb
+        member.command = command
+        return member
+
+    STOP = ("stop", CommandName.STOP)
+    PAUSE = ("pause", CommandName.PAUSE)
+    RESUME = ("resume", CommandName.RESUME)
+    CHECKPOINT = ("checkpoint", CommandName.CHECKPOINT)
+    LR_DROP = ("lr-drop", CommandName.LR_SCALE)
+    SET_LR = ("set-lr", CommandName.SET_LR)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class CommandError(ValueError):
     """A command that is not in the vocabulary or has a bad argument."""
 
 
+def _lr_ack(cmd: "Command", event: ev.Event) -> bool:
+    # The source tells this client's change from a schedule's or another client's.
+    return isinstance(event, ev.LrChanged) and event.source == cmd.source
+
+
+ACKNOWLEDGED_BY: dict[CommandName, Callable[["Command", ev.Event], bool]] = {
+    CommandName.STOP: lambda cmd, event: isinstance(event, (ev.Stopping, ev.RunEnded)),
+    CommandName.LR_SCALE: _lr_ack,
+    CommandName.SET_LR: _lr_ack,
+    CommandName.CHECKPOINT: lambda cmd, event: isinstance(event, ev.CheckpointSaved) and event.kind == "manual",
+    CommandName.PAUSE: lambda cmd, event: isinstance(event, ev.Paused),
+    CommandName.RESUME: lambda cmd, event: isinstance(event, ev.Resumed),
+}
+"""For each command, whether an event acknowledges it (a refusal is an ``error`` event naming it)."""
+
+
 @dataclass(frozen=True)
 class Command:
-    """One command. ``value`` is the factor for lr_scale and the rate for set_lr."""
+    """One command. ``value`` is the factor for lr_scale and the rate for set_lr.
 
-    name: str
+    ``name`` may be given as the plain word; it is kept as a ``CommandName``.
+    """
+
+    name: CommandName
     value: float | None = None
     source: str = "user"
     id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in COMMANDS:
-            raise CommandError(f"unknown command {self.name!r}; expected one of {', '.join(COMMANDS)}")
-        if self.name in ("lr_scale", "set_lr"):
+        try:
+            name = CommandName(self.name)
+        except ValueError:
+            raise CommandError(f"unknown command {self.name!r}; expected one of {', '.join(COMMANDS)}") from None
+        object.__setattr__(self, "name", name)
+        if name.takes_value:
             if self.value is None or not isinstance(self.value, (int, float)) or not self.value > 0:
-                raise CommandError(f"{self.name} needs a positive number, got {self.value!r}")
+                raise CommandError(f"{name} needs a positive number, got {self.value!r}")
             if self.value != self.value or self.value == float("inf"):
-                raise CommandError(f"{self.name} needs a finite number, got {self.value!r}")
+                raise CommandError(f"{name} needs a finite number, got {self.value!r}")
+
+    def acknowledged_by(self, event: ev.Event) -> bool:
+        """True if ``event`` is this command's acknowledgement."""
+        return ACKNOWLEDGED_BY[self.name](self, event)
+
+    def refused_by(self, event: ev.Event) -> bool:
+        """True if ``event`` is the run refusing this command."""
+        return isinstance(event, ev.Error) and event.command == self.name
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
+        return json.dumps({**dataclasses.asdict(self), "name": self.name.value})
 
 
 def parse_command(text: str | bytes) -> Command:
@@ -84,22 +161,22 @@ class CommandVerbs:
         raise NotImplementedError
 
     def stop(self) -> Command:
-        return self.send("stop")
+        return self.send(CommandName.STOP)
 
     def lr_scale(self, factor: float) -> Command:
-        return self.send("lr_scale", factor)
+        return self.send(CommandName.LR_SCALE, factor)
 
     def set_lr(self, value: float) -> Command:
-        return self.send("set_lr", value)
+        return self.send(CommandName.SET_LR, value)
 
     def checkpoint(self) -> Command:
-        return self.send("checkpoint")
+        return self.send(CommandName.CHECKPOINT)
 
     def pause(self) -> Command:
-        return self.send("pause")
+        return self.send(CommandName.PAUSE)
 
     def resume(self) -> Command:
-        return self.send("resume")
+        return self.send(CommandName.RESUME)
 
 
 class Control(CommandVerbs):

@@ -1,69 +1,120 @@
-"""Control a run from another process: drop a command in its control/ folder and wait for the acknowledgement."""
+"""Control a run from another process: check it is alive, drop a command in its control/ folder, wait for the answer.
+
+``deliver`` is the one "may this run be controlled" check, shared by ``kwb control``
+(``send_and_wait``) and an attached viewer; ``lr_factor_of`` is the one reader of a
+run's ``controls.lr_factor``. Which event acknowledges which command is known by
+``engine.control.Command.acknowledged_by``; this module only words the answer.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from engine import events as ev
-from engine.control import Command, CommandError
-from engine.errors import UserError
+from engine.control import Command, CommandError, ControlVerb
 from engine.control_dir import send_command
+from engine.errors import UserError, suggest
 from engine.runs import LIVE_STATES, RunDir, effective_state, find_run, read_status, tail_events
 
-__all__ = ["ControlRefused", "send_and_wait", "CLI_COMMANDS"]
+__all__ = ["CLI_COMMANDS", "ControlRefused", "RunNotLive", "deliver", "lr_factor_of", "send_and_wait"]
 
-CLI_COMMANDS = ("stop", "pause", "resume", "checkpoint", "lr-drop", "set-lr")
+CLI_COMMANDS: tuple[str, ...] = tuple(verb.value for verb in ControlVerb)
+"""The words ``kwb control`` takes, in the order its help lists them (see ``ControlVerb``)."""
 
 
 class ControlRefused(Exception):
-    """The run is not alive, refused the command, or did not answer in time."""
+    """The run is not alive, refused the command, or did not answer in time; ``str()`` says which."""
 
 
-def _lr_factor(run: RunDir) -> float:
+class RunNotLive(ControlRefused):
+    """The run is not in a live state, so commands would never be read.
+
+    Args:
+        run_id: the run's id.
+        state: its effective state (``finished``, ``died``, …).
+    """
+
+    def __init__(self, run_id: str, state: str) -> None:
+        self.run_id = run_id
+        self.state = state
+        super().__init__(f"run {run_id} is not running (state: {state})")
+
+
+def lr_factor_of(run: RunDir | str | os.PathLike[str], default: float = 0.5) -> float:
+    """The run's ``controls.lr_factor`` (what ``l`` and ``lr-drop`` multiply the rate by).
+
+    Args:
+        run: the run directory.
+        default: what to return when its config cannot be read or has no factor. Defaults to 0.5.
+    """
+    run = run if isinstance(run, RunDir) else RunDir(Path(run))
     try:
         raw = yaml.safe_load(run.config.read_text())
         return float(raw["controls"]["lr_factor"])
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
-        return 0.5
+        return default
 
 
-def _command(run: RunDir, name: str, value: float | None, factor: float | None) -> Command:
+def deliver(run: RunDir, command: Command) -> Path:
+    """Drop ``command`` into ``run``'s control/ folder if the run is alive; return the command file.
+
+    Raises:
+        RunNotLive: the run is finished, stopped, failed or died.
+        ControlRefused: its control/ folder is not ours to write, or is gone.
+    """
+    state = effective_state(read_status(run.path) or {})
+    if state not in LIVE_STATES:
+        raise RunNotLive(run.id, state)
     try:
-        if name == "lr-drop":
-            return Command("lr_scale", factor if factor is not None else _lr_factor(run), source="control")
-        if name == "set-lr":
-            if value is None:
-                raise UserError("set-lr needs a value, e.g. kwb control RUN set-lr 0.0005", key="VALUE")
-            return Command("set_lr", value, source="control")
-        if name in ("stop", "pause", "resume", "checkpoint"):
-            return Command(name, source="control")
+        return send_command(run, command)
+    except PermissionError:
+        raise ControlRefused(f"no permission to write to {run.control} (only the run's owner may control it)") from None
+    except FileNotFoundError:
+        raise ControlRefused(f"{run.control} is gone") from None
+
+
+def _command(run: RunDir, word: str, value: float | None, factor: float | None) -> Command:
+    """The command a ``kwb control`` word asks for; a bad word or value is a ``UserError``."""
+    try:
+        verb = ControlVerb(word)
+    except ValueError:
+        raise UserError(
+            f"unknown command {word!r}{suggest(word, CLI_COMMANDS)}; expected one of {', '.join(CLI_COMMANDS)}", key="COMMAND"
+        ) from None
+    if verb is ControlVerb.LR_DROP:
+        value = factor if factor is not None else lr_factor_of(run)
+    elif verb is ControlVerb.SET_LR and value is None:
+        raise UserError("set-lr needs a value, e.g. kwb control RUN set-lr 0.0005", key="VALUE")
+    try:
+        return Command(verb.command, value if verb.command.takes_value else None, source="control")
     except CommandError as exc:
         raise UserError(str(exc), key="VALUE") from None
-    from engine.config import suggest
 
-    raise UserError(f"unknown command {name!r}{suggest(name, CLI_COMMANDS)}; expected one of {', '.join(CLI_COMMANDS)}", key="COMMAND")
+
+_ACK_LINES: dict[type[ev.Event], Callable[..., str]] = {
+    ev.Stopping: lambda e: "stopping at the next batch boundary",
+    ev.RunEnded: lambda e: f"run {e.status}",
+    ev.LrChanged: lambda e: f"learning rate {e.old:.6g} -> {e.new:.6g}",
+    ev.CheckpointSaved: lambda e: f"checkpoint saved: {e.path}",
+    ev.Paused: lambda e: f"paused at epoch {e.epoch + 1}, batch {e.step}",
+    ev.Resumed: lambda e: f"resumed after {e.paused_s:.1f}s paused",
+}
+"""How ``kwb control`` words each acknowledging event."""
 
 
 def _ack(cmd: Command, event: ev.Event) -> str | None:
     """A human line if ``event`` acknowledges ``cmd``; raise ControlRefused if it refuses it."""
-    if isinstance(event, ev.Error) and event.command == cmd.name:
-        raise ControlRefused(f"the run refused {cmd.name}: {event.message}")
-    name = cmd.name
-    if name == "stop" and isinstance(event, (ev.Stopping, ev.RunEnded)):
-        return "stopping at the next batch boundary" if isinstance(event, ev.Stopping) else f"run {event.status}"
-    if name in ("lr_scale", "set_lr") and isinstance(event, ev.LrChanged) and event.source == cmd.source:
-        return f"learning rate {event.old:.6g} -> {event.new:.6g}"
-    if name == "checkpoint" and isinstance(event, ev.CheckpointSaved) and event.kind == "manual":
-        return f"checkpoint saved: {event.path}"
-    if name == "pause" and isinstance(event, ev.Paused):
-        return f"paused at epoch {event.epoch + 1}, batch {event.step}"
-    if name == "resume" and isinstance(event, ev.Resumed):
-        return f"resumed after {event.paused_s:.1f}s paused"
+    if cmd.refused_by(event):
+        raise ControlRefused(f"the run refused {cmd.name}: {event.message}")  # type: ignore[attr-defined]
+    if cmd.acknowledged_by(event):
+        return _ACK_LINES[type(event)](event)
     if isinstance(event, ev.RunEnded):
-        raise ControlRefused(f"the run ended ({event.status}) before acting on {name}")
+        raise ControlRefused(f"the run ended ({event.status}) before acting on {cmd.name}")
     return None
 
 
@@ -76,21 +127,23 @@ def send_and_wait(
     timeout: float = 10.0,
     runs_dir: str | os.PathLike[str] = "runs",
 ) -> str:
-    """Send ``name`` (a CLI command word) to a live run; return its acknowledgement line."""
+    """Send ``name`` (a ``kwb control`` word) to a live run; return its acknowledgement line.
+
+    Args:
+        run_ref: the run's id, a unique prefix of it, or its folder.
+        name: one of ``CLI_COMMANDS`` (a ``ControlVerb`` works too).
+        value: the new rate, for set-lr. Defaults to None.
+        factor: the lr-drop multiplier. Defaults to None, the run's ``controls.lr_factor``.
+        timeout: seconds to wait for the acknowledgement. Defaults to 10.0.
+        runs_dir: where runs live. Defaults to "runs".
+    """
     run = find_run(run_ref, runs_dir)
     cmd = _command(run, name, value, factor)
-    status = read_status(run.path) or {}
-    state = effective_state(status)
-    if state not in LIVE_STATES:
-        raise ControlRefused(f"run {run.id} is not running (state: {state})")
     try:
         offset = os.path.getsize(run.events)
     except FileNotFoundError:
         offset = 0
-    try:
-        send_command(run, cmd)
-    except PermissionError:
-        raise ControlRefused(f"no permission to write to {run.control} (only the run's owner may control it)") from None
+    deliver(run, cmd)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         events, offset = tail_events(run.events, offset)
