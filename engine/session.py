@@ -1,40 +1,57 @@
-"""One training run: prepare (data, model, compile), then ``fit`` in the calling thread with the bridge.
+"""``kwb train``'s path: prepare a config's data and model, then ``fit`` inside a run lifecycle.
 
-``train`` is the only training path. The app calls it from a thread worker with
-a ``QueueSink``; the CLI calls it on the main thread with a printer sink. Both get
-the same run directory, the same events and the same controls. Bad input raises a
-``UserError`` before anything is written; a failure during training is reported as
-an ``error`` event, a ``failed`` status and ``error.txt``, and ``train`` returns.
+Separation of concerns:
+
+- ``prepare`` (this module) turns a validated ``RunConfig`` into a ``Prepared``: the
+  runtime (device, precision, strategy), the data (``engine.data``), the built and
+  compiled model (``engine.model``). It writes nothing; bad input raises ``UserError``.
+- ``train`` (this module) opens or resumes the run directory (``engine.runs``,
+  ``engine.resume``; a non-chief worker's private scratch folder), builds the
+  configured callbacks (``engine.callbacks``), calls ``fit``, saves and scores the model.
+- ``RunLifecycle`` (``engine.lifecycle``) owns everything live about the run: the
+  event sinks, the heartbeat, the control watcher, ``run_started`` / ``run_ended``,
+  classifying how it ended, ``error.txt``, and closing each once. ``kwb run`` and the
+  one-line callback use it around fits this module never sees.
+- The bridge (``engine.callbacks.bridge``) turns ``fit`` into events and applies commands
+  at batch boundaries; ``Control`` (``engine.control``) is the inbox it reads.
+- The native log (``engine.native_log``): this module starts the redirect of fd 2 before
+  TensorFlow loads (unless the caller did) and ends it last; the lifecycle points it at
+  the run's train.log.
+
+The app calls ``train`` from a thread worker with a ``QueueSink``; the CLI calls it on the
+main thread with a printer sink: the same run directory, events and controls for both. A
+failure during training is reported (an ``error`` event, a ``failed`` status, ``error.txt``)
+and ``train`` returns; Ctrl-C's second press (KeyboardInterrupt) is reported, then raised.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import socket
 import time
-import traceback
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from engine import events as ev
-from engine.callbacks import make_callbacks
+from engine.callbacks.factory import make_callbacks
+from engine.callbacks.checkpoint import save_model_atomic
 from engine.config import RunConfig
-from engine.control import Control, EventSink, FanoutSink, JsonlSink
-from engine.control_dir import ControlWatcher
+from engine.control import Control, EventSink
 from engine.errors import UserError
+from engine.lifecycle import RunLifecycle, RunResult
+from engine.native_log import native_log, quiet_tensorflow, start_preload
 from engine.resume import backup_epoch, prepare_resume
-from engine.native_log import native_log
-from engine.runs import Heartbeat, RunDir, create_run_dir, read_history
+from engine.runs import RunDir, create_run_dir
 
 __all__ = [
     "Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names", "backup_epoch",
     "prepare_resume",
 ]  # fmt: skip
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+quiet_tensorflow()
 
 
 @dataclass
@@ -46,20 +63,6 @@ class Prepared:
     model: Any
     strategy: Any
     device: str = "cpu"
-
-
-@dataclass
-class RunResult:
-    status: str
-    """finished, stopped or failed."""
-    run_dir: Path | None
-    epochs_completed: int = 0
-    model_path: Path | None = None
-    error: str | None = None
-    reason: str | None = None
-    best: dict[str, float] = field(default_factory=dict)
-    evaluation: dict[str, float] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
@@ -192,18 +195,6 @@ def _evaluate(model: Any, data: Any, cfg: RunConfig) -> dict[str, float]:
     return {prefix + k: float(v) for k, v in res.items()}
 
 
-def _best(history: list[dict[str, float]]) -> dict[str, float]:
-    best: dict[str, float] = {}
-    for row in history:
-        for k, v in row.items():
-            if k in ("learning_rate", "epoch") or math.isnan(v):
-                continue
-            high = any(w in k for w in ("acc", "auc", "precision", "recall", "r2"))
-            if k not in best or (v > best[k] if high else v < best[k]):
-                best[k] = v
-    return best
-
-
 def train(
     cfg: RunConfig,
     *,
@@ -233,163 +224,98 @@ def train(
     Raises:
         UserError: bad data or model, before any file is written.
     """
-    from engine.bridge import Bridge, save_model_atomic
-
     control = control if control is not None else Control()
-    started_log = False
-    if capture_output and not native_log.active:
-        import tempfile
-
-        native_log.start(Path(tempfile.gettempdir()) / f"kwb-preload-{os.getpid()}.log")
-        started_log = True
-    try:
+    with ExitStack() as stack:
+        if capture_output and start_preload():
+            stack.callback(native_log.stop)  # last of all: the lifecycle's messages land in train.log
         prep = prepared if prepared is not None else prepare(cfg)
-    except BaseException:
-        if started_log:
-            native_log.stop()
-        raise
+        cluster = _cluster(cfg, resume)
+        run, initial_epoch, scratch = _open_run(cfg, prep, runs_dir, resume, cluster)
+        if on_run_dir is not None:
+            on_run_dir(run)
+        life = RunLifecycle(
+            run, sink=sink, control=control, capture_output=capture_output, watch_control=watch_control_dir,
+            log_path=Path(f"{scratch}.log") if scratch else None, public=scratch is None, reraise=False,
+        )  # fmt: skip
+        with life:
+            _fit(life, prep, cluster, initial_epoch, resumed=resume is not None)
+        if scratch is not None and life.result.status != "failed":  # a failed worker keeps its error.txt and log
+            _remove_scratch(scratch)
+            life.result.run_dir = None
+    return life.result
 
-    cluster = None
-    if cfg.runtime.strategy == "multi_worker":
-        from engine.cluster import cluster_from_env
 
-        cluster = cluster_from_env()
-        if resume is not None:
-            if started_log:
-                native_log.stop()
-            raise UserError("a multi_worker run cannot be resumed; start it again", key="runtime.strategy")
-    scratch: str | None = None
+def _cluster(cfg: RunConfig, resume: RunDir | None) -> Any:
+    """The multi-worker cluster this process belongs to, or None."""
+    if cfg.runtime.strategy != "multi_worker":
+        return None
     if resume is not None:
-        run = resume
-        initial_epoch = prepare_resume(run, prep.model)
-        run.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),
-                         resumed=time.time(), ended=None, error=None, reason=None)  # fmt: skip
-    elif cluster is not None and not cluster.is_chief:
+        raise UserError("a multi_worker run cannot be resumed; start it again", key="runtime.strategy")
+    from engine.cluster import cluster_from_env
+
+    return cluster_from_env()
+
+
+def _open_run(
+    cfg: RunConfig, prep: Prepared, runs_dir: Any, resume: RunDir | None, cluster: Any
+) -> tuple[RunDir, int, str | None]:
+    """The run directory (new, resumed, or a worker's scratch folder), the epoch to start at, and the scratch path."""
+    if resume is not None:
+        initial_epoch = prepare_resume(resume, prep.model)
+        resume.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),
+                            resumed=time.time(), ended=None, error=None, reason=None)  # fmt: skip
+        return resume, initial_epoch, None
+    if cluster is not None and not cluster.is_chief:
         # Not the chief: the same callbacks and saves (collectives need every worker),
         # into a private folder deleted at the end; the runs folder is the chief's.
         import tempfile
 
         scratch = tempfile.mkdtemp(prefix=f"kwb-worker{cluster.index}-")
-        run = create_run_dir(cfg, scratch)
-        initial_epoch = cfg.fit.initial_epoch
-    else:
-        run = create_run_dir(cfg, runs_dir)
-        initial_epoch = cfg.fit.initial_epoch
-    if on_run_dir is not None:
-        on_run_dir(run)
-    if capture_output:
-        native_log.switch(run.log if scratch is None else Path(f"{scratch}.log"))
-    else:
-        run.log.touch()
-    jsonl = JsonlSink(run.events)
-    out = FanoutSink([jsonl, sink] if sink is not None else [jsonl])
-    heartbeat = Heartbeat(run)
-    watcher = ControlWatcher(run, control, out) if watch_control_dir and scratch is None else None
-    data, model = prep.data, prep.model
-    t0 = time.monotonic()
+        return create_run_dir(cfg, scratch), cfg.fit.initial_epoch, scratch
+    return create_run_dir(cfg, runs_dir), cfg.fit.initial_epoch, None
 
-    def on_progress(done: int, total: int) -> None:
-        heartbeat.update(epochs_done=done, state="running")
 
-    def on_state(state: str) -> None:
-        heartbeat.update(state=state)
-        heartbeat.beat()  # kwb runs / the Runs screen should see "paused" now, not in 2 s
+def _remove_scratch(scratch: str) -> None:
+    """Delete a worker's scratch folder and its log."""
+    import shutil
 
-    bridge = Bridge(out, control if cluster is None else Control(), checkpoint_dir=run.checkpoints,
-                    batch_size=cfg.fit.batch_size, on_progress=on_progress, on_state=on_state)  # fmt: skip
-    sync = None
+    shutil.rmtree(scratch, ignore_errors=True)
+    Path(f"{scratch}.log").unlink(missing_ok=True)
+
+
+def _fit(life: RunLifecycle, prep: Prepared, cluster: Any, initial_epoch: int, *, resumed: bool) -> None:
+    """Wire the callbacks, announce the run, ``fit``, then save and score the model (inside the lifecycle)."""
+    cfg, data, model, run = prep.cfg, prep.data, prep.model, life.run
+    bridge = life.make_bridge(batch_size=cfg.fit.batch_size, control=None if cluster is None else Control())
+    fit_kwargs, has_val = _fit_inputs(data, cfg)
+    names = expected_metric_names(cfg, has_val)
+    callbacks = make_callbacks(cfg, run, bridge, life.out, names)
     if cluster is not None:
         from engine.distributed import CommandSync
 
-        sync = CommandSync(prep.strategy, control, bridge.control, cluster.is_chief, bridge)
-    result = RunResult(status="failed", run_dir=run.path)
-    try:
-        fit_kwargs, has_val = _fit_inputs(data, cfg)
-        names = expected_metric_names(cfg, has_val)
-        callbacks = make_callbacks(cfg, run, bridge, out, names)
-        if sync is not None:
-            callbacks.insert(callbacks.index(bridge), sync)
-        from engine.bridge import get_lr
-
-        out.emit(
-            ev.RunStarted(
-                run_id=run.id, run_dir=str(run.path) if scratch is None else None, name=cfg.name, epochs=cfg.fit.epochs,
-                initial_epoch=initial_epoch, steps_per_epoch=_steps(data, cfg),
-                batch_size=cfg.fit.batch_size, train_samples=data.train_samples, val_samples=data.val_samples,
-                params=int(model.count_params()), metrics=tuple(names), learning_rate=get_lr(model.optimizer),
-                strategy=cfg.runtime.strategy, replicas=int(prep.strategy.num_replicas_in_sync), device=prep.device,
-                worker=cluster.index if cluster else 0, workers=cluster.size if cluster else 1,
-            )
-        )  # fmt: skip
-        if scratch is not None:
-            out.emit(ev.Log(message=f"worker {cluster.index} of {cluster.size}: the chief (worker 0) keeps the "
-                                    f"run directory; TensorFlow's log is {scratch}.log"))  # fmt: skip
-        if resume is not None:
-            out.emit(ev.Log(message=f"resumed from epoch {initial_epoch} (of {cfg.fit.epochs})"))
-        out.emit(ev.Log(message=f"data: {data.description}"))
-        run.write_status(state="running", heartbeat=time.time())
-        heartbeat.start()
-        if watcher is not None:
-            watcher.start()
-        model.fit(
-            **fit_kwargs,
-            epochs=cfg.fit.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=cfg.fit.steps_per_epoch,
-            validation_freq=cfg.fit.validation_freq,
-            class_weight=_class_weight(cfg, data),
-            callbacks=callbacks,
-            verbose=0,
-        )
-        result.epochs_completed = max(bridge.epochs_completed, initial_epoch)
-        result.history = read_history(run.history) or bridge.history
-        reason = bridge.stop_reason
-        if reason == "nan":
-            result.status, result.reason = "failed", "nan"
-            result.error = f"the loss became NaN or infinite in epoch {bridge.epoch + 1}; training stopped"
-            try:  # the CLI points at error.txt for every failed run
-                (run.path / "error.txt").write_text(result.error + "\n")
-            except OSError:
-                pass
-            out.emit(ev.Error(message=result.error, fatal=True))
-        elif reason in ("user", "interrupt", "signal") or (reason and reason != "early_stopping"):
-            result.status, result.reason = "stopped", reason
-        else:
-            result.status, result.reason = "finished", reason
-        result.model_path = save_model_atomic(model, run.model)  # every worker saves; only the chief's is kept
-        if scratch is not None:
-            result.model_path = None
-        result.evaluation = _evaluate(model, data, cfg) if result.status != "failed" else {}
-    except BaseException as exc:  # report every failure as an event, never swallow it
-        tb = _ANSI.sub("", traceback.format_exc())
-        result.status = "failed"
-        result.error = _short(f"{type(exc).__name__}: {exc}", 2000)
-        result.epochs_completed = max(bridge.epochs_completed, initial_epoch)
-        result.history = read_history(run.history) or bridge.history
-        try:
-            (run.path / "error.txt").write_text(tb)
-        except OSError:
-            pass
-        out.emit(ev.Error(message=_short(result.error), fatal=True, traceback=tb))
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
-            raise
-    _finish(run, out, jsonl, heartbeat, watcher, result, t0, started_log)
-    if scratch is not None and result.status != "failed":  # a failed worker keeps its error.txt and log
-        import shutil
-
-        shutil.rmtree(scratch, ignore_errors=True)
-        Path(f"{scratch}.log").unlink(missing_ok=True)
-        result.run_dir = None
-    return result
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def _short(text: str, limit: int = 500) -> str:
-    text = " ".join(_ANSI.sub("", text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        sync = CommandSync(prep.strategy, life.control, bridge.control, cluster.is_chief, bridge)
+        callbacks.insert(callbacks.index(bridge), sync)
+    life.started(
+        model, initial_epoch=initial_epoch, name=cfg.name, epochs=cfg.fit.epochs, steps_per_epoch=_steps(data, cfg),
+        batch_size=cfg.fit.batch_size, train_samples=data.train_samples, val_samples=data.val_samples,
+        metrics=tuple(names), strategy=cfg.runtime.strategy, replicas=int(prep.strategy.num_replicas_in_sync),
+        device=prep.device, worker=cluster.index if cluster else 0, workers=cluster.size if cluster else 1,
+    )  # fmt: skip
+    if cluster is not None and not life.public:
+        life.out.emit(ev.Log(message=f"worker {cluster.index} of {cluster.size}: the chief (worker 0) keeps the "
+                                     f"run directory; TensorFlow's log is {run.path.parent}.log"))  # fmt: skip
+    if resumed:
+        life.out.emit(ev.Log(message=f"resumed from epoch {initial_epoch} (of {cfg.fit.epochs})"))
+    life.out.emit(ev.Log(message=f"data: {data.description}"))
+    model.fit(
+        **fit_kwargs, epochs=cfg.fit.epochs, initial_epoch=initial_epoch, steps_per_epoch=cfg.fit.steps_per_epoch,
+        validation_freq=cfg.fit.validation_freq, class_weight=_class_weight(cfg, data), callbacks=callbacks, verbose=0,
+    )  # fmt: skip
+    result = life.conclude()
+    result.model_path = save_model_atomic(model, run.model)  # every worker saves; only the chief's is kept
+    if not life.public:
+        result.model_path = None
+    result.evaluation = _evaluate(model, data, cfg) if result.status != "failed" else {}
 
 
 def _steps(data: Any, cfg: RunConfig) -> int | None:
@@ -401,45 +327,3 @@ def _steps(data: Any, cfg: RunConfig) -> int | None:
         except TypeError:
             return None
     return math.ceil(data.train_samples / cfg.fit.batch_size) if data.train_samples else None
-
-
-def _finish(
-    run: RunDir,
-    out: EventSink,
-    jsonl: JsonlSink,
-    heartbeat: Heartbeat,
-    watcher: ControlWatcher | None,
-    result: RunResult,
-    t0: float,
-    started_log: bool,
-) -> None:
-    if watcher is not None:
-        watcher.stop()
-    heartbeat.stop()
-    result.best = _best(result.history)
-    duration = time.monotonic() - t0
-    run.write_status(
-        state=result.status,
-        reason=result.reason,
-        error=result.error,
-        ended=time.time(),
-        heartbeat=time.time(),
-        epochs_done=result.epochs_completed,
-        best=result.best,
-        evaluation=result.evaluation,
-        model=str(result.model_path) if result.model_path else None,
-    )
-    out.emit(
-        ev.RunEnded(
-            status=result.status,
-            epochs_completed=result.epochs_completed,
-            duration_s=duration,
-            model_path=str(result.model_path) if result.model_path else None,
-            best=result.best,
-            test=result.evaluation,
-            reason=result.reason,
-        )
-    )
-    jsonl.close()
-    if started_log:
-        native_log.stop()

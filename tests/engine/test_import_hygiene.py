@@ -16,9 +16,12 @@ import engine
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(engine.__path__, "engine."))
-NEEDS_KERAS = {"engine.bridge", "engine.distributed"}
+NEEDS_KERAS = {
+    "engine.callbacks.bridge", "engine.callbacks.checkpoint", "engine.callbacks.nan", "engine.callbacks.schedule",
+    "engine.distributed",
+}  # fmt: skip
 """The only engine modules that may import Keras at import time (they subclass keras.callbacks.Callback);
-both are imported only when a run starts."""
+they are imported only when a run starts."""
 
 UI = ("textual", "typer", "tui", "click", "plotext")
 HEAVY = ("tensorflow", "keras", "textual")
@@ -55,7 +58,7 @@ def engine_imports() -> dict[str, list[str]]:
 
 
 def test_engine_modules_are_found():
-    assert {"engine.events", "engine.control", "engine.config", "engine.layers", "engine.model", "engine.bridge",
+    assert {"engine.events", "engine.control", "engine.config", "engine.layers", "engine.model", "engine.callbacks.bridge",
             "engine.session", "engine.runs", "engine.control_client", "engine.errors", "engine.data"} <= set(ENGINE_MODULES)  # fmt: skip
 
 
@@ -87,7 +90,7 @@ def test_light_verbs_import_no_tensorflow_or_textual(tmp_path: Path):
     script = textwrap.dedent(
         f"""
         import json, sys
-        from engine.config import parse_config
+        from engine.config_io import parse_config
         from engine.runs import create_run_dir
         run = create_run_dir(parse_config({{"name": "done", "model": {{"layers": [{{"Dense": {{"units": 2}}}}]}}}}), {str(tmp_path)!r})
         run.write_status(state="finished", epochs_done=1)
@@ -120,3 +123,104 @@ def test_light_verbs_import_no_tensorflow_or_textual(tmp_path: Path):
     assert {k: v[1] for k, v in out.items()} == {k: [] for k in out}, out
     assert out["help"][0] == out["train-help"][0] == out["runs"][0] == out["show"][0] == 0
     assert out["control"][0] == 1 and out["validate"][0] == 2 and out["train"][0] == 2
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, known: set[str]) -> set[str]:
+    """The project modules ``path`` imports anywhere in its body (functions included), except under TYPE_CHECKING."""
+    import ast
+
+    here = _module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for sub in child.orelse:
+                    visit(sub)
+                continue
+            if isinstance(child, ast.Import):
+                found.update(a.name for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    anchor = package.split(".")[: len(package.split(".")) - (child.level - 1)]
+                    base = ".".join([*anchor, base] if base else anchor)
+                for alias in child.names:
+                    found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {m for m in found if m in known and m != here}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    return out
+
+
+class TestNoImportCircles:
+    """No two modules of engine/ or tui/ import each other, directly or round a loop (function-level imports count)."""
+
+    def test_no_cycles(self):
+        files = [p for top in ("engine", "tui") for p in sorted((ROOT / top).rglob("*.py"))]
+        known = {_module_name(p) for p in files}
+        graph = {_module_name(p): _imports(p, known) for p in files}
+        assert graph["engine.session"], "the import scan found nothing: it is broken"
+        assert _cycles(graph) == []
+
+    def test_the_scan_sees_a_cycle(self):
+        assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+class TestFunctionLength:
+    """No function in engine/ or tui/ is longer than about 80 lines (split by responsibility)."""
+
+    LIMIT = 80
+
+    def test_functions_are_short(self):
+        import ast
+
+        long = []
+        for path in sorted([*(ROOT / "engine").rglob("*.py"), *(ROOT / "tui").rglob("*.py")]):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > self.LIMIT:
+                        long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+        assert long == []
