@@ -102,7 +102,7 @@ def _group_label(whats: list[str]) -> str:
 
 
 def notes(docs: list[dict]) -> list[str]:
-    """One Markdown bullet per script: shared clauses once, then what differs per row group."""
+    """One Markdown bullet per script: the shared clauses once, then what differs per row (group)."""
     by_script: dict[str, list[dict]] = {}
     for doc in docs:
         by_script.setdefault(doc["script"], []).extend(r for r in doc["rows"] if r.get("note"))
@@ -119,13 +119,10 @@ def notes(docs: list[dict]) -> list[str]:
             if extra:
                 groups.setdefault(extra, []).append(row["what"])
         common = _join(split[0], shared, want_shared=True)
-        head = f"- `{script}.py`" + (f": {common}" if common else "")
-        if len(groups) == 1 and not common:
-            (extra,) = groups
-            head += f": {extra}"
-            groups = {}
-        lines.append(head)
-        lines.extend(f"  - {_group_label(whats)}: {extra}" for extra, whats in groups.items())
+        items = [f"*{_group_label(whats)}*: {extra}." for extra, whats in groups.items()]
+        if len(items) == 1 and not common:
+            items = [next(iter(groups)) + "."]
+        lines.append(" ".join([f"- `{script}.py`:", *([common + "."] if common else []), *items]))
     return lines
 
 
