@@ -12,7 +12,6 @@ import importlib
 import os
 import threading
 import traceback
-from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
@@ -28,7 +27,7 @@ from engine import events as ev
 from engine.control import CallbackSink, Control
 from engine.native_log import quiet_tensorflow
 from tui.attach import AttachMixin
-from tui.state import RECORD_CAP, DashState, reduce
+from tui.state import DashState, reduce
 from tui.threads import lower_thread_priority
 from tui.workspace import Workspace
 
@@ -163,8 +162,6 @@ class KwbApp(AttachMixin, App[None]):
         """Set once the first screen has been painted (see :meth:`wait_first_frame`)."""
         self._shown_modes = {self._start_mode}
         self._switch_at_once = False
-        self.recorded: deque[ev.Event] = deque(maxlen=RECORD_CAP)
-        """The current run's latest ``RECORD_CAP`` events, in order (tests and debugging)."""
         if workspace.checked:
             self._config_checked()
 
@@ -197,7 +194,7 @@ class KwbApp(AttachMixin, App[None]):
             self._import_tensorflow()
 
     def _config_checked(self) -> None:
-        from engine.config import ConfigError
+        from engine.errors import ConfigError
 
         try:
             self.lr_factor = self.workspace.config().controls.lr_factor
@@ -247,7 +244,6 @@ class KwbApp(AttachMixin, App[None]):
         self._publish()
 
     def on_kwb_app_run_event(self, message: "KwbApp.RunEvent") -> None:
-        self.recorded.append(message.event)
         # Progress waits for the publish tick (short epochs bring several a second);
         # acknowledgements, pauses, errors and the end show at once.
         self.apply_event(message.event, publish=not isinstance(message.event, _PROGRESS))
@@ -273,7 +269,7 @@ class KwbApp(AttachMixin, App[None]):
             self.notify("a run is already in progress", severity="warning")
             return
         self.detach()
-        from engine.config import ConfigError
+        from engine.errors import ConfigError
 
         try:
             cfg = self.workspace.config()
@@ -282,7 +278,6 @@ class KwbApp(AttachMixin, App[None]):
             self.notify(str(exc), title="cannot train", severity="error", timeout=10)
             return
         self.control = Control()
-        self.recorded = deque(maxlen=RECORD_CAP)
         self._state = DashState(status="starting", name=cfg.name, epochs=cfg.fit.epochs)
         self._publish()
         self.refresh_bindings()
@@ -369,7 +364,7 @@ class KwbApp(AttachMixin, App[None]):
 
     def action_save(self) -> None:
         """Write the config as YAML that ``kwb train`` runs identically."""
-        from engine.config import ConfigError
+        from engine.errors import ConfigError
 
         try:
             path = self.workspace.save()

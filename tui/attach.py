@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
-from tui.state import RECORD_CAP, DashState
+from tui.state import DashState
 
 if TYPE_CHECKING:
     from engine.runs import RunDir
@@ -77,7 +76,6 @@ class AttachMixin:
         live = run_state(run) in LIVE_STATES
         self.control = RemoteControl(run) if live else None
         self.lr_factor = lr_factor_of(run, self.lr_factor)
-        self.recorded = deque(maxlen=RECORD_CAP)
         self._state = DashState()
         self._publish()
         self.refresh_bindings()
@@ -122,7 +120,6 @@ class AttachMixin:
 
     def on_attach_mixin_history(self: Any, message: AttachMixin.History) -> None:
         if self._is_current(message.run):
-            self.recorded = deque(message.events, maxlen=RECORD_CAP)
             self.replay(message.events)
 
     def on_attach_mixin_ended(self: Any, message: AttachMixin.Ended) -> None:
@@ -166,7 +163,8 @@ class AttachMixin:
     # ------------------------------------------------------------ train detached
     def action_train_detached(self: Any) -> None:
         """Start the workspace config as a detached ``kwb train`` process, then attach to it."""
-        from engine.config import ConfigError, dump_config
+        from engine.errors import ConfigError
+        from engine.config_io import dump_config
 
         try:
             cfg = self.workspace.config()

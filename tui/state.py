@@ -19,7 +19,6 @@ from engine import events as ev
 __all__ = [
     "SERIES_CAP",
     "LOG_CAP",
-    "RECORD_CAP",
     "LogLine",
     "DashState",
     "reduce",
@@ -32,8 +31,6 @@ SERIES_CAP = 400
 """Most points kept in one chart series before it is downsampled by half."""
 LOG_CAP = 200
 """Most lines kept in the event log."""
-RECORD_CAP = 10_000
-"""Most events the app keeps of a run (``KwbApp.recorded``): a run of days stays bounded."""
 
 Point = tuple[float, float]
 

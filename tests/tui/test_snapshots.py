@@ -26,47 +26,54 @@ def _replayer(events: list[ev.Event]):
     return run_before
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_build_screen_with_model(snap_compare, size) -> None:
-    async def run_before(pilot) -> None:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+class TestBuildScreen:
+    """The Build screen with the sample model and its Keras shapes."""
 
-    assert snap_compare(_app(), terminal_size=size, run_before=run_before)
+    @pytest.mark.parametrize("size", SIZES)
+    def test_build_screen_with_model(self, snap_compare, size) -> None:
+        async def run_before(pilot) -> None:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
 
-
-@pytest.mark.parametrize("size", SIZES)
-def test_dashboard_mid_run(snap_compare, controls_events, size) -> None:
-    events = read_events(controls_events)
-    cut = next(i for i, e in enumerate(events) if isinstance(e, ev.Paused)) + 1
-    assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(events[:cut]))
+        assert snap_compare(_app(), terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_dashboard_after_early_stop(snap_compare, controls_events, size) -> None:
-    assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(read_events(controls_events)))
+class TestDashboard:
+    """The dashboard reached by replaying recorded events: mid-run, ended, failed."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_dashboard_mid_run(self, snap_compare, controls_events, size) -> None:
+        events = read_events(controls_events)
+        cut = next(i for i, e in enumerate(events) if isinstance(e, ev.Paused)) + 1
+        assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(events[:cut]))
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_dashboard_after_early_stop(self, snap_compare, controls_events, size) -> None:
+        assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(read_events(controls_events)))
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_error_in_dashboard(self, snap_compare, size) -> None:
+        events = [
+            ev.RunStarted(run_id="20250101-000000-broken", run_dir=None, name="broken", epochs=5, steps_per_epoch=10,
+                          params=130, metrics=("loss",), learning_rate=0.01, t=100.0),
+            ev.EpochStarted(epoch=0, epochs=5, t=100.1),
+            ev.Error(message="Traceback …\nValueError: Arguments `target` and `output` must have the same rank",
+                     fatal=True, t=100.5),
+            ev.RunEnded(status="failed", reason="error", t=100.6),
+        ]
+        assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(events))
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_runs_overlay_of_two_runs(snap_compare, fixture_runs, size) -> None:
-    async def run_before(pilot) -> None:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+class TestRunsScreen:
+    """The Runs screen overlaying two recorded runs."""
 
-    assert snap_compare(
-        _app(runs_dir=fixture_runs, mode="runs"), terminal_size=size, press=["space", "down", "space", "v"],
-        run_before=run_before,
-    )
+    @pytest.mark.parametrize("size", SIZES)
+    def test_runs_overlay_of_two_runs(self, snap_compare, fixture_runs, size) -> None:
+        async def run_before(pilot) -> None:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
 
-
-@pytest.mark.parametrize("size", SIZES)
-def test_error_in_dashboard(snap_compare, size) -> None:
-    events = [
-        ev.RunStarted(run_id="20250101-000000-broken", run_dir=None, name="broken", epochs=5, steps_per_epoch=10,
-                      params=130, metrics=("loss",), learning_rate=0.01, t=100.0),
-        ev.EpochStarted(epoch=0, epochs=5, t=100.1),
-        ev.Error(message="Traceback …\nValueError: Arguments `target` and `output` must have the same rank",
-                 fatal=True, t=100.5),
-        ev.RunEnded(status="failed", reason="error", t=100.6),
-    ]
-    assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(events))
+        assert snap_compare(
+            _app(runs_dir=fixture_runs, mode="runs"), terminal_size=size, press=["space", "down", "space", "v"],
+            run_before=run_before,
+        )

@@ -7,70 +7,76 @@ from engine.runs import read_events
 from tui.state import SERIES_CAP, DashState, append_point, reduce, replay
 
 
-def test_replay_is_deterministic_and_pure(controls_events) -> None:
-    events = read_events(controls_events)
-    first = replay(events)
-    assert replay(events) == first
-    assert first.status == "stopped"
-    kinds = [line.kind for line in first.log]
-    assert {"lr", "checkpoint", "pause", "stop", "end"} <= set(kinds)
-    start = DashState()
-    reduce(start, events[0])
-    assert start == DashState()
+class TestReplay:
+    """Replaying events is deterministic and never changes the state it is given."""
+
+    def test_replay_is_deterministic_and_pure(self, controls_events) -> None:
+        events = read_events(controls_events)
+        first = replay(events)
+        assert replay(events) == first
+        assert first.status == "stopped"
+        kinds = [line.kind for line in first.log]
+        assert {"lr", "checkpoint", "pause", "stop", "end"} <= set(kinds)
+        start = DashState()
+        reduce(start, events[0])
+        assert start == DashState()
+
+    def test_fatal_error_is_shown(self) -> None:
+        state = replay([ev.Error(message="boom\nValueError: bad shape", fatal=True, t=1.0), ev.RunEnded(status="failed", t=2.0)])
+        assert state.status == "failed"
+        assert state.error is not None
+        assert any("bad shape" in line.text for line in state.log)
 
 
-def test_series_stay_bounded() -> None:
-    state = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=1, steps_per_epoch=200_000, t=0.0))
-    for step in range(1, 20_000):
-        state = reduce(state, ev.Batch(epoch=0, step=step, steps=200_000, logs={"loss": 1.0 / step}, t=float(step)))
-    assert len(state.batch["loss"]) <= SERIES_CAP
-    assert state.batch["loss"][-1][1] == 1.0 / 19_999
+class TestBounds:
+    """Series, log and durations stay bounded however long the run."""
+
+    def test_series_stay_bounded(self) -> None:
+        state = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=1, steps_per_epoch=200_000, t=0.0))
+        for step in range(1, 20_000):
+            state = reduce(state, ev.Batch(epoch=0, step=step, steps=200_000, logs={"loss": 1.0 / step}, t=float(step)))
+        assert len(state.batch["loss"]) <= SERIES_CAP
+        assert state.batch["loss"][-1][1] == 1.0 / 19_999
+
+    def test_append_point_keeps_newest(self) -> None:
+        series: tuple = ()
+        for i in range(1000):
+            series = append_point(series, (float(i), float(i)), cap=10)
+        assert len(series) <= 10 and series[-1] == (999.0, 999.0)
+
+    def test_a_long_run_stays_bounded(self) -> None:
+        """Every part of the state is capped, however long the run: 400 epochs of 100 batches."""
+        from tui.state import LOG_CAP
+
+        state = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=400, steps_per_epoch=100,
+                                                  learning_rate=0.1, metrics=("loss", "accuracy"), t=0.0))  # fmt: skip
+        t = 0.0
+        for epoch in range(400):
+            state = reduce(state, ev.EpochStarted(epoch=epoch, epochs=400, t=t))
+            for step in range(1, 101):
+                t += 0.01
+                state = reduce(state, ev.Batch(epoch=epoch, step=step, steps=100, logs={"loss": 1 / (t + 1), "accuracy": 0.5}, t=t))
+            state = reduce(state, ev.LrChanged(old=0.1, new=0.1 * 0.99, source="schedule", epoch=epoch, t=t))
+            logs = {"loss": 1 / (t + 1), "accuracy": 0.5, "val_loss": 1 / (t + 2), "val_accuracy": 0.5}
+            state = reduce(state, ev.EpochEnded(epoch=epoch, logs=logs, duration_s=1.0, t=t))
+        curves = [*state.batch.values(), *state.history.values(), state.lr]
+        assert curves and all(len(points) <= SERIES_CAP for points in curves)
+        assert len(state.log) <= LOG_CAP and len(state.epoch_durations) <= 20
+        assert state.history["val_loss"][-1] == (400.0, 1 / (t + 2))
 
 
-def test_append_point_keeps_newest() -> None:
-    series: tuple = ()
-    for i in range(1000):
-        series = append_point(series, (float(i), float(i)), cap=10)
-    assert len(series) <= 10 and series[-1] == (999.0, 999.0)
+class TestHeader:
+    """The run header's placement line."""
 
+    def test_the_header_shows_strategy_and_replicas(self) -> None:
+        from tui.widgets.run_header import placement
 
-def test_fatal_error_is_shown() -> None:
-    state = replay([ev.Error(message="boom\nValueError: bad shape", fatal=True, t=1.0), ev.RunEnded(status="failed", t=2.0)])
-    assert state.status == "failed"
-    assert state.error is not None
-    assert any("bad shape" in line.text for line in state.log)
+        def started(**kw) -> DashState:
+            return reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=1, **kw))
 
-
-def test_the_header_shows_strategy_and_replicas() -> None:
-    from tui.widgets.run_header import placement
-
-    def started(**kw) -> DashState:
-        return reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=1, **kw))
-
-    assert placement(started(device="cpu")) == "cpu"
-    mirrored = started(device="gpu×2", strategy="mirrored", replicas=2)
-    assert (mirrored.strategy, mirrored.replicas) == ("mirrored", 2)
-    assert placement(mirrored) == "mirrored ×2 (gpu×2)"
-    multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
-    assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"
-
-
-def test_a_long_run_stays_bounded() -> None:
-    """Every part of the state is capped, however long the run: 400 epochs of 100 batches."""
-    from tui.state import LOG_CAP
-
-    state = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=400, steps_per_epoch=100,
-                                              learning_rate=0.1, metrics=("loss", "accuracy"), t=0.0))  # fmt: skip
-    t = 0.0
-    for epoch in range(400):
-        state = reduce(state, ev.EpochStarted(epoch=epoch, epochs=400, t=t))
-        for step in range(1, 101):
-            t += 0.01
-            state = reduce(state, ev.Batch(epoch=epoch, step=step, steps=100, logs={"loss": 1 / (t + 1), "accuracy": 0.5}, t=t))
-        state = reduce(state, ev.LrChanged(old=0.1, new=0.1 * 0.99, source="schedule", epoch=epoch, t=t))
-        logs = {"loss": 1 / (t + 1), "accuracy": 0.5, "val_loss": 1 / (t + 2), "val_accuracy": 0.5}
-        state = reduce(state, ev.EpochEnded(epoch=epoch, logs=logs, duration_s=1.0, t=t))
-    curves = [*state.batch.values(), *state.history.values(), state.lr]
-    assert curves and all(len(points) <= SERIES_CAP for points in curves)
-    assert len(state.log) <= LOG_CAP and len(state.epoch_durations) <= 20
-    assert state.history["val_loss"][-1] == (400.0, 1 / (t + 2))
+        assert placement(started(device="cpu")) == "cpu"
+        mirrored = started(device="gpu×2", strategy="mirrored", replicas=2)
+        assert (mirrored.strategy, mirrored.replicas) == ("mirrored", 2)
+        assert placement(mirrored) == "mirrored ×2 (gpu×2)"
+        multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
+        assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"
