@@ -39,8 +39,8 @@ from _training import CNN_LAYERS, MLP_LAYERS, Timing, build, import_keras, mnist
 
 keras = import_keras()
 
-from engine.bridge import Bridge  # noqa: E402
-from engine.callbacks import make_callbacks  # noqa: E402
+from engine.callbacks.bridge import Bridge  # noqa: E402
+from engine.callbacks.factory import make_callbacks  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.control import Control, JsonlSink, QueueSink  # noqa: E402
 from engine.control_dir import ControlWatcher  # noqa: E402

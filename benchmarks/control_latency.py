@@ -44,7 +44,8 @@ from _training import CNN_LAYERS, MLP_LAYERS, build, import_keras, mnist_like
 keras = import_keras()
 
 from engine import events as ev  # noqa: E402
-from engine.bridge import Bridge, save_model_atomic  # noqa: E402
+from engine.callbacks.bridge import Bridge  # noqa: E402
+from engine.callbacks.checkpoint import save_model_atomic  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.control import Command, Control  # noqa: E402
 from engine.control_dir import ControlWatcher, send_command  # noqa: E402

@@ -10,6 +10,10 @@ floats on the training thread after every batch whatever the callbacks are
 (``keras.src.backend.tensorflow.core.IS_THREAD_SAFE`` is False, so it never
 dispatches batch hooks to its thread pool); an end-of-batch hook therefore adds only
 its own call.
+
+Commands are applied on the training thread through one table from ``CommandName``
+to a handler method (``Bridge._handlers``, built once), so only a pending command
+costs a lookup.
 """
 
 from __future__ import annotations
@@ -17,45 +21,18 @@ from __future__ import annotations
 import math
 import os
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 from engine import events as ev
-from engine.control import Command, Control, EventSink
+from engine.callbacks.checkpoint import save_model_atomic
+from engine.callbacks.schedule import get_lr, set_lr
+from engine.control import Command, CommandName, Control, EventSink
 from engine.kerasapi import keras as _keras_module
 
 keras = _keras_module()
 
-__all__ = [
-    "Bridge", "LrWatch", "EpochSchedule", "BestCheckpoint", "QuietTerminateOnNaN", "save_model_atomic", "get_lr", "set_lr",
-]  # fmt: skip
-
-
-def save_model_atomic(model: keras.Model, path: str | os.PathLike[str]) -> Path:
-    """``model.save`` to a temp ``.keras`` name in the same folder, then rename over ``path``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}-{target.name}"
-    try:
-        model.save(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
-
-
-def get_lr(optimizer: Any) -> float:
-    lr = optimizer.learning_rate
-    try:
-        return float(lr)
-    except TypeError:  # a MirroredVariable (tf-keras under a distribution strategy)
-        return float(lr.numpy())
-
-
-def set_lr(optimizer: Any, value: float) -> None:
-    optimizer.learning_rate = value
+__all__ = ["Bridge"]
 
 
 def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
@@ -107,6 +84,15 @@ class Bridge(keras.callbacks.Callback):
         self.waiter = waiter if waiter is not None else self.control.wait
         self.lr_multiplier = 1.0
         """Product of every user LR change; schedules multiply their value by it."""
+        self._handlers: dict[CommandName, Callable[[Command], None]] = {
+            CommandName.STOP: self._on_stop,
+            CommandName.LR_SCALE: self._on_lr,
+            CommandName.SET_LR: self._on_lr,
+            CommandName.CHECKPOINT: self._on_checkpoint,
+            CommandName.PAUSE: self._on_pause,
+            CommandName.RESUME: self._on_resume,
+        }
+        """What each command does, on the training thread at a batch boundary."""
         self._reset()
 
     def _reset(self) -> None:
@@ -206,44 +192,31 @@ class Bridge(keras.callbacks.Callback):
     # ------------------------------------------------------------ commands
     def _apply_commands(self) -> None:
         for cmd in self.control.drain():
-            self._apply(cmd)
+            self._handlers[cmd.name](cmd)
 
     def _refuse(self, cmd: Command, message: str) -> None:
-        self.sink.emit(ev.Error(message=message, command=cmd.name))
+        self.sink.emit(ev.Error(message=message, command=cmd.name.value))
 
-    def _apply(self, cmd: Command) -> None:
-        name = cmd.name
-        if name == "stop":
-            if self.stop_reason is None or self.stop_reason == "nan":
-                self.stop_reason = cmd.source if cmd.source != "user" else "user"
-                self.model.stop_training = True
-                self.sink.emit(ev.Stopping(reason=self.stop_reason, epoch=self.epoch, step=self.step))
-                self._state("stopping")
-            self.paused = False
-        elif name in ("lr_scale", "set_lr"):
-            opt = self.model.optimizer
-            old = get_lr(opt)
-            new = old * float(cmd.value) if name == "lr_scale" else float(cmd.value)  # type: ignore[arg-type]
-            set_lr(opt, new)
-            actual = get_lr(opt)
-            if old > 0:
-                self.lr_multiplier *= actual / old
-            self._known_lr = actual
-            self.sink.emit(ev.LrChanged(old=old, new=actual, source=cmd.source, epoch=self.epoch, step=self.step))
-        elif name == "checkpoint":
-            self._checkpoint(cmd)
-        elif name == "pause":
-            if self.paused:
-                self._refuse(cmd, "already paused")
-            else:
-                self._pause()
-        elif name == "resume":
-            if not self.paused:
-                self._refuse(cmd, "not paused")
-            else:
-                self.paused = False
+    def _on_stop(self, cmd: Command) -> None:
+        if self.stop_reason is None or self.stop_reason == "nan":
+            self.stop_reason = cmd.source if cmd.source != "user" else "user"
+            self.model.stop_training = True
+            self.sink.emit(ev.Stopping(reason=self.stop_reason, epoch=self.epoch, step=self.step))
+            self._state("stopping")
+        self.paused = False
 
-    def _checkpoint(self, cmd: Command) -> None:
+    def _on_lr(self, cmd: Command) -> None:
+        opt = self.model.optimizer
+        old = get_lr(opt)
+        new = old * float(cmd.value) if cmd.name is CommandName.LR_SCALE else float(cmd.value)  # type: ignore[arg-type]
+        set_lr(opt, new)
+        actual = get_lr(opt)
+        if old > 0:
+            self.lr_multiplier *= actual / old
+        self._known_lr = actual
+        self.sink.emit(ev.LrChanged(old=old, new=actual, source=cmd.source, epoch=self.epoch, step=self.step))
+
+    def _on_checkpoint(self, cmd: Command) -> None:
         if self.checkpoint_dir is None:
             self._refuse(cmd, "this run has no checkpoint folder")
             return
@@ -257,19 +230,18 @@ class Bridge(keras.callbacks.Callback):
             return
         self.sink.emit(ev.CheckpointSaved(path=str(path), kind="manual", epoch=self.epoch, step=self.step))
 
-    def _pause(self) -> None:
+    def _on_pause(self, cmd: Command) -> None:
         """Block the training thread until resume or stop, still serving other commands."""
+        if self.paused:
+            self._refuse(cmd, "already paused")
+            return
         self.paused = True
         t0 = time.monotonic()
         self.sink.emit(ev.Paused(epoch=self.epoch, step=self.step))
         self._state("paused")
         while self.paused:
             if self.waiter(0.5):
-                for cmd in self.control.drain():
-                    if cmd.name == "pause":
-                        self._refuse(cmd, "already paused")
-                    else:
-                        self._apply(cmd)
+                self._apply_commands()  # a second pause lands in _on_pause's refusal above
         paused_s = time.monotonic() - t0
         self._last_emit = time.monotonic()
         self._epoch_t0 += paused_s  # samples/s and ETA should not count the pause
@@ -277,122 +249,12 @@ class Bridge(keras.callbacks.Callback):
         if self.stop_reason is None:
             self._state("running")
 
+    def _on_resume(self, cmd: Command) -> None:
+        if not self.paused:
+            self._refuse(cmd, "not paused")
+        else:
+            self.paused = False
+
     def _state(self, state: str) -> None:
         if self.on_state is not None:
             self.on_state(state)
-
-
-class LrWatch(keras.callbacks.Callback):
-    """Placed after the LR-changing callbacks: reports their changes and early stops through the bridge."""
-
-    def __init__(self, bridge: Bridge, source: str) -> None:
-        super().__init__()
-        self.bridge = bridge
-        self.source = source
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.bridge.note_lr(self.source)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.bridge.note_lr(self.source)
-        if self.model.stop_training and self.bridge.stop_reason in (None, "nan"):
-            self.bridge.note_stop("nan" if self.bridge.stop_reason == "nan" else "early_stopping")
-
-
-class EpochSchedule(keras.callbacks.Callback):
-    """Sets the learning rate at each epoch start to ``fn(epoch)`` times the bridge's user multiplier.
-
-    This is how a schedule and the user's live LR changes compose: pressing ``l``
-    halves the multiplier, so the schedule keeps its shape at half the height.
-    """
-
-    def __init__(self, fn: Callable[[int], float], bridge: Bridge) -> None:
-        super().__init__()
-        self.fn = fn
-        self.bridge = bridge
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        set_lr(self.model.optimizer, float(self.fn(epoch)) * self.bridge.lr_multiplier)
-
-
-class QuietTerminateOnNaN(keras.callbacks.Callback):
-    """Stops training at the first batch whose loss is NaN or infinite, and prints nothing.
-
-    Keras' ``TerminateOnNaN`` writes "Batch N: Invalid loss" to stdout, which breaks
-    ``kwb train --json`` and draws over the app; the bridge reports the stop as events.
-    Setting a flag is thread-safe, so Keras may run this hook off the training thread.
-    """
-
-    async_safe = True
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.model.stop_training = True
-
-
-class BestCheckpoint(keras.callbacks.Callback):
-    """Keeps ``best.keras`` (or one ``epoch-NNN.keras`` per epoch), written atomically.
-
-    Args:
-        directory: the run's checkpoints/ folder.
-        monitor: the metric to watch. Defaults to "val_loss".
-        mode: "min", "max" or "auto" (max for accuracy-like names). Defaults to "auto".
-        save_best_only: keep only the best model. Defaults to True.
-        sink: where ``checkpoint_saved`` events go. Defaults to None.
-    """
-
-    def __init__(
-        self,
-        directory: str | os.PathLike[str],
-        monitor: str = "val_loss",
-        mode: str = "auto",
-        save_best_only: bool = True,
-        sink: EventSink | None = None,
-    ) -> None:
-        super().__init__()
-        self.directory = Path(directory)
-        self.monitor = monitor
-        if mode == "auto":
-            mode = "max" if any(w in monitor for w in ("acc", "auc", "precision", "recall", "r2")) else "min"
-        self.mode = mode
-        self.save_best_only = save_best_only
-        self.sink = sink
-        self.best: float | None = None
-        self._warned = False
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._warned = False
-
-    def _better(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        return value < self.best if self.mode == "min" else value > self.best
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        if not self.save_best_only:
-            path = save_model_atomic(self.model, self.directory / f"epoch-{epoch + 1:03d}.keras")
-            self._emit(path, "epoch", epoch)
-            return
-        if self.monitor not in logs:
-            if not self._warned and self.sink is not None:
-                self._warned = True
-                self.sink.emit(
-                    ev.Log(
-                        level="warning",
-                        message=f"model_checkpoint: metric {self.monitor!r} is not available; "
-                        f"available metrics are: {', '.join(sorted(logs))}",
-                    )
-                )
-            return
-        value = float(logs[self.monitor])
-        if math.isnan(value) or not self._better(value):
-            return
-        self.best = value
-        path = save_model_atomic(self.model, self.directory / "best.keras")
-        self._emit(path, "best", epoch)
-
-    def _emit(self, path: Path, kind: str, epoch: int) -> None:
-        if self.sink is not None:
-            self.sink.emit(ev.CheckpointSaved(path=str(path), kind=kind, epoch=epoch))

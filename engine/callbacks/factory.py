@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 from engine import events as ev
-from engine.config import RunConfig, suggest
+from engine.callbacks.monitor import metric_direction
+from engine.config import RunConfig
 from engine.control import EventSink
+from engine.errors import suggest
 from engine.runs import RunDir
 
 __all__ = ["schedule_fn", "make_callbacks"]
 
 
-def schedule_fn(cfg: RunConfig):
+def schedule_fn(cfg: RunConfig) -> Callable[[int], float] | None:
+    """The configured ``callbacks.lr_schedule`` as a function of the epoch, or None when there is none."""
     sched = cfg.callbacks.lr_schedule
     if sched is None:
         return None
@@ -47,7 +50,18 @@ def schedule_fn(cfg: RunConfig):
 
 
 def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names: list[str]) -> list[Any]:
-    from engine.bridge import BestCheckpoint, EpochSchedule, LrWatch, QuietTerminateOnNaN
+    """The run's callbacks in order: the bridge first, the configured ones, ``LrWatch`` last.
+
+    Args:
+        cfg: the run's config (its ``callbacks`` section).
+        run: the run directory (checkpoints, history.csv, backup, tensorboard).
+        bridge: the run's ``Bridge``.
+        sink: where warnings about monitored metrics and checkpoint events go.
+        names: the metric names the run will log, to check each ``monitor`` against.
+    """
+    from engine.callbacks.checkpoint import BestCheckpoint
+    from engine.callbacks.nan import QuietTerminateOnNaN
+    from engine.callbacks.schedule import EpochSchedule, LrWatch
     from engine.kerasapi import keras as keras_module, legacy
 
     keras = keras_module()
@@ -70,7 +84,7 @@ def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, na
         # warning above promises training goes on, so choose the direction here.
         if mode != "auto" or monitor in names:
             return mode
-        return "max" if any(w in monitor for w in ("acc", "auc", "precision", "recall", "r2")) else "min"
+        return metric_direction(None, monitor)  # the model does not log it: only the name can tell
 
     fn = schedule_fn(cfg)
     if fn is not None:
