@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.control import Command, Control
+from engine.control import Command, CommandName, Control
 from engine.kerasapi import keras as _keras_module
 
 __all__ = ["CommandSync", "SLOTS"]
@@ -33,7 +33,8 @@ __all__ = ["CommandSync", "SLOTS"]
 SLOTS = 4
 """Commands carried per all-reduce; more wait for the next one."""
 
-_CODES = {"stop": 1, "lr_scale": 2, "set_lr": 3, "checkpoint": 4, "pause": 5, "resume": 6}
+_CODES = {name: code for code, name in enumerate(CommandName, start=1)}
+"""Each command as a number in the vector (stop 1 … resume 6, in ``CommandName`` order)."""
 _NAMES = {v: k for k, v in _CODES.items()}
 _SOURCES = ("user", "control", "interrupt", "signal")
 """Where a command came from; travels so that ``kwb control`` recognises its acknowledgement."""
@@ -139,7 +140,7 @@ class CommandSync(keras.callbacks.Callback):
             self.local.send(Command(name, value, source=_SOURCES[source] if 0 <= source < len(_SOURCES) else "user"))
             got = True
         if out[_STOP] > 0:
-            self.local.send(Command("stop", source="signal"))
+            self.local.send(Command(CommandName.STOP, source="signal"))
             got = True
         return got
 
