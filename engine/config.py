@@ -1,62 +1,38 @@
-"""Typed run config: YAML load (safe_load), defaults, ``--set`` overrides, save, clear errors.
+"""The typed run config: one pydantic model per YAML section, every default and range check.
 
-A config error is a ``ConfigError``: it names the file, the key path and what was
-expected (``model.layers[2].Dense.units: must be a positive integer, got -4``),
-suggests the closest valid name for a typo, and the CLI turns it into exit status 2.
-Relative data and model paths are resolved against the config file's folder, so the
-resolved copy saved in a run directory trains identically from anywhere.
+Layering (no module imports one above it): ``engine.errors`` (error types, suggestions)
+← this schema ← ``engine.config_issues`` (pydantic errors in the user's words) ←
+``engine.config_io`` (YAML load/save, ``--set``, path resolution: ``load_config``).
+A config error names the file, the key path and what was expected
+(``model.layers[2].Dense.units: must be a positive integer, got -4``) and suggests the
+closest valid name for a typo; the CLI turns it into exit status 2.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "ConfigError",
     "RunConfig",
-    "load_config",
-    "parse_config",
-    "apply_overrides",
-    "save_config",
-    "dump_config",
-    "format_loc",
-    "suggest",
-    "yaml_load",
-    "atomic_write_text",
+    "DataConfig",
+    "DataRef",
+    "ModelConfig",
+    "OptimizerConfig",
+    "CompileConfig",
+    "FitConfig",
+    "EarlyStoppingConfig",
+    "ReduceLROnPlateauConfig",
+    "ModelCheckpointConfig",
+    "LrScheduleConfig",
+    "TensorBoardConfig",
+    "CallbacksConfig",
+    "RuntimeConfig",
+    "ControlsConfig",
+    "OutputConfig",
 ]
-
-
-class ConfigError(Exception):
-    """A user mistake in a config: one or more ``(key path, message)`` issues."""
-
-    def __init__(self, source: str | None, issues: list[tuple[str, str]]) -> None:
-        self.source = source
-        self.issues = issues
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        head = f"error in {self.source}" if self.source else "error in config"
-        lines = [head + ":"]
-        for loc, msg in self.issues[:12]:
-            lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
-        if len(self.issues) > 12:
-            lines.append(f"  … and {len(self.issues) - 12} more")
-        return "\n".join(lines)
-
-
-def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
-    """' (did you mean X?)' for the closest choice, or ''."""
-    lowered = {c.lower(): c for c in choices}
-    # A transposed or re-cased name ("adma", "dense") beats a merely similar one.
-    same_letters = [c for c in lowered if sorted(c) == sorted(name.lower())]
-    if same_letters:
-        return f" (did you mean {lowered[same_letters[0]]!r}?)"
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean {lowered[match[0]]!r}?)" if match else ""
 
 
 class _Strict(BaseModel):
@@ -364,106 +340,3 @@ class RunConfig(_Strict):
                 f"got {v!r}"
             )
         return v
-
-
-# ---------------------------------------------------------------- errors
-def format_loc(loc: tuple[Any, ...] | list[Any]) -> str:
-    """('model', 'layers', 2, 'Dense') -> 'model.layers[2].Dense'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the key at ``loc`` (for suggestions)."""
-    model: Any = RunConfig
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        fields = getattr(model, "model_fields", None)
-        if not fields or part not in fields:
-            return None
-        ann = fields[part].annotation
-        nxt = None
-        for cand in (ann, *getattr(ann, "__args__", ())):
-            if isinstance(cand, type) and issubclass(cand, BaseModel):
-                nxt = cand
-                break
-        if nxt is None:
-            return None
-        model = nxt
-    return model
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _translate(err: dict[str, Any]) -> tuple[str, str]:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-    kind = err["type"]
-    got = err.get("input")
-    if kind == "extra_forbidden":
-        owner = _model_at(loc)
-        choices = list(owner.model_fields) if owner else []
-        key = str(loc[-1])
-        hint = suggest(key, choices)
-        expected = f"; expected one of: {', '.join(choices)}" if choices and not hint else ""
-        return format_loc(loc), f"unknown key {key!r}{hint}{expected}"
-    if kind == "missing":
-        return format_loc(loc), "is required"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        options = re.findall(r"'([^']*)'", expected)
-        hint = suggest(str(got), options) if isinstance(got, str) else ""
-        return format_loc(loc), f"must be one of {expected}, got {_describe(got)}{hint}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        ctx = err.get("ctx", {})
-        words = {
-            "greater_than": "greater than {gt}",
-            "greater_than_equal": "at least {ge}",
-            "less_than": "less than {lt}",
-            "less_than_equal": "at most {le}",
-        }[kind].format(**ctx)
-        return format_loc(loc), f"must be {words}, got {_describe(got)}"
-    if kind.startswith("int_") or kind == "int_type":
-        return format_loc(loc), f"must be an integer, got {_describe(got)}"
-    if kind.startswith("float_"):
-        return format_loc(loc), f"must be a number, got {_describe(got)}"
-    if kind.startswith("bool_"):
-        return format_loc(loc), f"must be true or false, got {_describe(got)}"
-    if kind in ("string_type",):
-        return format_loc(loc), f"must be a string, got {_describe(got)}"
-    if kind in ("list_type", "tuple_type"):
-        return format_loc(loc), f"must be a list, got {_describe(got)}"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return format_loc(loc), f"must be a mapping of keys, got {_describe(got)}"
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return format_loc(loc), msg
-
-
-def _dedupe(issues: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    seen: dict[str, tuple[str, str]] = {}
-    for loc, msg in issues:
-        # pydantic reports each arm of a Union; keep the first message per key.
-        seen.setdefault(loc, (loc, msg))
-    return list(seen.values())
-
-
-# Load and save live in their own module; they are part of this module's API.
-from engine.config_io import (  # noqa: E402
-    apply_overrides,
-    atomic_write_text,
-    dump_config,
-    load_config,
-    parse_config,
-    save_config,
-    yaml_load,
-)

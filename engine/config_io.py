@@ -1,6 +1,10 @@
-"""Reading and writing run configs: safe YAML, ``--set`` overrides, path resolution, atomic save.
+"""Reading and writing run configs: safe YAML, typed values, ``--set`` overrides, path resolution, atomic save.
 
-Re-exported by ``engine.config``; import from there.
+The I/O layer above the schema (``engine.config``). Reading YAML (``yaml_load``,
+``parse_value``, ``read_raw_config``) imports no pydantic, so the app can read its config
+before its first frame; ``parse_config``/``load_config`` import the schema when they
+validate. Relative data and model paths are resolved against the config file's folder, so
+the resolved copy saved in a run directory trains identically from anywhere.
 """
 
 from __future__ import annotations
@@ -13,16 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from engine.errors import ConfigError
+
 if TYPE_CHECKING:
     from engine.config import RunConfig
 
+__all__ = [
+    "yaml_load",
+    "parse_value",
+    "read_raw_config",
+    "parse_config",
+    "load_config",
+    "apply_overrides",
+    "dump_config",
+    "save_config",
+    "atomic_write_text",
+]
 
-def _config() -> Any:
-    # engine.config imports this module at its end; importing it back lazily keeps
-    # either module importable first.
-    import engine.config
-
-    return engine.config
 
 # ---------------------------------------------------------------- load / save
 class _YamlLoader(yaml.SafeLoader):
@@ -70,7 +81,7 @@ def read_raw_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     raw = _read_yaml(p)
     if not isinstance(raw, dict):
-        raise _config().ConfigError(str(p), [("", _not_a_mapping(raw))])
+        raise ConfigError(str(p), [("", _not_a_mapping(raw))])
     return raw
 
 
@@ -81,25 +92,25 @@ def _not_a_mapping(raw: Any) -> str:
 def _read_yaml(path: Path) -> Any:
     label = str(path)
     if not path.exists():
-        raise _config().ConfigError(label, [("", "file not found")])
+        raise ConfigError(label, [("", "file not found")])
     if path.is_dir():
-        raise _config().ConfigError(label, [("", "is a folder, expected a YAML file")])
+        raise ConfigError(label, [("", "is a folder, expected a YAML file")])
     raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
-        raise _config().ConfigError(label, [("", "is a binary file, expected YAML text")])
+        raise ConfigError(label, [("", "is a binary file, expected YAML text")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _config().ConfigError(label, [("", "is not UTF-8 text, expected YAML")]) from None
+        raise ConfigError(label, [("", "is not UTF-8 text, expected YAML")]) from None
     if not text.strip():
-        raise _config().ConfigError(label, [("", "is empty, expected a YAML mapping with at least a 'model' key")])
+        raise ConfigError(label, [("", "is empty, expected a YAML mapping with at least a 'model' key")])
     try:
         return yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _config().ConfigError(label, [("", f"YAML syntax error at {where}{problem}")]) from None
+        raise ConfigError(label, [("", f"YAML syntax error at {where}{problem}")]) from None
 
 
 def _resolve_paths(cfg: RunConfig, base: Path | None) -> None:
@@ -122,23 +133,25 @@ def _resolve_paths(cfg: RunConfig, base: Path | None) -> None:
 def parse_config(raw: Any, source: str | None = None, base_dir: Path | None = None) -> RunConfig:
     """Validate a mapping (as from YAML) into a ``RunConfig``; raise ``ConfigError``."""
     if not isinstance(raw, dict):
-        raise _config().ConfigError(source, [("", _not_a_mapping(raw))])
+        raise ConfigError(source, [("", _not_a_mapping(raw))])
     # Imported here so that reading YAML (``yaml_load``) does not import pydantic: the
     # app reads its config before its first frame and validates it after.
     from pydantic import ValidationError
 
+    from engine.config import RunConfig
+    from engine.config_issues import validation_issues
+
     try:
-        cfg = _config().RunConfig.model_validate(raw)
+        cfg = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        issues = _config()._dedupe([_config()._translate(e) for e in exc.errors()])
-        raise _config().ConfigError(source, issues) from None
+        raise ConfigError(source, validation_issues(exc)) from None
     _resolve_paths(cfg, base_dir)
     # Catalogue-level checks (layer names and arguments, optimizer, loss, metrics).
     from engine import layers as catalogue
 
     issues = catalogue.check_config(cfg)
     if issues:
-        raise _config().ConfigError(source, issues)
+        raise ConfigError(source, issues)
     return cfg
 
 
@@ -214,7 +227,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str | Non
         else:
             issues.append((key, "does not point into a mapping"))
     if issues:
-        raise _config().ConfigError(source, issues)
+        raise ConfigError(source, issues)
     return raw
 
 
@@ -244,4 +257,5 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644
 
 
 def save_config(cfg: RunConfig, path: str | os.PathLike[str]) -> None:
+    """Write ``dump_config(cfg)`` to ``path`` atomically."""
     atomic_write_text(path, dump_config(cfg))

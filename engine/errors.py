@@ -1,10 +1,25 @@
-"""The error types that mean "the user gave bad input" (exit 2) rather than "training failed" (exit 1)."""
+"""The user-error types and name suggestions: the leaf of the engine (standard library only).
+
+A ``UserError`` or ``ConfigError`` means "the user gave bad input" (exit status 2) rather
+than "training failed" (exit status 1). Every other engine module may import this one;
+it imports no other (``config.py``, the pydantic schema, sits above it and ``config_io.py``
+above that).
+"""
 
 from __future__ import annotations
 
-from engine.config import ConfigError
+import difflib
+from typing import Any
 
-__all__ = ["UserError", "ConfigError", "DataError", "ModelError", "USER_ERRORS"]
+__all__ = [
+    "UserError",
+    "ConfigError",
+    "DataError",
+    "ModelError",
+    "USER_ERRORS",
+    "suggest",
+    "format_loc",
+]
 
 
 class UserError(Exception):
@@ -25,6 +40,24 @@ class UserError(Exception):
         return f"{head}\n  {body}"
 
 
+class ConfigError(Exception):
+    """A user mistake in a config: one or more ``(key path, message)`` issues."""
+
+    def __init__(self, source: str | None, issues: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.issues = issues
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        head = f"error in {self.source}" if self.source else "error in config"
+        lines = [head + ":"]
+        for loc, msg in self.issues[:12]:
+            lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
+        if len(self.issues) > 12:
+            lines.append(f"  … and {len(self.issues) - 12} more")
+        return "\n".join(lines)
+
+
 class DataError(UserError):
     """The data named by ``data.*`` cannot be read or does not fit the model."""
 
@@ -35,3 +68,25 @@ class ModelError(UserError):
 
 USER_ERRORS: tuple[type[Exception], ...] = (UserError, ConfigError)
 """Catch these to turn bad input into exit status 2."""
+
+
+def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean X?)' for the closest choice, or ''."""
+    lowered = {c.lower(): c for c in choices}
+    # A transposed or re-cased name ("adma", "dense") beats a merely similar one.
+    same_letters = [c for c in lowered if sorted(c) == sorted(name.lower())]
+    if same_letters:
+        return f" (did you mean {lowered[same_letters[0]]!r}?)"
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f" (did you mean {lowered[match[0]]!r}?)" if match else ""
+
+
+def format_loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('model', 'layers', 2, 'Dense') -> 'model.layers[2].Dense'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

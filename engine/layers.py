@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import format_loc, suggest
+
 if TYPE_CHECKING:
     from engine.config import RunConfig
 
@@ -28,22 +30,6 @@ __all__ = [
     "check_layer",
     "check_config",
 ]
-
-
-# engine.config imports pydantic (~0.1 s); the app checks layers while it draws its first
-# frame, and only a bad name needs these, so they are looked up on first use.
-def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
-    """``engine.config.suggest``: ' (did you mean X?)' for the closest choice, or ''."""
-    from engine.config import suggest as _suggest
-
-    return _suggest(name, choices)
-
-
-def format_loc(loc: tuple[Any, ...] | list[Any]) -> str:
-    """``engine.config.format_loc``: ('model', 'layers', 2) -> 'model.layers[2]'."""
-    from engine.config import format_loc as _format_loc
-
-    return _format_loc(loc)
 
 
 @dataclass(frozen=True)

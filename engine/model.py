@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.config import RunConfig, suggest
-from engine.errors import ModelError
+from engine.config import RunConfig
+from engine.errors import ModelError, suggest
 from engine.layers import LOSSES, OPTIMIZERS, canonical_loss, canonical_optimizer
 
 if TYPE_CHECKING:

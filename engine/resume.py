@@ -29,7 +29,7 @@ def prepare_resume(run: RunDir, model: Any) -> int:
     saved model (model.keras, else the newest checkpoint) is loaded and training
     continues after the epochs recorded in history.csv.
     """
-    from engine.config import atomic_write_text
+    from engine.config_io import atomic_write_text
 
     done = backup_epoch(run)
     if done is None:

@@ -61,7 +61,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def tiny_config(samples_dir: Path) -> Callable[..., Any]:
     """``tiny_config(*overrides)``: the spirals sample, shrunk by ``TINY``, plus ``overrides``."""
-    from engine.config import load_config
+    from engine.config_io import load_config
 
     def load(*overrides: str, name: str = "spirals.yaml") -> Any:
         return load_config(samples_dir / name, [*TINY, *overrides])

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.config import suggest
 from engine.data.bundle import _fix_arrays
-from engine.errors import DataError
+from engine.errors import DataError, suggest
 
 if TYPE_CHECKING:
     from engine.config import DataConfig, DataRef

@@ -91,7 +91,7 @@ def test_detach_control_kill_resume(tmp_path: Path) -> None:
 
 
 def test_command_files_are_owner_only(tmp_path: Path) -> None:
-    from engine.config import parse_config
+    from engine.config_io import parse_config
     from engine.control import Command, JsonlSink
     from engine.control_dir import send_command
     from engine.runs import create_run_dir

@@ -93,7 +93,7 @@ MIRRORED = textwrap.dedent(
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from engine.config import load_config
+    from engine.config_io import load_config
     from engine.session import train
     out = {}
     for strategy in ("default", "mirrored"):

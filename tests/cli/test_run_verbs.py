@@ -16,7 +16,7 @@ SIGNALS_H5 = ROOT / "sample_configs" / "data" / "signals.h5"
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     """A finished tiny spirals run (trained in-process), in its own runs folder."""
-    from engine.config import load_config
+    from engine.config_io import load_config
     from engine.session import train
 
     cfg = load_config(
@@ -136,7 +136,7 @@ def test_predict_reshapes_flat_rows_for_a_multi_dimensional_model(kwb, tmp_path:
     """A CSV row of 6 numbers is one (2, 3) sample; rows are never merged or split."""
     import keras
 
-    from engine.config import parse_config
+    from engine.config_io import parse_config
     from engine.runs import create_run_dir
 
     run = create_run_dir(parse_config({"name": "grid", "model": {"layers": [{"Dense": {"units": 2}}]}}), tmp_path / "runs")

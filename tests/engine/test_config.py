@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.config import ConfigError, RunConfig, apply_overrides, dump_config, load_config, parse_config, suggest
+from engine.config import RunConfig
+from engine.config_io import apply_overrides, dump_config, load_config, parse_config
+from engine.errors import ConfigError, suggest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "sample_configs").glob("*.yaml"))
@@ -316,7 +318,7 @@ def test_missing_file_and_folder(tmp_path: Path):
 
 
 def test_save_config_is_atomic_and_reloadable(tmp_path: Path):
-    from engine.config import save_config
+    from engine.config_io import save_config
 
     cfg = load_config(ROOT / "sample_configs" / "moons.yaml")
     target = tmp_path / "saved.yaml"

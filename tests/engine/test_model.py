@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from engine import layers as catalogue
-from engine.config import ConfigError, RunConfig, parse_config
-from engine.errors import ModelError
+from engine.config import RunConfig
+from engine.config_io import parse_config
+from engine.errors import ConfigError, ModelError
 from engine.model import build_model, compile_model, load_model_file, summarize, summary_of
 from engine.session import expected_metric_names
 
@@ -316,7 +317,7 @@ def test_metric_mappings_pass_arguments():
 
 # ---------------------------------------------------------------- summaries and errors
 def test_summarize_rows():
-    from engine.config import load_config
+    from engine.config_io import load_config
 
     cfg = load_config(ROOT / "sample_configs" / "spirals.yaml")
     s = summarize(cfg)
@@ -340,7 +341,7 @@ def test_summarize_counts_non_trainable_parameters():
 
 
 def test_shape_error_lands_on_the_offending_row():
-    from engine.config import load_config
+    from engine.config_io import load_config
 
     cfg = load_config(ROOT / "sample_configs" / "invalid" / "shape_mismatch.yaml")
     s = summarize(cfg)
@@ -415,7 +416,7 @@ def test_model_path_loads_keras_and_h5_files(tmp_path: Path, suffix: str):
 
 
 def test_model_path_is_relative_to_the_config(tmp_path: Path):
-    from engine.config import load_config
+    from engine.config_io import load_config
 
     small_model().save(tmp_path / "m.keras")
     (tmp_path / "c.yaml").write_text("model: {path: m.keras}\n")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from engine import events as ev
-from engine.config import load_config, parse_config
+from engine.config_io import load_config, parse_config
 from engine.control import CallbackSink, Command, Control
 from engine.control_client import ControlRefused, send_and_wait
 from engine.errors import UserError

@@ -45,7 +45,8 @@ def start_native_log() -> None:
 
 
 def load(config: Path, overrides: list[str] | None):
-    from engine.config import ConfigError, load_config
+    from engine.config_io import load_config
+    from engine.errors import ConfigError
 
     try:
         return load_config(config, overrides or [])

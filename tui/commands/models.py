@@ -131,7 +131,7 @@ def _read_inputs(path: Path):
 def _write_predictions(path: Path, preds) -> None:
     import numpy as np
 
-    from engine.config import atomic_write_text
+    from engine.config_io import atomic_write_text
 
     if path.suffix == ".npy":
         tmp = path.with_name(f".{path.name}.tmp.npy")

@@ -142,7 +142,8 @@ class BuildScreen(KwbScreen):
 
         lower_thread_priority()
         self.app.wait_first_frame()  # type: ignore[attr-defined]  (Keras' import would delay it)
-        from engine.config import ConfigError, parse_config
+        from engine.config_io import parse_config
+        from engine.errors import ConfigError
 
         try:
             cfg = parse_config(raw)

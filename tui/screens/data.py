@@ -132,7 +132,8 @@ class DataScreen(KwbScreen):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _preview(self, raw: dict[str, Any], config_path: Path | None) -> None:
-        from engine.config import ConfigError, parse_config
+        from engine.config_io import parse_config
+        from engine.errors import ConfigError
         from engine.data import load_data, preview
         from engine.errors import UserError
 

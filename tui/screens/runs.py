@@ -191,7 +191,8 @@ class RunsScreen(KwbScreen):
         info = self._current()
         if info is None:
             return
-        from engine.config import ConfigError, load_config
+        from engine.config_io import load_config
+        from engine.errors import ConfigError
 
         try:
             cfg = load_config(Path(info.path) / "config.yaml")
