@@ -9,6 +9,7 @@ import math
 import pytest
 
 from engine import events as ev
+from engine.control import CommandName
 
 NAN, INF = float("nan"), float("inf")
 
@@ -66,27 +67,6 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
-def test_samples_cover_every_event_type():
-    assert {type(e) for e in SAMPLES} == set(ev.EVENT_TYPES.values())
-    assert set(ev.EVENT_TYPES) == {
-        "run_started", "epoch_started", "batch", "epoch_ended", "lr_changed", "checkpoint_saved",
-        "paused", "resumed", "stopping", "run_ended", "error", "log",
-    }  # fmt: skip
-
-
-@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
-def test_round_trip(event: ev.Event):
-    line = ev.encode(event)
-    assert "\n" not in line
-    back = ev.decode(line)
-    assert type(back) is type(event)
-    assert same(back, event), f"{event!r}\n!=\n{back!r}"
-    if not any(isinstance(v, float) and math.isnan(v) for v in _leaves(event)):
-        assert back == event
-    assert ev.decode(line.encode("utf-8")) == back or same(ev.decode(line.encode("utf-8")), back)
-    assert ev.encode(back) == line
-
-
 def _leaves(event: ev.Event):
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
@@ -98,53 +78,84 @@ def _leaves(event: ev.Event):
             yield value
 
 
-@pytest.mark.parametrize("event", [e for e in SAMPLES if any(isinstance(v, float) and not math.isfinite(v) for v in _leaves(e))], ids=lambda e: e.type)
-def test_non_finite_numbers_are_strict_json(event: ev.Event):
-    def refuse(token: str) -> float:
-        raise AssertionError(f"bare {token} in JSON output")
+class TestRoundTrip:
+    """Every event type survives encode then decode, NaN and infinities as strict JSON."""
 
-    raw = json.loads(ev.encode(event), parse_constant=refuse)
-    assert raw["type"] == event.type
+    def test_samples_cover_every_event_type(self):
+        assert {type(e) for e in SAMPLES} == set(ev.EVENT_TYPES.values())
+        assert set(ev.EVENT_TYPES) == {
+            "run_started", "epoch_started", "batch", "epoch_ended", "lr_changed", "checkpoint_saved",
+            "paused", "resumed", "stopping", "run_ended", "error", "log",
+        }  # fmt: skip
 
+    @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
+    def test_round_trip(self, event: ev.Event):
+        line = ev.encode(event)
+        assert "\n" not in line
+        back = ev.decode(line)
+        assert type(back) is type(event)
+        assert same(back, event), f"{event!r}\n!=\n{back!r}"
+        if not any(isinstance(v, float) and math.isnan(v) for v in _leaves(event)):
+            assert back == event
+        assert ev.decode(line.encode("utf-8")) == back or same(ev.decode(line.encode("utf-8")), back)
+        assert ev.encode(back) == line
 
-def test_encoded_line_is_compact_and_tagged():
-    line = ev.encode(ev.Paused(epoch=1, step=2, t=3.0))
-    assert line == '{"type":"paused","t":3.0,"epoch":1,"step":2}'
+    @pytest.mark.parametrize("event", [e for e in SAMPLES if any(isinstance(v, float) and not math.isfinite(v) for v in _leaves(e))], ids=lambda e: e.type)
+    def test_non_finite_numbers_are_strict_json(self, event: ev.Event):
+        def refuse(token: str) -> float:
+            raise AssertionError(f"bare {token} in JSON output")
 
+        raw = json.loads(ev.encode(event), parse_constant=refuse)
+        assert raw["type"] == event.type
 
-def test_t_defaults_to_now():
-    import time
+    def test_encoded_line_is_compact_and_tagged(self):
+        line = ev.encode(ev.Paused(epoch=1, step=2, t=3.0))
+        assert line == '{"type":"paused","t":3.0,"epoch":1,"step":2}'
 
-    before = time.time()
-    e = ev.Log(message="x")
-    assert before <= e.t <= time.time()
-
-
-def test_unknown_fields_are_ignored():
-    line = '{"type":"paused","t":1.0,"epoch":1,"step":2,"added_in_v2":{"x":1}}'
-    assert ev.decode(line) == ev.Paused(epoch=1, step=2, t=1.0)
-
-
-@pytest.mark.parametrize(
-    ("line", "message"),
-    [
-        ('{"type":"telemetry","t":1.0}', "unknown event type 'telemetry'"),
-        ('{"type":"batch","t":1.0,"epoch":0,"step":3,"steps":10,"logs":{"lo', "not JSON"),
-        ("", "not JSON"),
-        ("[1, 2]", "an event must be a JSON object with a 'type' field"),
-        ('{"epoch": 1}', "an event must be a JSON object with a 'type' field"),
-        ('{"type":"paused","t":1.0,"epoch":1}', "paused: "),
-    ],
-    ids=["unknown-type", "torn-line", "empty", "not-an-object", "no-type", "missing-field"],
-)
-def test_decode_refuses_bad_lines(line: str, message: str):
-    with pytest.raises(ev.DecodeError) as info:
-        ev.decode(line)
-    assert str(info.value).startswith(message)
-    assert isinstance(info.value, ValueError)
+    def test_command_names_are_written_as_plain_words(self):
+        """A refusal names its command as the word in events.jsonl, which old readers and ``kwb control`` match."""
+        line = ev.encode(ev.Error(message="not paused", command=CommandName.RESUME, t=1.0))
+        assert json.loads(line)["command"] == "resume"
+        assert ev.decode(line) == ev.Error(message="not paused", command="resume", t=1.0)
 
 
-def test_events_are_frozen():
-    e = ev.EpochStarted(epoch=0, epochs=1)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        e.epoch = 2  # type: ignore[misc]
+class TestDecode:
+    """decode ignores fields it does not know and refuses bad lines with a reason."""
+
+    def test_unknown_fields_are_ignored(self):
+        line = '{"type":"paused","t":1.0,"epoch":1,"step":2,"added_in_v2":{"x":1}}'
+        assert ev.decode(line) == ev.Paused(epoch=1, step=2, t=1.0)
+
+    @pytest.mark.parametrize(
+        ("line", "message"),
+        [
+            ('{"type":"telemetry","t":1.0}', "unknown event type 'telemetry'"),
+            ('{"type":"batch","t":1.0,"epoch":0,"step":3,"steps":10,"logs":{"lo', "not JSON"),
+            ("", "not JSON"),
+            ("[1, 2]", "an event must be a JSON object with a 'type' field"),
+            ('{"epoch": 1}', "an event must be a JSON object with a 'type' field"),
+            ('{"type":"paused","t":1.0,"epoch":1}', "paused: "),
+        ],
+        ids=["unknown-type", "torn-line", "empty", "not-an-object", "no-type", "missing-field"],
+    )
+    def test_decode_refuses_bad_lines(self, line: str, message: str):
+        with pytest.raises(ev.DecodeError) as info:
+            ev.decode(line)
+        assert str(info.value).startswith(message)
+        assert isinstance(info.value, ValueError)
+
+
+class TestEventObjects:
+    """Events are frozen and stamped with the time they were made."""
+
+    def test_t_defaults_to_now(self):
+        import time
+
+        before = time.time()
+        e = ev.Log(message="x")
+        assert before <= e.t <= time.time()
+
+    def test_events_are_frozen(self):
+        e = ev.EpochStarted(epoch=0, epochs=1)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            e.epoch = 2  # type: ignore[misc]
