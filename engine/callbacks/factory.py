@@ -49,6 +49,30 @@ def schedule_fn(cfg: RunConfig) -> Callable[[int], float] | None:
     return piecewise
 
 
+def _check_monitor(sink: EventSink, names: list[str], key: str, monitor: str) -> None:
+    """Warn (an event, not an error: training goes on) when ``callbacks.<key>.monitor`` is not logged."""
+    if monitor not in names:
+        sink.emit(
+            ev.Log(
+                level="warning",
+                message=f"callbacks.{key}.monitor: {monitor!r} is not a metric of this run"
+                f"{suggest(monitor, names)}; available: {', '.join(names)}",
+            )
+        )
+
+
+def _mode_for(names: list[str], monitor: str, mode: str) -> str:
+    """The mode to hand a Keras monitor callback: its own "auto" unless it could not resolve it.
+
+    For a metric the run does not log, Keras' "auto" raises after the first epoch; the
+    warning above promises training goes on, so the direction is chosen here, by name
+    (the model cannot be asked about a metric it does not have).
+    """
+    if mode != "auto" or monitor in names:
+        return mode
+    return metric_direction(None, monitor)
+
+
 def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, names: list[str]) -> list[Any]:
     """The run's callbacks in order: the bridge first, the configured ones, ``LrWatch`` last.
 
@@ -69,41 +93,24 @@ def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, na
     cb = cfg.callbacks
     out: list[Any] = [bridge]
 
-    def check_monitor(key: str, monitor: str) -> None:
-        if monitor not in names:
-            sink.emit(
-                ev.Log(
-                    level="warning",
-                    message=f"callbacks.{key}.monitor: {monitor!r} is not a metric of this run"
-                    f"{suggest(monitor, names)}; available: {', '.join(names)}",
-                )
-            )
-
-    def mode_for(monitor: str, mode: str) -> str:
-        # For a metric it does not know, Keras' "auto" raises after the first epoch; the
-        # warning above promises training goes on, so choose the direction here.
-        if mode != "auto" or monitor in names:
-            return mode
-        return metric_direction(None, monitor)  # the model does not log it: only the name can tell
-
     fn = schedule_fn(cfg)
     if fn is not None:
         out.append(EpochSchedule(fn, bridge))
     if cb.reduce_lr_on_plateau:
         r = cb.reduce_lr_on_plateau
-        check_monitor("reduce_lr_on_plateau", r.monitor)
+        _check_monitor(sink, names, "reduce_lr_on_plateau", r.monitor)
         out.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=r.monitor, factor=r.factor, patience=r.patience, min_lr=r.min_lr,
-                mode=mode_for(r.monitor, r.mode), min_delta=r.min_delta, cooldown=r.cooldown, verbose=0,
+                mode=_mode_for(names, r.monitor, r.mode), min_delta=r.min_delta, cooldown=r.cooldown, verbose=0,
             )
         )  # fmt: skip
     if cb.early_stopping:
         e = cb.early_stopping
-        check_monitor("early_stopping", e.monitor)
+        _check_monitor(sink, names, "early_stopping", e.monitor)
         out.append(
             keras.callbacks.EarlyStopping(
-                monitor=e.monitor, patience=e.patience, min_delta=e.min_delta, mode=mode_for(e.monitor, e.mode),
+                monitor=e.monitor, patience=e.patience, min_delta=e.min_delta, mode=_mode_for(names, e.monitor, e.mode),
                 restore_best_weights=e.restore_best_weights, start_from_epoch=e.start_from_epoch, verbose=0,
             )
         )  # fmt: skip
@@ -112,7 +119,7 @@ def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, na
     if cb.model_checkpoint:
         m = cb.model_checkpoint
         if m.save_best_only:
-            check_monitor("model_checkpoint", m.monitor)
+            _check_monitor(sink, names, "model_checkpoint", m.monitor)
         out.append(BestCheckpoint(run.checkpoints, m.monitor, m.mode, m.save_best_only, sink))
     if cb.csv_logger:
         out.append(keras.callbacks.CSVLogger(str(run.history), append=True))

@@ -95,8 +95,9 @@ class TestSendAndWait:
         ("word", "kwargs", "key", "message"),
         [
             ("halt", {}, "COMMAND", "unknown command 'halt'; expected one of stop, pause, resume, checkpoint, lr-drop, set-lr"),
-            ("puase", {}, "COMMAND", "unknown command 'puase' (did you mean 'pause'?); expected one of stop, pause, resume, "
-             "checkpoint, lr-drop, set-lr"),
+            ("puase", {}, "COMMAND", (
+                "unknown command 'puase' (did you mean 'pause'?); expected one of stop, pause, resume, checkpoint, lr-drop, set-lr"
+            )),
             ("set-lr", {}, "VALUE", "set-lr needs a value, e.g. kwb control RUN set-lr 0.0005"),
             ("set-lr", {"value": -1.0}, "VALUE", "set_lr needs a positive number, got -1.0"),
             ("lr-drop", {"factor": 0.0}, "VALUE", "lr_scale needs a positive number, got 0.0"),

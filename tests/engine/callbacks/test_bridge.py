@@ -229,7 +229,7 @@ class TestEveryCommandIsAnswered:
         assert set(order) == set(CommandName)
         for name in order:
             cmd = run.control.send(name, 0.5 if name.takes_value else None)
-            answer = run.wait_for(ev.Event, lambda e: cmd.acknowledged_by(e) or cmd.refused_by(e))
+            answer = run.wait_for(ev.Event, lambda e, cmd=cmd: cmd.acknowledged_by(e) or cmd.refused_by(e))
             assert cmd.acknowledged_by(answer), (name, answer)
         run.finish()
 

@@ -78,20 +78,22 @@ class TestMetricDirection:
         assert metric_direction(model, "fit_quality") == "min"  # nothing built yet: the name is all there is
 
 
+HISTORY = [
+    {"loss": 0.9, "val_accuracy": 0.5, "accuracy_gap": 0.4, "learning_rate": 0.1},
+    {"loss": 0.5, "val_accuracy": 0.8, "accuracy_gap": 0.2, "learning_rate": 0.05},
+    {"loss": math.nan, "val_accuracy": 0.7, "accuracy_gap": 0.3, "learning_rate": 0.01},
+]
+"""Three epochs' logs: the loss is best in epoch 2, NaN in epoch 3."""
+
+
 class TestBestOf:
     """best_of picks each metric's best epoch value in its own direction."""
 
-    HISTORY = [
-        {"loss": 0.9, "val_accuracy": 0.5, "accuracy_gap": 0.4, "learning_rate": 0.1},
-        {"loss": 0.5, "val_accuracy": 0.8, "accuracy_gap": 0.2, "learning_rate": 0.05},
-        {"loss": math.nan, "val_accuracy": 0.7, "accuracy_gap": 0.3, "learning_rate": 0.01},
-    ]
-
     def test_by_name_without_a_model(self):
-        assert best_of(self.HISTORY) == {"loss": 0.5, "val_accuracy": 0.8, "accuracy_gap": 0.4}
+        assert best_of(HISTORY) == {"loss": 0.5, "val_accuracy": 0.8, "accuracy_gap": 0.4}
 
     def test_the_model_decides_for_the_metrics_it_knows(self, single: keras.Model):
-        assert best_of(self.HISTORY, single) == {"loss": 0.5, "val_accuracy": 0.8, "accuracy_gap": 0.2}
+        assert best_of(HISTORY, single) == {"loss": 0.5, "val_accuracy": 0.8, "accuracy_gap": 0.2}
 
     def test_empty_history(self):
         assert best_of([]) == {}
