@@ -26,30 +26,20 @@ Choices this module makes where the design is silent:
   gets it as a tf.data pipeline (``fit_input``), which moves eight batches per Python call.
 
 Heavy modules (keras, tensorflow, h5py) are imported inside the functions that need them.
-Modules: ``bundle`` (DataBundle, shared preprocessing), ``loader`` (``load_data``),
-``synthetic``, ``keras_datasets`` (and sklearn), ``files`` (npz/csv/hdf5 in memory),
-``streaming`` (streamed HDF5), ``images`` (image folders), ``summary`` (``preview``).
+Modules (this package only re-exports; no submodule imports it): ``bundle`` (DataBundle,
+shared preprocessing), ``loader`` (``load_data``), ``synthetic``, ``keras_datasets`` (and
+sklearn) with ``keras_cache`` (Keras' cache, fail-fast download), ``files`` (npz/csv/hdf5
+in memory), ``streaming`` (streamed HDF5) with ``hdf5_sequence`` (``HDF5Sequence``, the
+one module here that imports Keras), ``images`` (image folders), ``summary`` (``preview``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.data.bundle import DataBundle
-# The private names are re-exported for callers that stub or inspect them here
-# (``monkeypatch.setattr(engine.data, "_download", ...)``); keras_datasets looks ``_download`` up here.
-from engine.data.keras_datasets import (  # noqa: F401
-    _CLASS_NAMES,
-    _KERAS_FILES,
-    _RESOLVE_TIMEOUT_S,
-    DEFAULT_MAXLEN,
-    KERAS_DATASETS,
-    SKLEARN_DATASETS,
-    _download,
-)
 from engine.data.files import hdf5_tree
+from engine.data.keras_datasets import DEFAULT_MAXLEN, KERAS_DATASETS, SKLEARN_DATASETS
 from engine.data.loader import load_data
-from engine.data.streaming import _hdf5_sequence_class, fit_input
+from engine.data.streaming import fit_input
 from engine.data.summary import preview
 from engine.data.synthetic import SYNTHETIC
 
@@ -62,11 +52,5 @@ __all__ = [
     "SYNTHETIC",
     "KERAS_DATASETS",
     "SKLEARN_DATASETS",
+    "DEFAULT_MAXLEN",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # ``engine.data.HDF5Sequence`` exists on first use only: defining it imports Keras.
-    if name == "HDF5Sequence":
-        return _hdf5_sequence_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

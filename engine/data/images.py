@@ -1,4 +1,4 @@
-"""Image folders (one subfolder per class) as ``tf.data`` datasets via Keras."""
+"""Image folders (one subfolder per class) as ``tf.data`` datasets: the folder scan, then Keras' loader and the pipeline."""
 
 from __future__ import annotations
 
@@ -35,7 +35,32 @@ def _check_folder(path: str, key: str) -> list[str]:
 
 
 def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBundle:
+    """A bundle of ``tf.data`` datasets read from image folders (one subfolder per class)."""
     path = _need_path(cfg)
+    classes = _scan(cfg, path)
+    pipe = _ImagePipeline(cfg, classes, batch_size, 0 if seed is None else seed)
+    if cfg.validation is None and cfg.validation_split > 0:
+        train, val = pipe.load(path, "data.path", validation_split=cfg.validation_split, subset="both",
+                               seed=pipe.seed, shuffle=cfg.shuffle)  # fmt: skip
+    else:
+        train = pipe.load(path, "data.path", seed=pipe.seed, shuffle=cfg.shuffle)
+        val = pipe.load(cfg.validation.path, "data.validation.path", shuffle=False) if cfg.validation else None
+    test = pipe.load(cfg.test.path, "data.test.path", shuffle=False) if cfg.test else None
+    train_ds, n_train = pipe.finish(train, path, cfg.limit, shuffled=cfg.shuffle)
+    val_ds, n_val = pipe.finish(val, cfg.validation.path if cfg.validation else path)
+    test_ds, n_test = pipe.finish(test, cfg.test.path if cfg.test else path)
+    bundle = DataBundle(
+        None, None, None, None, None, None, train_ds=train_ds, val_ds=val_ds, test_ds=test_ds,
+        input_shape=(int(cfg.image_size[0]), int(cfg.image_size[1]), pipe.channels),
+        num_classes=len(classes), class_names=classes, task="classification",
+        train_samples=n_train, val_samples=n_val, test_samples=n_test,
+    )  # fmt: skip
+    bundle.description = _describe(f"directory {Path(path).name}", bundle)
+    return bundle
+
+
+def _scan(cfg: "DataConfig", path: str) -> list[str]:
+    """Check the options and every folder before TensorFlow loads; the class names, sorted."""
     if cfg.scale in ("minmax", "standard"):
         raise DataError(
             f"{cfg.scale!r} is not available for image folders; use 'pixels' (÷255) or a Normalization layer",
@@ -50,83 +75,75 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
     for prefix, ref in (("data.validation", cfg.validation), ("data.test", cfg.test)):
         if ref is not None:
             _check_folder(ref.path, f"{prefix}.path")
-    import tensorflow as tf
-    from engine.kerasapi import keras as keras_module
+    return classes
 
-    keras = keras_module()
 
-    split_seed = 0 if seed is None else seed
-    opts = dict(
-        image_size=tuple(cfg.image_size), color_mode=cfg.color_mode, batch_size=batch_size,
-        label_mode="categorical" if cfg.one_hot else "int", class_names=classes,
-    )
+class _ImagePipeline:
+    """One image-folder config's ``tf.data`` pipeline: Keras' loader, then limit, scale, cache, prefetch."""
 
-    def load(folder: str, key: str, **extra: Any):
+    def __init__(self, cfg: "DataConfig", classes: list[str], batch_size: int, seed: int) -> None:
+        self.cfg, self.classes, self.batch_size, self.seed = cfg, classes, batch_size, seed
+        self.channels = 1 if cfg.color_mode == "grayscale" else 3
+
+    def load(self, folder: str, key: str, **extra: Any) -> Any:
+        """``keras.utils.image_dataset_from_directory`` with this config's options; ``DataError`` naming ``key``."""
+        from engine.kerasapi import keras as keras_module
+
+        cfg = self.cfg
         try:
-            return keras.utils.image_dataset_from_directory(folder, **opts, **extra)
+            return keras_module().utils.image_dataset_from_directory(
+                folder, image_size=tuple(cfg.image_size), color_mode=cfg.color_mode, batch_size=self.batch_size,
+                label_mode="categorical" if cfg.one_hot else "int", class_names=self.classes, **extra,
+            )  # fmt: skip
         except ValueError as exc:
             raise DataError(str(exc), source=folder, key=key) from None
 
-    if cfg.validation is None and cfg.validation_split > 0:
-        train, val = load(path, "data.path", validation_split=cfg.validation_split, subset="both",
-                          seed=split_seed, shuffle=cfg.shuffle)
-    else:
-        train = load(path, "data.path", seed=split_seed, shuffle=cfg.shuffle)
-        val = load(cfg.validation.path, "data.validation.path", shuffle=False) if cfg.validation else None
-    test = load(cfg.test.path, "data.test.path", shuffle=False) if cfg.test else None
-
-    channels = 1 if cfg.color_mode == "grayscale" else 3
-
-    def labels_of(files: list[str], root: str) -> np.ndarray:
-        index = {c: i for i, c in enumerate(classes)}
+    def labels_of(self, files: list[str], root: str) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes)}
         return np.array([index[Path(f).relative_to(root).parts[0]] for f in files], dtype="int32")
 
-    def first_files(files: list[str], labels: np.ndarray):
-        # The first N files of the (seeded) split order, read the way Keras reads them,
-        # so `limit` keeps the same N images every epoch.
-        def read(file, label):
+    def first_files(self, files: list[str], labels: np.ndarray) -> Any:
+        """The first N files of the (seeded) split order, read the way Keras reads them,
+        so ``limit`` keeps the same N images every epoch."""
+        import tensorflow as tf
+
+        cfg, channels = self.cfg, self.channels
+
+        def read(file: Any, label: Any) -> Any:
             img = tf.image.decode_image(tf.io.read_file(file), channels=channels, expand_animations=False)
             img = tf.image.resize(img, tuple(cfg.image_size))
             img.set_shape((*cfg.image_size, channels))
-            return img, (tf.one_hot(label, len(classes)) if cfg.one_hot else label)
+            return img, (tf.one_hot(label, len(self.classes)) if cfg.one_hot else label)
 
         ds = tf.data.Dataset.from_tensor_slices((files, labels))
         if cfg.shuffle:
-            ds = ds.shuffle(len(files), seed=split_seed)
-        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+            ds = ds.shuffle(len(files), seed=self.seed)
+        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE).batch(self.batch_size)
 
-    def finish(ds, root: str, limit: int | None = None, shuffled: bool = False):
+    def finish(self, ds: Any, root: str, limit: int | None = None, shuffled: bool = False) -> tuple[Any, int]:
+        """Limit, scale, cache and prefetch one split; the dataset and its sample count."""
+        import tensorflow as tf
+
         if ds is None:
             return None, 0
+        cfg = self.cfg
         files = list(ds.file_paths)
-        labels = labels_of(files, root)
+        labels = self.labels_of(files, root)
         if limit is not None and limit < len(files):
             files, labels = files[:limit], labels[:limit]
-            ds = first_files(files, labels)
+            ds = self.first_files(files, labels)
         if cfg.scale == "pixels":
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
         if cfg.cache and shuffled:
             # A cache after Keras' shuffle would replay the first epoch's order for ever:
             # cache the decoded images, then shuffle them again each epoch and batch.
-            ds = ds.unbatch().cache().shuffle(len(files), seed=split_seed, reshuffle_each_iteration=True)
-            ds = ds.batch(batch_size)
+            ds = ds.unbatch().cache().shuffle(len(files), seed=self.seed, reshuffle_each_iteration=True)
+            ds = ds.batch(self.batch_size)
         elif cfg.cache:
             ds = ds.cache()
         if cfg.prefetch:
             ds = ds.prefetch(tf.data.AUTOTUNE)
         ds.file_paths = files
-        ds.class_names = classes
+        ds.class_names = self.classes
         ds.labels = lambda: labels  # for preview's class balance, without decoding images
         return ds, len(files)
-
-    train_ds, n_train = finish(train, path, cfg.limit, shuffled=cfg.shuffle)
-    val_ds, n_val = finish(val, cfg.validation.path if cfg.validation else path)
-    test_ds, n_test = finish(test, cfg.test.path if cfg.test else path)
-    bundle = DataBundle(
-        None, None, None, None, None, None, train_ds=train_ds, val_ds=val_ds, test_ds=test_ds,
-        input_shape=(int(cfg.image_size[0]), int(cfg.image_size[1]), channels),
-        num_classes=len(classes), class_names=classes, task="classification",
-        train_samples=n_train, val_samples=n_val, test_samples=n_test,
-    )
-    bundle.description = _describe(f"directory {Path(path).name}", bundle)
-    return bundle

@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import data as D
 from engine.config import DataConfig
-from engine.data import DataBundle, hdf5_tree, load_data, preview
+from engine.data import KERAS_DATASETS, DataBundle, hdf5_tree, keras_cache, keras_datasets, load_data, preview
 from engine.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -398,7 +397,9 @@ def test_hdf5_stream_batches_equal_in_memory_slices(tmp_path):
     np.testing.assert_array_equal(clone[1][0], x[16:32])
     b.train_ds.close()  # the file (and its cached dataset handles) reopens on the next read
     np.testing.assert_array_equal(b.train_ds[2][0], x[32:48])
-    assert isinstance(b.train_ds, D.HDF5Sequence)
+    from engine.data.hdf5_sequence import HDF5Sequence
+
+    assert isinstance(b.train_ds, HDF5Sequence)
     vx, vy = b.val_ds[1]
     np.testing.assert_array_equal(vx, x[72 + 16 : 93])
     np.testing.assert_array_equal(b.test_ds[0][0], x[93:])
@@ -585,7 +586,7 @@ def test_directory_errors(tmp_path):
 # ---------------------------------------------------------------- keras datasets
 def test_keras_dataset_not_cached_offline_names_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
-    monkeypatch.setattr(D, "_download", lambda url, target: (_ for _ in ()).throw(OSError("network is unreachable")))
+    monkeypatch.setattr(keras_cache, "download", lambda url, target: (_ for _ in ()).throw(OSError("network is unreachable")))
     with pytest.raises(DataError) as e:
         load_data(cfg(source="keras", name="mnist"))
     target = tmp_path / "kh" / "datasets" / "mnist.npz"
@@ -601,11 +602,11 @@ def test_keras_download_fails_fast_when_the_host_cannot_resolve(tmp_path, monkey
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     # '.invalid' never resolves (RFC 2606), so this takes the real offline path anywhere.
-    monkeypatch.setitem(D._KERAS_FILES, "boston_housing", [("boston_housing.npz", "https://kwb.invalid/boston_housing.npz")])
+    monkeypatch.setitem(keras_cache.KERAS_FILES, "boston_housing", [("boston_housing.npz", "https://kwb.invalid/boston_housing.npz")])
     started = time.monotonic()
     with pytest.raises(DataError) as e:
         load_data(cfg(source="keras", name="boston_housing"))
-    assert time.monotonic() - started < D._RESOLVE_TIMEOUT_S + 1
+    assert time.monotonic() - started < keras_cache.RESOLVE_TIMEOUT_S + 1
     target = tmp_path / "kh" / "datasets" / "boston_housing.npz"
     assert f"put boston_housing.npz (from https://kwb.invalid/boston_housing.npz) at {target} (download error: " in (
         e.value.message
@@ -630,8 +631,8 @@ def test_keras_dataset_from_cache_uses_its_own_test_split(tmp_path, monkeypatch)
 
 
 def test_keras_class_name_tables():
-    assert len(D._CLASS_NAMES["cifar100"]) == 100 == len(set(D._CLASS_NAMES["cifar100"]))
-    assert set(D._KERAS_FILES) == set(D.KERAS_DATASETS)
+    assert len(keras_datasets.CLASS_NAMES["cifar100"]) == 100 == len(set(keras_datasets.CLASS_NAMES["cifar100"]))
+    assert set(keras_cache.KERAS_FILES) == set(KERAS_DATASETS)
 
 
 # ---------------------------------------------------------------- sklearn

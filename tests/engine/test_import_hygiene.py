@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE_MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(engine.__path__, "engine."))
 NEEDS_KERAS = {
     "engine.callbacks.bridge", "engine.callbacks.checkpoint", "engine.callbacks.nan", "engine.callbacks.schedule",
-    "engine.distributed",
+    "engine.distributed", "engine.data.hdf5_sequence",
 }  # fmt: skip
-"""The only engine modules that may import Keras at import time (they subclass keras.callbacks.Callback);
-they are imported only when a run starts."""
+"""The only engine modules that may import Keras at import time (they subclass keras.callbacks.Callback
+or keras.utils.PyDataset); they are imported only when a run starts or streams data."""
 
 UI = ("textual", "typer", "tui", "click", "plotext")
 HEAVY = ("tensorflow", "keras", "textual")
