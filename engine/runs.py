@@ -1,6 +1,6 @@
 """The run directory: create it, write status with a heartbeat, list runs, read and tail events.
 
-Layout (design.md): ``runs/<YYYYmmdd-HHMMSS>-<name>/`` holding config.yaml,
+Layout (docs/architecture.md): ``runs/<YYYYmmdd-HHMMSS>-<name>/`` holding config.yaml,
 status.json, events.jsonl, history.csv, checkpoints/, backup/, model.keras,
 train.log and control/. Every file is written to a temp name and renamed.
 ``control/`` is the run's command channel (``engine.control_dir``): mode 0700, so
@@ -21,16 +21,21 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from engine import events as ev
-from engine.config import RunConfig, atomic_write_text, dump_config
+from engine.config import RunConfig
+from engine.config_io import atomic_write_text, dump_config
 from engine.errors import UserError
 
 __all__ = [
     "RunDir",
     "RunInfo",
+    "LIVE_STATES",
     "create_run_dir",
     "list_runs",
     "find_run",
     "read_status",
+    "effective_state",
+    "run_state",
+    "run_info",
     "read_events",
     "tail_events",
     "read_history",
@@ -42,6 +47,7 @@ HEARTBEAT_S = 2.0
 """How often a live run rewrites status.json; a run silent for 5× this is ``died``."""
 
 LIVE_STATES = ("starting", "running", "paused", "stopping")
+"""The states of a run that can still take commands (its process is alive)."""
 
 
 @dataclass
@@ -144,8 +150,15 @@ def effective_state(status: dict[str, Any]) -> str:
     return state
 
 
+def run_state(run: RunDir | str | os.PathLike[str]) -> str:
+    """The run's effective state: ``died`` when its process or heartbeat is gone, ``unknown`` without status.json."""
+    return effective_state(read_status(run.path if isinstance(run, RunDir) else run) or {})
+
+
 @dataclass
 class RunInfo:
+    """One run's summary, from its status.json (what ``kwb runs`` and the Runs screen list)."""
+
     id: str
     path: Path
     name: str
@@ -157,8 +170,20 @@ class RunInfo:
     duration_s: float | None = None
     pid: int | None = None
 
+    @property
+    def live(self) -> bool:
+        """True while the run can still take commands (its state is one of ``LIVE_STATES``)."""
+        return self.state in LIVE_STATES
 
-def _info(path: Path) -> RunInfo | None:
+    @property
+    def run_dir(self) -> RunDir:
+        """The run's directory, for its files (``.config``, ``.events`` …)."""
+        return RunDir(self.path)
+
+
+def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
+    """The summary of the run in ``path``; None when it has no readable status.json."""
+    path = Path(path)
     status = read_status(path)
     if status is None:
         return None
@@ -183,7 +208,7 @@ def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    infos = [i for p in root.iterdir() if p.is_dir() and (i := _info(p)) is not None]
+    infos = [i for p in root.iterdir() if p.is_dir() and (i := run_info(p)) is not None]
     return sorted(infos, key=lambda i: i.id, reverse=True)
 
 

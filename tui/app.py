@@ -2,36 +2,45 @@
 
 Training goes through ``engine.session.train`` only (the same path as ``kwb train``),
 in a thread worker; its events arrive as ``KwbApp.RunEvent`` messages and are folded
-into ``tui.state`` by the pure reducer. Commands go out through ``engine.control``.
+into ``tui.state`` by the pure reducer. Commands go out through ``engine.control``
+(``CommandName``), in-process or, for an attached run, through its run directory.
 TensorFlow is imported in a thread after the first frame, never on the UI thread.
+
+Who owns what: the app owns the dashboard state (``dash``), the current run's controls
+(``control``) and the :class:`~tui.workspace.Workspace`, whose every change it passes
+on to the widgets that show the config (``config_changed_signal``); its
+:class:`~tui.attach.Attacher` owns following a run in another process.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
-import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Iterable
 
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import var
-from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from engine import events as ev
-from engine.control import CallbackSink, Control
+from engine.control import CommandName, CommandVerbs, Control
 from engine.native_log import quiet_tensorflow
-from tui.attach import AttachMixin
-from tui.state import DashState, reduce
+from tui.attach import Attacher
+from tui.runner import Runner, TrainEngine
+from tui.screens import MODES
+from tui.state import DashState, reduce, replay
 from tui.threads import lower_thread_priority
 from tui.workspace import Workspace
 
-__all__ = ["KwbApp", "make_app", "run_app", "TrainEngine"]
+if TYPE_CHECKING:
+    from engine.runs import RunDir
+
+__all__ = ["KwbApp", "make_app", "run_app"]
 
 quiet_tensorflow()
 
@@ -43,38 +52,19 @@ PUBLISH_INTERVAL = 0.5
 """Seconds between two dashboard updates from batch progress. Twice a second keeps the
 bars live while a dashboard costs an SSH link a few KB/s (README, Performance)."""
 
-class TrainEngine(Protocol):
-    """What the app needs from the engine; ``engine.session`` is the real one."""
-
-    def train(self, cfg: Any, *, sink: Any, control: Any = None, runs_dir: Any = None) -> Any: ...
-
-
-class _LiveEngine:
-    """Imports ``engine.session`` (and so TensorFlow) on first use, in the calling thread."""
-
-    def train(self, cfg: Any, **kwargs: Any) -> Any:
-        from engine import session
-
-        return session.train(cfg, **kwargs)
-
-
-def _screen(module: str, name: str) -> Callable[[], Screen]:
-    def make() -> Screen:
-        return getattr(importlib.import_module(module), name)()
-
-    return make
-
-
-_SCREENS = {
-    "build": _screen("tui.screens.build", "BuildScreen"),
-    "data": _screen("tui.screens.data", "DataScreen"),
-    "train": _screen("tui.screens.train", "TrainScreen"),
-    "runs": _screen("tui.screens.runs", "RunsScreen"),
+RUN_ACTIONS: dict[str, CommandName] = {
+    "stop": CommandName.STOP,
+    "lr_drop": CommandName.LR_SCALE,
+    "set_lr": CommandName.SET_LR,
+    "checkpoint": CommandName.CHECKPOINT,
+    "pause": CommandName.PAUSE,  # or RESUME, on a paused run
 }
-"""Mode name -> a factory that imports the screen's module on first use."""
+"""The run keys' actions and the command each sends; they are live while a run exists."""
 
+_WORKER_TASKS = {"attach": "following the run", "spawn": "starting the detached run"}
+"""Worker groups whose failure is shown as a notification, and what each was doing."""
 
-class KwbApp(AttachMixin, App[None]):
+class KwbApp(App[None]):
     """Keras Workbench: build, data, train and runs screens over one config."""
 
     CSS_PATH = "app.tcss"
@@ -105,8 +95,6 @@ class KwbApp(AttachMixin, App[None]):
     """The dashboard state as last published (throttled); screens watch it."""
     lr_factor: var[float] = var(0.5)
     """What ``l`` multiplies the learning rate by; starts at ``controls.lr_factor``."""
-    config_version: var[int] = var(0)
-    """Bumped whenever the workspace config changes, so screens can redraw."""
 
     class RunEvent(Message):
         """One event from the training thread. Batch progress coalesces in the queue."""
@@ -121,14 +109,6 @@ class KwbApp(AttachMixin, App[None]):
                 and isinstance(self.event, ev.Batch)
                 and isinstance(message.event, ev.Batch)
             )
-
-    class RunFinished(Message):
-        """The training worker returned (``result``) or raised (``error``)."""
-
-        def __init__(self, result: Any = None, error: ev.Error | None = None) -> None:
-            super().__init__()
-            self.result = result
-            self.error = error
 
     def __init__(
         self,
@@ -145,12 +125,19 @@ class KwbApp(AttachMixin, App[None]):
         self.cursor_blink = cursor_blink
         """Blink text cursors (off in snapshot tests)."""
         self.workspace = workspace
-        """The config being edited and trained."""
-        self.engine: TrainEngine = engine or _LiveEngine()
+        """The config being edited and trained; changed only through its edit methods."""
+        self.config_changed_signal: Signal[Workspace.Changed] = Signal(self, "config-changed")
+        """Every ``Workspace.Changed``, for the widgets that show the config (subscribe with ``immediate=True``
+        to redraw before the edit that caused it returns)."""
+        workspace.on_change = self._workspace_changed
+        self.attacher = Attacher(self)
+        """Follows a run in another process (``kwb attach``, the Runs screen, ``T``)."""
+        self.runner = Runner(self, engine)
+        """Trains the workspace config in a thread worker (``t``)."""
         self.runs_dir = Path(runs_dir) if runs_dir is not None else None
         """Overrides ``output.runs_dir`` (tests use a temporary folder)."""
-        self.control: Control | None = None
-        """The command inbox of the current run; None when no run is in progress."""
+        self.control: CommandVerbs | None = None
+        """The current run's commands (a ``Control``, or a ``RemoteControl`` for an attached run); None when no run is live."""
         self._state = DashState()
         self._published: DashState | None = None
         self._quitting = False
@@ -167,16 +154,14 @@ class KwbApp(AttachMixin, App[None]):
 
     # ------------------------------------------------------------ set-up
     async def on_mount(self) -> None:
-        # Each screen's module is imported when the screen is first shown: only the
-        # first screen's imports stand between launch and the first frame.
-        for mode, factory in _SCREENS.items():
+        for mode, factory in MODES.items():
             self.add_mode(mode, factory)
         self.set_interval(PUBLISH_INTERVAL, self._publish)
         await self.switch_mode(self._start_mode)
         # The screen is mounted; its first paint is the next refresh.
         self.call_after_refresh(self._first_frame_shown)
         if self._attach is not None:
-            self.attach_run(self._attach)
+            self.attacher.attach(self._attach)
         if self.workspace.checked and self.workspace.load_error:
             self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
 
@@ -189,7 +174,6 @@ class KwbApp(AttachMixin, App[None]):
             self._config_checked()
             if self.workspace.load_error:
                 self.notify(self.workspace.load_error, title="config", severity="error", timeout=10)
-            self.config_changed()
         if self._warm_up:
             self._import_tensorflow()
 
@@ -215,14 +199,26 @@ class KwbApp(AttachMixin, App[None]):
         lower_thread_priority()
         import plotext  # noqa: F401  (the charts' first draw would pay for it on the UI thread)
 
-        import engine.model  # noqa: F401  (imports Keras and TensorFlow)
+        from engine.kerasapi import keras
 
+        keras()  # imports Keras and TensorFlow
         self.tf_ready = True
 
     # ------------------------------------------------------------ state
     @property
     def run_active(self) -> bool:
+        """True while a run (in-process or attached) takes commands."""
         return self.control is not None
+
+    @property
+    def attached(self) -> RunDir | None:
+        """The run directory the dashboard follows; None for in-process runs (or none)."""
+        return self.attacher.run
+
+    @property
+    def latest(self) -> DashState:
+        """The state after every event so far (``dash`` lags it by up to ``PUBLISH_INTERVAL``)."""
+        return self._state
 
     def _publish(self) -> None:
         """Hand the latest state to the widgets (batch progress every ``PUBLISH_INTERVAL``)."""
@@ -237,10 +233,8 @@ class KwbApp(AttachMixin, App[None]):
             self._publish()
 
     def replay(self, events: Iterable[ev.Event]) -> None:
-        """Show a recorded run in the dashboard, as if it had run live."""
-        self._state = DashState()
-        for event in events:
-            self._state = reduce(self._state, event)
+        """Show a recorded run in the dashboard, as if it had run live (no events: an empty one)."""
+        self._state = replay(events)
         self._publish()
 
     def on_kwb_app_run_event(self, message: "KwbApp.RunEvent") -> None:
@@ -252,7 +246,7 @@ class KwbApp(AttachMixin, App[None]):
         elif isinstance(message.event, ev.Error) and message.event.fatal:
             self.notify(message.event.message.strip().splitlines()[-1], title="training failed", severity="error", timeout=10)
 
-    def on_kwb_app_run_finished(self, message: "KwbApp.RunFinished") -> None:
+    def on_runner_finished(self, message: Runner.Finished) -> None:
         if message.error is not None:
             self.apply_event(message.error)
             self.apply_event(ev.RunEnded(status="failed", reason="error"))
@@ -268,7 +262,7 @@ class KwbApp(AttachMixin, App[None]):
         if self.run_active:
             self.notify("a run is already in progress", severity="warning")
             return
-        self.detach()
+        self.attacher.detach()
         from engine.errors import ConfigError
 
         try:
@@ -282,27 +276,62 @@ class KwbApp(AttachMixin, App[None]):
         self._publish()
         self.refresh_bindings()
         self.switch_mode("train")
-        self._train(cfg, self.control)
+        self.runner.start(cfg, self.control)
 
-    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, cfg: Any, control: Control) -> None:
-        lower_thread_priority()
-        sink = CallbackSink(lambda event: self.post_message(self.RunEvent(event)))
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures are seen: a dead training worker ends its run, the others say what failed."""
+        group, state = event.worker.group, event.state
+        if group == "train" and state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            # A worker that died without posting RunFinished must not leave the controls on.
+            self.post_message(Runner.Finished(error=ev.Error(message=str(event.worker.error), fatal=True)))
+        elif group in _WORKER_TASKS and state == WorkerState.ERROR:
+            self.notify(f"{_WORKER_TASKS[group]} failed: {event.worker.error}", severity="error", timeout=10)
+
+    # ------------------------------------------------------------ an attached run (tui.attach)
+    @on(Attacher.History)
+    def _attached_history(self, message: Attacher.History) -> None:
+        self.attacher.on_history(message)
+
+    @on(Attacher.Ended)
+    def _attached_ended(self, message: Attacher.Ended) -> None:
+        self.attacher.on_ended(message)
+
+    @on(Attacher.Spawned)
+    def _attached_spawned(self, message: Attacher.Spawned) -> None:
+        self.attacher.on_spawned(message)
+
+    def action_train_detached(self) -> None:
+        """Start the workspace config as a detached ``kwb train`` process, then attach to it."""
+        self.attacher.train_detached()
+
+    # ------------------------------------------------------------ run controls
+    def send_control(self, command: CommandName, value: float | None = None) -> bool:
+        """Send ``command`` to the run, in-process or remote; a refusal is shown, never dropped."""
+        if self.control is None:
+            if self.attached is not None:
+                from engine.runs import run_state
+
+                state = self._state.status if self._state.status != "idle" else run_state(self.attached)
+                self._refused(command, f"run {self.attached.id} is {state}; controls need a running run")
+            return False
+        from engine.control_client import ControlRefused, RunNotLive
+
         try:
-            result = self.engine.train(cfg, sink=sink, control=control, runs_dir=self.runs_dir)
-        except Exception as exc:  # a UserError (bad data, bad model) or a bug: show it, keep going
-            error = ev.Error(message=str(exc), fatal=True, traceback=traceback.format_exc())
-            self.post_message(self.RunFinished(error=error))
-            return
-        self.post_message(self.RunFinished(result=result))
+            self.control.send(command, value)
+        except RunNotLive as exc:
+            self._refused(command, f"run {exc.run_id} is {exc.state}; controls need a running run")
+            return False
+        except ControlRefused as exc:
+            self._refused(command, str(exc))
+            return False
+        return True
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # A worker that died without posting RunFinished must not leave the controls on.
-        if event.worker.group == "train" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
-            self.post_message(self.RunFinished(error=ev.Error(message=str(event.worker.error), fatal=True)))
+    def _refused(self, command: CommandName, reason: str) -> None:
+        self.notify(reason, title=f"{command} refused", severity="warning")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("stop", "lr_drop", "set_lr", "checkpoint", "pause"):
+        if action in RUN_ACTIONS:
             # Attached to an ended run the keys stay live, to say why they are refused.
             return True if self.run_active or self.attached is not None else None
         if action == "start":
@@ -311,18 +340,18 @@ class KwbApp(AttachMixin, App[None]):
 
     def action_stop(self) -> None:
         """Stop early at the next batch boundary; the model and history are saved."""
-        if self.send_control("stop"):
+        if self.send_control(CommandName.STOP):
             self.notify("stopping at the next batch…", timeout=3)
 
     def action_lr_drop(self) -> None:
-        if self.send_control("lr_scale", self.lr_factor):
+        if self.send_control(CommandName.LR_SCALE, self.lr_factor):
             self.notify(f"learning rate × {self.lr_factor:g}…", timeout=3)
 
     def action_set_lr(self) -> None:
         from tui.screens.dialogs import LearningRateDialog
 
         if not self.control:
-            self.send_control("set_lr")  # refused with a reason when attached to an ended run
+            self.send_control(CommandName.SET_LR)  # refused with a reason when attached to an ended run
             return
 
         def apply(result: tuple[float, float] | None) -> None:
@@ -331,17 +360,17 @@ class KwbApp(AttachMixin, App[None]):
             value, factor = result
             self.lr_factor = factor
             if value > 0:
-                self.send_control("set_lr", value)
+                self.send_control(CommandName.SET_LR, value)
 
         self.push_screen(LearningRateDialog(self._state.learning_rate, self.lr_factor), apply)
 
     def action_checkpoint(self) -> None:
-        if self.send_control("checkpoint"):
+        if self.send_control(CommandName.CHECKPOINT):
             self.notify("checkpoint requested…", timeout=3)
 
     def action_pause(self) -> None:
         """Pause, or resume a paused run."""
-        self.send_control("resume" if self._state.status == "paused" else "pause")
+        self.send_control(CommandName.RESUME if self._state.status == "paused" else CommandName.PAUSE)
 
     # ------------------------------------------------------------ config, screens, quit
     def action_screen(self, name: str) -> None:
@@ -358,9 +387,14 @@ class KwbApp(AttachMixin, App[None]):
     def delay_update(self, delay: float = 0.05) -> None:
         super().delay_update(0.005 if self._switch_at_once else delay)
 
-    def config_changed(self) -> None:
-        """Tell every screen the workspace config changed."""
-        self.config_version += 1
+    def _workspace_changed(self, message: Workspace.Changed) -> None:
+        """``Workspace.on_change``: the widgets redraw now; the message goes on to the app's handlers."""
+        self.config_changed_signal.publish(message)
+        self.post_message(message)
+
+    def on_workspace_changed(self, message: Workspace.Changed) -> None:
+        if "controls.lr_factor" in message.paths:  # the settings' "l multiplies LR by"
+            self.lr_factor = float(self.workspace.get("controls.lr_factor"))
 
     def action_save(self) -> None:
         """Write the config as YAML that ``kwb train`` runs identically."""

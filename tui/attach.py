@@ -1,42 +1,53 @@
-"""The app's side of attaching: follow a run directory in a thread, and start detached runs.
+"""``Attacher``: the part of the app that follows a run in another process, and starts detached runs.
 
-``AttachMixin`` is mixed into ``KwbApp``. ``attach_run(path)`` points the dashboard at
-a run in another process: a thread worker replays its ``events.jsonl`` and then tails
-it (``tui.remote.follow``), posting the same ``KwbApp.RunEvent`` messages an
-in-process run posts, and ``self.control`` becomes a ``RemoteControl`` with the same
-verbs, so ``s l L c p`` work unchanged. Once the run has ended (or was never live)
-the controls are refused with a visible message. Leaving the viewer only stops the tail.
+The app owns one (``KwbApp.attacher``). Who owns what: the Attacher owns the run
+directory being followed and its two thread workers (group ``attach``: replay and tail
+the run's ``events.jsonl`` through ``tui.remote.follow``; group ``spawn``: start
+``kwb train`` detached through ``tui.detach.launch_detached``). The app owns the
+dashboard state and the run controls; the Attacher changes them only through the app's
+public API (``control``, ``lr_factor``, ``replay``, ``apply_event``).
+
+Workers talk to the UI only by message: the backlog arrives as one
+:class:`Attacher.History`, each later event as the same ``KwbApp.RunEvent`` an in-process
+run posts, the end as :class:`Attacher.Ended`, a detached start as
+:class:`Attacher.Spawned`; the app hands each back to the Attacher. A live run gets a
+``tui.remote.RemoteControl`` with ``Control``'s verbs, so ``s l L c p`` work unchanged;
+once the run has ended (or was never live) the keys are refused with a reason. Leaving
+the viewer only stops the tail: the run itself is never touched.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import work
 from textual.message import Message
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from engine import events as ev
-from tui.state import DashState
 
 if TYPE_CHECKING:
     from engine.runs import RunDir
+    from tui.app import KwbApp
 
 # ``engine.runs``, ``engine.config`` and ``tui.remote`` bring pydantic (~0.1 s), so they
 # are imported where they are used: none of it is needed before the app's first frame.
 
-__all__ = ["AttachMixin"]
+__all__ = ["Attacher"]
+
+ENDED_STATES = ("finished", "stopped", "failed")
+"""Dashboard states that a ``run_ended`` event set: the run said how it ended."""
 
 
-class AttachMixin:
-    """Attach the dashboard to a run directory; ``T`` trains detached and attaches."""
+class Attacher:
+    """Follows one run directory for the app; ``spawn`` starts the workspace config detached.
 
-    attached: RunDir | None = None
-    """The run directory the dashboard follows; None for in-process runs (or none)."""
+    Args:
+        app: the app whose dashboard shows the followed run.
+    """
 
     class History(Message):
         """Every event the attached run recorded before we attached."""
@@ -55,146 +66,137 @@ class AttachMixin:
             self.state = state
 
     class Spawned(Message):
-        """``kwb train --detach`` announced its run directory (``path``) or failed (``error``)."""
+        """A detached ``kwb train`` announced its run directory (``path``) or failed (``error``)."""
 
         def __init__(self, path: Path | None = None, error: str | None = None) -> None:
             super().__init__()
             self.path = path
             self.error = error
 
-    # ------------------------------------------------------------ attach
-    def attach_run(self: Any, path: str | os.PathLike[str]) -> None:
+    def __init__(self, app: KwbApp) -> None:
+        self.app = app
+        self.run: RunDir | None = None
+        """The run directory the dashboard follows; None for in-process runs (or none)."""
+
+    def is_current(self, run: RunDir) -> bool:
+        """True if ``run`` is the run being followed (a message from an earlier one is stale)."""
+        return self.run is not None and self.run.path == run.path
+
+    # ------------------------------------------------------------ attach, detach
+    def attach(self, path: str | os.PathLike[str]) -> None:
         """Show the run in ``path`` on the Train screen, live if it is still running."""
-        if self.control is not None and self.attached is None:
-            self.notify("an in-app run is in progress; stop it before attaching", severity="warning")
+        app = self.app
+        if app.control is not None and self.run is None:
+            app.notify("an in-app run is in progress; stop it before attaching", severity="warning")
             return
-        from engine.runs import LIVE_STATES, RunDir
-        from tui.remote import RemoteControl, lr_factor_of, run_state
+        from engine.control_client import lr_factor_of
+        from engine.runs import LIVE_STATES, RunDir, run_state
+        from tui.remote import RemoteControl
 
         run = RunDir(Path(path))
-        self.attached = run
-        live = run_state(run) in LIVE_STATES
-        self.control = RemoteControl(run) if live else None
-        self.lr_factor = lr_factor_of(run, self.lr_factor)
-        self._state = DashState()
-        self._publish()
-        self.refresh_bindings()
-        self.sub_title = f"attached to {run.id}"
-        self.switch_mode("train")
-        self._follow(run)
+        self.run = run
+        app.control = RemoteControl(run) if run_state(run) in LIVE_STATES else None
+        app.lr_factor = lr_factor_of(run, app.lr_factor)
+        app.replay(())  # an empty dashboard until the history arrives
+        app.refresh_bindings()
+        app.sub_title = f"attached to {run.id}"
+        app.switch_mode("train")
+        app.run_worker(partial(self._follow, run), group="attach", thread=True, exclusive=True, exit_on_error=False)
 
-    def detach(self: Any) -> None:
+    def detach(self) -> None:
         """Stop following the attached run (the run itself is untouched)."""
-        if self.attached is None:
+        if self.run is None:
             return
         from tui.remote import RemoteControl
 
-        self.workers.cancel_group(self, "attach")
-        self.attached = None
-        if isinstance(self.control, RemoteControl):
-            self.control = None
-        self.sub_title = ""
-        self.refresh_bindings()
+        self.app.workers.cancel_group(self.app, "attach")
+        self.run = None
+        if isinstance(self.app.control, RemoteControl):
+            self.app.control = None
+        self.app.sub_title = ""
+        self.app.refresh_bindings()
 
-    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
-    def _follow(self: Any, run: RunDir) -> None:
+    def _follow(self, run: RunDir) -> None:
+        """The ``attach`` worker (a thread): replay, then tail, until the run ends or we detach."""
         from tui.remote import follow
 
         worker = get_current_worker()
+        app = self.app
 
         def live_event(event: ev.Event) -> None:
             if not worker.is_cancelled:
-                self.post_message(self.RunEvent(event))
+                app.post_message(app.RunEvent(event))
 
         state = follow(
             run,
-            on_history=lambda events: self.post_message(self.History(run, events)),
+            on_history=lambda events: app.post_message(self.History(run, events)),
             on_event=live_event,
             cancelled=lambda: worker.is_cancelled,
         )
         if not worker.is_cancelled:
-            self.post_message(self.Ended(run, state))
+            app.post_message(self.Ended(run, state))
 
-    def _is_current(self: Any, run: RunDir) -> bool:
-        return self.attached is not None and self.attached.path == run.path
+    def on_history(self, message: History) -> None:
+        if self.is_current(message.run):
+            self.app.replay(message.events)
 
-    def on_attach_mixin_history(self: Any, message: AttachMixin.History) -> None:
-        if self._is_current(message.run):
-            self.replay(message.events)
-
-    def on_attach_mixin_ended(self: Any, message: AttachMixin.Ended) -> None:
-        if not self._is_current(message.run):
+    def on_ended(self, message: Ended) -> None:
+        if not self.is_current(message.run):
             return
-        if message.state == "died" and self._state.status not in ("finished", "stopped", "failed"):
+        app = self.app
+        if message.state == "died" and app.latest.status not in ENDED_STATES:
             # No run_ended was written: the process was killed. Say so rather than show "running".
-            self.apply_event(ev.RunEnded(status="died", epochs_completed=self._state.epoch, reason="its process is gone"))
+            app.apply_event(ev.RunEnded(status="died", epochs_completed=app.latest.epoch, reason="its process is gone"))
         from tui.remote import RemoteControl
 
-        if isinstance(self.control, RemoteControl):
-            self.control = None
-        self.refresh_bindings()
-
-    def on_worker_state_changed(self: Any, event: Worker.StateChanged) -> None:
-        if event.worker.group in ("attach", "spawn") and event.state == WorkerState.ERROR:
-            what = "following the run" if event.worker.group == "attach" else "starting the detached run"
-            self.notify(f"{what} failed: {event.worker.error}", severity="error", timeout=10)
-
-    # ------------------------------------------------------------ controls
-    def send_control(self: Any, verb: str, *args: float) -> bool:
-        """Call ``verb`` on the run's control, in-process or remote; refusals are shown, never dropped."""
-        from tui.remote import RemoteRefused, run_state
-
-        if self.control is None:
-            if self.attached is not None:
-                state = self._state.status if self._state.status != "idle" else run_state(self.attached)
-                self.notify(
-                    f"run {self.attached.id} is {state}; controls need a running run",
-                    title=f"{verb} refused",
-                    severity="warning",
-                )
-            return False
-        try:
-            getattr(self.control, verb)(*args)
-        except RemoteRefused as exc:
-            self.notify(str(exc), title=f"{verb} refused", severity="warning")
-            return False
-        return True
+        if isinstance(app.control, RemoteControl):
+            app.control = None
+        app.refresh_bindings()
 
     # ------------------------------------------------------------ train detached
-    def action_train_detached(self: Any) -> None:
-        """Start the workspace config as a detached ``kwb train`` process, then attach to it."""
-        from engine.errors import ConfigError
+    def train_detached(self) -> None:
+        """Start the workspace config as a detached ``kwb train`` process; ``Spawned`` attaches to it."""
         from engine.config_io import dump_config
+        from engine.errors import ConfigError
 
+        app = self.app
         try:
-            cfg = self.workspace.config()
+            cfg = app.workspace.config()
         except ConfigError as exc:
-            self.notify(str(exc), title="cannot train", severity="error", timeout=10)
+            app.notify(str(exc), title="cannot train", severity="error", timeout=10)
             return
-        runs_dir = Path(self.runs_dir if self.runs_dir is not None else cfg.output.runs_dir).expanduser().resolve()
-        self.notify(f"starting a detached run in {runs_dir}…", timeout=5)
-        self._spawn(dump_config(cfg), runs_dir)
+        runs_dir = Path(app.runs_dir if app.runs_dir is not None else cfg.output.runs_dir).expanduser().resolve()
+        app.notify(f"starting a detached run in {runs_dir}…", timeout=5)
+        self.spawn(dump_config(cfg), runs_dir)
 
-    @work(thread=True, exclusive=True, group="spawn", exit_on_error=False)
-    def _spawn(self: Any, config_yaml: str, runs_dir: Path) -> None:
-        from tui.remote import spawn_detached
+    def spawn(self, config_yaml: str, runs_dir: Path) -> None:
+        """Start ``config_yaml`` as a detached ``kwb train`` in ``runs_dir``; ``Spawned`` answers."""
+        self.app.run_worker(
+            partial(self._spawn, config_yaml, runs_dir), group="spawn", thread=True, exclusive=True, exit_on_error=False
+        )
+
+    def _spawn(self, config_yaml: str, runs_dir: Path) -> None:
+        """The ``spawn`` worker (a thread): the config goes through a temp file, read before the run announces itself."""
+        from tui.detach import LaunchFailed, launch_detached
 
         fd, name = tempfile.mkstemp(prefix="kwb-detach-", suffix=".yaml")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(config_yaml)
-            self.post_message(self.Spawned(path=spawn_detached(Path(name), runs_dir)))
-        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-            self.post_message(self.Spawned(error=str(exc)))
+            path, _pid = launch_detached(["train", name, "--runs-dir", str(runs_dir)])
+            self.app.post_message(self.Spawned(path=path))
+        except (LaunchFailed, OSError) as exc:
+            self.app.post_message(self.Spawned(error=str(exc)))
         finally:
             Path(name).unlink(missing_ok=True)
 
-    def on_attach_mixin_spawned(self: Any, message: AttachMixin.Spawned) -> None:
+    def on_spawned(self, message: Spawned) -> None:
+        app = self.app
         if message.error is not None or message.path is None:
-            self.notify(message.error or "no run directory", title="detached run failed", severity="error", timeout=10)
+            app.notify(message.error or "no run directory", title="detached run failed", severity="error", timeout=10)
             return
-        if self.control is not None and self.attached is None:
-            self.notify(f"started {message.path.name} in the background (kwb attach {message.path.name})")
+        if app.control is not None and self.run is None:
+            app.notify(f"started {message.path.name} in the background (kwb attach {message.path.name})")
             return
-        self.notify(f"started {message.path.name} in the background; closing this view leaves it running")
-        self.attach_run(message.path)
+        app.notify(f"started {message.path.name} in the background; closing this view leaves it running")
+        self.attach(message.path)

@@ -1,10 +1,14 @@
-"""The config being edited: a plain YAML-shaped dict, validated into a ``RunConfig`` on demand.
+"""The config being edited: a YAML-shaped dict with edit methods, validated into a ``RunConfig`` on demand.
 
-The builder edits the dict (so a half-finished edit can exist); training and saving
-go through ``engine.config.parse_config``, so what the app saves is exactly what
-``kwb train`` runs. The last config opened or saved is remembered in the cache dir.
-``engine.config`` (pydantic) is imported on first use: the app opens its workspace with
-``check=False`` and checks it once its first frame is on screen.
+The dict may hold a half-finished edit; training and saving go through
+``engine.config_io.parse_config``, so what the app saves is exactly what ``kwb train``
+runs. The workspace is the one owner of that dict: screens and forms change it only
+through its edit methods (:meth:`Workspace.set`, :meth:`Workspace.update`,
+:meth:`Workspace.replace_config` …), each of which announces a :class:`Workspace.Changed`
+(the app passes it on to the widgets that show the config). The last config opened or
+saved is remembered in the cache dir. ``engine.config`` (pydantic) is imported on first
+use: the app opens its workspace with ``check=False`` and checks it once its first frame
+is on screen.
 """
 
 from __future__ import annotations
@@ -12,18 +16,39 @@ from __future__ import annotations
 import copy
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from typing import TYPE_CHECKING
+from textual.message import Message
 
-import yaml
-
+from engine.config_io import read_raw_config
+from engine.errors import ConfigError
 from tui.terminal import cache_dir
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
 
-__all__ = ["Workspace", "sample_config_path", "last_config_path", "remember_config"]
+__all__ = ["Workspace", "get_path", "set_path", "sample_config_path", "last_config_path", "remember_config"]
+
+
+def get_path(raw: Mapping[str, Any], path: str) -> Any:
+    """The value at the dotted key ``path`` (``fit.epochs``); None where any part is missing."""
+    node: Any = raw
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Set the dotted key ``path`` in ``raw`` to ``value``, making the sections on the way."""
+    *parents, last = path.split(".")
+    node = raw
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[last] = value
 
 
 def sample_config_path() -> Path:
@@ -53,17 +78,66 @@ def remember_config(path: Path) -> None:
 
 
 class Workspace:
-    """One config: where it lives and its (possibly invalid) content."""
+    """One config: where it lives, its (possibly invalid) content, and the edits made to it."""
+
+    class Changed(Message):
+        """The workspace config changed: ``paths`` are the dotted keys edited, empty when all of it may have."""
+
+        def __init__(self, workspace: Workspace, paths: tuple[str, ...] = ()) -> None:
+            super().__init__()
+            self.workspace = workspace
+            self.paths = paths
+
+        def touches(self, path: str) -> bool:
+            """True if the change may have altered the value at ``path`` (or something inside it)."""
+            return not self.paths or any(p == path or p.startswith(path + ".") or path.startswith(p + ".") for p in self.paths)
 
     def __init__(self, raw: dict[str, Any], path: Path | None = None, load_error: str | None = None) -> None:
-        self.raw = raw
-        """The config as a YAML-shaped dict; the builder edits this."""
+        self._raw = raw
         self.path = path
         """Where ctrl+s writes; None for an unsaved config."""
         self.load_error = load_error
         """Why the config on disk could not be opened, shown once at start."""
+        self.on_change: Callable[[Workspace.Changed], None] = lambda message: None
+        """Called with every :class:`Changed`; the app that owns the workspace sets it."""
         self._unchecked: tuple[Path, dict[str, Any]] | None = None
 
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The config as a YAML-shaped dict, to read; change it through the edit methods."""
+        return self._raw
+
+    # ------------------------------------------------------------ edits
+    def _changed(self, *paths: str) -> None:
+        self.on_change(Workspace.Changed(self, paths))
+
+    def get(self, path: str) -> Any:
+        """The value at the dotted key ``path``; None where it is missing."""
+        return get_path(self._raw, path)
+
+    def set(self, path: str, value: Any) -> None:
+        """Set the dotted key ``path`` (``fit.epochs``) to ``value``."""
+        set_path(self._raw, path, value)
+        self._changed(path)
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Set several dotted keys at once (one ``Changed``)."""
+        for path, value in changes.items():
+            set_path(self._raw, path, value)
+        self._changed(*changes)
+
+    def replace_config(self, cfg: RunConfig, path: Path | None = None) -> None:
+        """Load another config (a run's) into the workspace."""
+        self._raw = to_raw(cfg)
+        if path is not None:
+            self.path = path
+        self._changed()
+
+    def copy(self) -> dict[str, Any]:
+        """A deep copy of the config, to try an edit on or hand to a worker thread."""
+        return copy.deepcopy(self._raw)
+
+    # ------------------------------------------------------------ open, check, save
     @classmethod
     def open(cls, path: str | Path | None, check: bool = True) -> Workspace:
         """Open ``path``, else the last config, else the built-in sample.
@@ -83,28 +157,23 @@ class Workspace:
     @classmethod
     def _load(cls, path: Path, check: bool = True) -> Workspace:
         if not check:
-            from engine.config_io import yaml_load  # the engine's reading of YAML, without pydantic
-
             try:
-                raw = yaml_load(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                raw = None
-            if isinstance(raw, dict):
+                raw = read_raw_config(path)  # the engine's reading of the file, without pydantic
+            except ConfigError:
+                pass  # reported by the checked load below
+            else:
                 ws = cls(raw, path.resolve())
                 ws._unchecked = (path, copy.deepcopy(raw))
                 return ws
-        from engine.config import ConfigError, load_config
+        from engine.config_io import load_config
 
         try:
             cfg = load_config(path)
         except ConfigError as exc:
-            raw = None
             try:
-                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except Exception:
-                pass
-            if not isinstance(raw, dict):
-                raw = yaml.safe_load(sample_config_path().read_text(encoding="utf-8"))
+                raw = read_raw_config(path)  # show what it holds, if it is a mapping at all
+            except ConfigError:
+                raw = read_raw_config(sample_config_path())
             return cls(raw, path.resolve(), load_error=str(exc))
         remember_config(path)
         return cls(to_raw(cfg), path.resolve())
@@ -122,41 +191,37 @@ class Workspace:
         (source, as_read), self._unchecked = self._unchecked, None
         loaded = Workspace._load(source)
         self.load_error = loaded.load_error
-        if self.raw == as_read:
-            self.raw = loaded.raw
+        if self._raw == as_read:
+            self._raw = loaded._raw
+        self._changed()
 
     def config(self) -> RunConfig:
         """The validated config; raises ``ConfigError`` naming the problem keys."""
-        from engine.config import parse_config
+        from engine.config_io import parse_config
 
         base = self.path.parent if self.path else None
-        return parse_config(copy.deepcopy(self.raw), source=str(self.path) if self.path else "config", base_dir=base)
+        return parse_config(self.copy(), source=str(self.path) if self.path else "config", base_dir=base)
 
     def save(self, path: Path | None = None) -> Path:
         """Validate, then write the resolved YAML atomically; returns the path written."""
-        from engine.config import save_config
+        from engine.config_io import save_config
 
         target = Path(path or self.path or "config.yaml").resolve()
         cfg = self.config()
         save_config(cfg, target)
-        self.path = target
+        moved, self.path = target != self.path, target
         remember_config(target)
+        if moved:
+            self._changed()  # only where it lives changed, but the widgets that name the file want to know
         return target
 
-    def replace_config(self, cfg: RunConfig, path: Path | None = None) -> None:
-        """Load another config (a run's) into the workspace."""
-        self.raw = to_raw(cfg)
-        if path is not None:
-            self.path = path
-
     def yaml(self) -> str:
-        from engine.config import dump_config
+        """The validated config as the YAML ``kwb train`` would run."""
+        from engine.config_io import dump_config
 
         return dump_config(self.config())
 
 
 def to_raw(cfg: RunConfig) -> dict[str, Any]:
-    """A ``RunConfig`` as the dict the builder edits (every default filled in)."""
-    from engine.config import dump_config
-
-    return yaml.safe_load(dump_config(cfg))
+    """A ``RunConfig`` as the dict the workspace holds (every default filled in), as ``dump_config`` writes it."""
+    return cfg.model_dump(mode="json")

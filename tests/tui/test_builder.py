@@ -64,3 +64,22 @@ class TestBuilder:
             await pilot.pause()
         cfg = load_config(path)
         assert len(cfg.model.layers) == 1
+
+    async def test_a_typed_value_reads_as_in_a_config_file(self, tiny_config) -> None:
+        """``1e-4`` is a number in a config, so it is one in the layer editor too (issue 10)."""
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("a", *"batchnorm", "enter")
+            await pilot.pause()
+            assert names(app) == ["Dense", "BatchNormalization", "Dense"]
+            await pilot.press("e")
+            await pilot.pause()
+            app.screen.query_one("#arg-epsilon", Input).value = "1e-4"
+            await pilot.pause()
+            assert not str(app.screen.query_one("#err-epsilon", Label).render()).strip()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.__class__.__name__ == "BuildScreen"
+            assert app.workspace.raw["model"]["layers"][1] == {"BatchNormalization": {"epsilon": 0.0001}}
+

@@ -33,16 +33,17 @@ def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
 def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     """One run's summary, per-epoch history and loss curves."""
     from engine.errors import UserError
-    from engine.runs import _info, find_run, read_history, read_status
+    from engine.runs import find_run, read_history, read_status, run_info
     from tui.headless import format_duration, format_logs
 
     try:
         rd = find_run(run, runs_dir_or_default(runs_dir))
     except UserError as exc:
         bad_input(exc)
-    info = _info(rd.path)
+    info = run_info(rd.path)
+    if info is None:  # found by its status.json, which has since gone or cannot be read
+        bad_input(f"error:\n  RUN: {rd.id} has no readable status.json")
     status = read_status(rd.path) or {}
-    assert info is not None
     print(f"run      {rd.id}")
     print(f"dir      {rd.path}")
     print(f"state    {info.state}" + (f" ({status['reason']})" if status.get("reason") else ""))

@@ -65,7 +65,7 @@ def train(
             argv += ["--set", item]
         if workers is not None:
             argv += ["--workers", workers, "--worker-index", str(worker_index)]
-        _spawn_detached(argv, cfg.output.runs_dir)
+        _spawn_detached(argv)
     _run_headless(cfg, config, json_, announce=announce, detached=detached)
 
 
@@ -100,13 +100,13 @@ def resume(
 ) -> None:
     """Continue a stopped, died or killed run from its last saved state, in the same directory."""
     from engine.errors import UserError
-    from engine.runs import LIVE_STATES, effective_state, read_status
+    from engine.runs import LIVE_STATES, run_state
 
     try:
         rd = find_run_or_exit(run, runs_dir)
     except UserError as exc:
         bad_input(exc)
-    state = effective_state(read_status(rd.path) or {})
+    state = run_state(rd)
     if state in LIVE_STATES:
         bad_input(f"error:\n  RUN: {rd.id} is still {state}; stop it first (kwb control {rd.id} stop)")
     cfg = load(rd.config, None)
@@ -120,52 +120,28 @@ def resume(
         print(f"run {rd.id} has already completed all {cfg.fit.epochs} epochs; nothing to resume")
         return
     if detach:
-        _spawn_detached(["resume", str(rd.path.resolve())], str(rd.path.parent))
+        _spawn_detached(["resume", str(rd.path.resolve())])
     _run_headless(cfg, rd.config, json_, resume_dir=rd, announce=announce, detached=detached)
 
 
-def _spawn_detached(argv: list[str], runs_dir: str) -> NoReturn:
-    """Start ``kwb ARGV`` as its own session and return once its run directory exists."""
-    import subprocess
-    import tempfile
-    import time
+def _spawn_detached(argv: list[str]) -> NoReturn:
+    """Start ``kwb ARGV`` in the background (``tui.detach``), say where it runs, and exit."""
+    from tui.detach import LaunchFailed, launch_detached
 
-    fd, announce = tempfile.mkstemp(prefix="kwb-announce-", suffix=".txt")
-    os.close(fd)
-    os.unlink(announce)
-    out_fd, out_path = tempfile.mkstemp(prefix="kwb-detached-", suffix=".log")
-    cmd = [sys.executable, "-m", "tui.cli", *argv, "--detached", "--announce", announce]
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True
-    )
-    os.close(out_fd)
-    deadline = time.monotonic() + 300
     try:
-        while time.monotonic() < deadline:
-            if os.path.exists(announce):
-                run_path = Path(Path(announce).read_text().strip())
-                run_id = run_path.name
-                print(f"started run {run_id} in the background (pid {proc.pid})")
-                print(f"  dir      {run_path}")
-                print(f"  watch    kwb attach {run_id}")
-                print(f"  control  kwb control {run_id} stop|pause|resume|checkpoint|lr-drop|set-lr VALUE")
-                print(f"  status   kwb show {run_id}")
-                os.unlink(announce)
-                os.unlink(out_path)
-                raise typer.Exit(EXIT_OK)
-            code = proc.poll()
-            if code is not None:
-                text = Path(out_path).read_text(errors="replace").strip()
-                os.unlink(out_path)
-                if text:
-                    err(text)
-                raise typer.Exit(code or EXIT_FAILED)
-            time.sleep(0.05)
+        run_path, pid = launch_detached(argv)
+    except LaunchFailed as exc:
+        err(str(exc))
+        raise typer.Exit(exc.code or EXIT_FAILED) from None
     except KeyboardInterrupt:
-        proc.terminate()
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    err(f"the background run did not start within 300 s; see {out_path}")
-    raise typer.Exit(EXIT_FAILED)
+    run_id = run_path.name
+    print(f"started run {run_id} in the background (pid {pid})")
+    print(f"  dir      {run_path}")
+    print(f"  watch    kwb attach {run_id}")
+    print(f"  control  kwb control {run_id} stop|pause|resume|checkpoint|lr-drop|set-lr VALUE")
+    print(f"  status   kwb show {run_id}")
+    raise typer.Exit(EXIT_OK)
 
 
 def _run_headless(cfg, config: Path, json_: bool, *, resume_dir=None, announce: Path | None = None,
@@ -200,7 +176,7 @@ def _run_headless(cfg, config: Path, json_: bool, *, resume_dir=None, announce: 
             os.dup2(out, 1)
             os.close(out)
         if announce is not None:
-            from engine.config import atomic_write_text
+            from engine.config_io import atomic_write_text
 
             atomic_write_text(announce, str(run.path.resolve()))
 

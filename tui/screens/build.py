@@ -8,7 +8,7 @@ so the UI never waits on TensorFlow. A shape error is shown on its layer's row.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
@@ -23,6 +23,10 @@ from tui.screens.base import KwbScreen
 from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
+
+if TYPE_CHECKING:
+    from tui.app import KwbApp
+    from tui.workspace import Workspace
 
 __all__ = ["BuildScreen", "describe_args"]
 
@@ -71,26 +75,41 @@ class BuildScreen(KwbScreen):
         self.query_one(NavBar).current = "build"
         table = self.query_one(DataTable)
         table.add_columns("#", "layer", "arguments", "output shape", "params")
-        self.watch(self.app, "config_version", lambda _v: self._refresh())
+        # Called at once on every change, so the table is redrawn before an edit moves its cursor.
+        self.kwb.config_changed_signal.subscribe(self, self._on_config_changed, immediate=True)
+        self._refresh()
 
     # ------------------------------------------------------------ model access
     @property
+    def kwb(self) -> KwbApp:
+        return cast("KwbApp", self.app)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.kwb.workspace
+
+    @property
     def raw_model(self) -> dict[str, Any]:
-        return self.app.workspace.raw.setdefault("model", {})  # type: ignore[attr-defined]
+        """The config's ``model`` section, to read."""
+        return self.workspace.raw.get("model") or {}
 
     @property
     def stack(self) -> list[dict[str, Any]]:
-        return self.raw_model.setdefault("layers", [])
+        """The layer list, to read; edits build a new list and hand it to :meth:`_set_layers`."""
+        return self.raw_model.get("layers") or []
 
-    def _changed(self, select: int | None = None) -> None:
-        self.app.config_changed()  # type: ignore[attr-defined]
-        if select is not None and self.stack:
-            self.query_one(DataTable).move_cursor(row=max(0, min(select, len(self.stack) - 1)))
+    def _set_layers(self, layers: list[dict[str, Any]], select: int | None = None) -> None:
+        self.workspace.set("model.layers", layers)
+        if select is not None and layers:
+            self.query_one(DataTable).move_cursor(row=max(0, min(select, len(layers) - 1)))
+
+    def _on_config_changed(self, message: Workspace.Changed) -> None:
+        self._refresh()  # any key may change what Keras makes of the model (the data's shapes, for one)
 
     def _refresh(self) -> None:
         self._draw()
         self.computing = True
-        self._summarize(copy.deepcopy(self.app.workspace.raw))  # type: ignore[attr-defined]
+        self._summarize(self.workspace.copy())
 
     # ------------------------------------------------------------ drawing
     def _draw(self) -> None:
@@ -141,7 +160,7 @@ class BuildScreen(KwbScreen):
         from tui.threads import lower_thread_priority
 
         lower_thread_priority()
-        self.app.wait_first_frame()  # type: ignore[attr-defined]  (Keras' import would delay it)
+        self.kwb.wait_first_frame()  # Keras' import would delay it
         from engine.config_io import parse_config
         from engine.errors import ConfigError
 
@@ -177,8 +196,7 @@ class BuildScreen(KwbScreen):
             spec = LAYERS[name]
             kwargs = {a.name: a.default for a in spec.args if a.required and a.default is not None}
             at = (self._cursor() + 1) if self._cursor() is not None else len(self.stack)
-            self.stack.insert(at, {name: kwargs})
-            self._changed(select=at)
+            self._set_layers([*self.stack[:at], {name: kwargs}, *self.stack[at:]], select=at)
 
         self.app.push_screen(LayerPicker(), add)
 
@@ -191,16 +209,16 @@ class BuildScreen(KwbScreen):
             if kwargs is None:
                 return
             name = next(iter(self.stack[index]))
-            self.stack[index] = {name: kwargs}
-            self._changed(select=index)
+            layers = list(self.stack)
+            layers[index] = {name: kwargs}
+            self._set_layers(layers, select=index)
 
         self.app.push_screen(LayerEditor(index, self.stack[index]), save)
 
     def action_remove(self) -> None:
         index = self._cursor()
         if index is not None:
-            del self.stack[index]
-            self._changed(select=index)
+            self._set_layers(self.stack[:index] + self.stack[index + 1 :], select=index)
 
     def action_move(self, step: int) -> None:
         index = self._cursor()
@@ -208,14 +226,16 @@ class BuildScreen(KwbScreen):
             return
         to = index + step
         if 0 <= to < len(self.stack):
-            self.stack[index], self.stack[to] = self.stack[to], self.stack[index]
-            self._changed(select=to)
+            layers = list(self.stack)
+            layers[index], layers[to] = layers[to], layers[index]
+            self._set_layers(layers, select=to)
 
     def action_duplicate(self) -> None:
         index = self._cursor()
         if index is not None:
-            self.stack.insert(index + 1, copy.deepcopy(self.stack[index]))
-            self._changed(select=index + 1)
+            layers = list(self.stack)
+            layers.insert(index + 1, copy.deepcopy(layers[index]))
+            self._set_layers(layers, select=index + 1)
 
     def action_input_shape(self) -> None:
         current = self.raw_model.get("input_shape")
@@ -223,7 +243,7 @@ class BuildScreen(KwbScreen):
         def apply(text: str | None) -> None:
             if text is None:
                 return
-            from tui.screens.layer_dialogs import parse_value
+            from engine.config_io import parse_value
 
             value = parse_value(text)
             if isinstance(value, int):
@@ -231,8 +251,7 @@ class BuildScreen(KwbScreen):
             if value is not None and not (isinstance(value, list) and all(isinstance(d, int) and d > 0 for d in value)):
                 self.notify(f"input shape must be a list of positive integers, got {text!r}", severity="error")
                 return
-            self.raw_model["input_shape"] = value
-            self._changed()
+            self.workspace.set("model.input_shape", value)
 
         self.app.push_screen(
             TextPrompt("Input shape (one sample, no batch dimension), e.g. [28, 28, 1]; empty = from data:",
@@ -246,11 +265,9 @@ class BuildScreen(KwbScreen):
                 return
             text = text.strip()
             if text:
-                self.raw_model["path"] = text
-                self.raw_model["layers"] = []
+                self.workspace.update({"model.path": text, "model.layers": []})
             else:
-                self.raw_model["path"] = None
-            self._changed()
+                self.workspace.set("model.path", None)
 
         self.app.push_screen(
             TextPrompt("Load a model file (.keras or .h5) instead of the layer list; empty = use layers:",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping, cast
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -27,6 +27,10 @@ from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 from tui.widgets.settings_form import ConfigForm, FormField
 
+if TYPE_CHECKING:
+    from tui.app import KwbApp
+    from tui.workspace import Workspace
+
 __all__ = ["DataScreen", "DataForm"]
 
 SOURCES = ("synthetic", "keras", "csv", "npz", "hdf5", "directory", "sklearn")
@@ -36,7 +40,7 @@ _PLACEHOLDER_MODEL = {"layers": [{"Dense": {"units": 1}}]}
 """Stands in for the model when only the data is checked (a half-built model must not block a preview)."""
 
 
-def _source(raw: dict[str, Any]) -> str:
+def _source(raw: Mapping[str, Any]) -> str:
     return str((raw.get("data") or {}).get("source") or "synthetic")
 
 
@@ -110,25 +114,30 @@ class DataScreen(KwbScreen):
         self._refresh_tree()
 
     @property
-    def raw(self) -> dict[str, Any]:
-        return self.app.workspace.raw  # type: ignore[attr-defined]
+    def workspace(self) -> Workspace:
+        return cast("KwbApp", self.app).workspace
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The workspace config, to read."""
+        return self.workspace.raw
 
     def _resolve(self, path: str) -> str:
-        base = self.app.workspace.path  # type: ignore[attr-defined]
+        base = self.workspace.path
         p = Path(path).expanduser()
         return str(p if p.is_absolute() or base is None else (base.parent / p).resolve())
 
     # ------------------------------------------------------------ preview
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "preview-btn":
-            event.stop()
-            self.action_preview()
+    @on(Button.Pressed, "#preview-btn")
+    def _preview_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_preview()
 
     def action_preview(self) -> None:
         self.query_one(DataPreview).busy = True
-        trial = copy.deepcopy(self.raw)
+        trial = self.workspace.copy()
         trial["model"] = copy.deepcopy(_PLACEHOLDER_MODEL)
-        self._preview(trial, self.app.workspace.path)  # type: ignore[attr-defined]
+        self._preview(trial, self.workspace.path)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _preview(self, raw: dict[str, Any], config_path: Path | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -12,20 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from engine.config_io import parse_value
 from engine.layers import LAYERS, check_layer
 
-__all__ = ["LayerPicker", "LayerEditor", "TextPrompt", "parse_value"]
-
-
-def parse_value(text: str) -> Any:
-    """What the user typed, read as a YAML scalar or flow value (``64``, ``relu``, ``[3, 3]``)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+__all__ = ["LayerPicker", "LayerEditor", "TextPrompt"]
 
 
 def _show(value: Any) -> str:
@@ -158,11 +149,13 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._save()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self._save()
-        else:
-            self.dismiss(None)
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self._save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

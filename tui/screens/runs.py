@@ -11,9 +11,8 @@ metric curve per run on shared charts.
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
@@ -31,6 +30,10 @@ from tui.widgets.dashboard import Dashboard, metric_names
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 from tui.widgets.run_header import STATUS_STYLES
+
+if TYPE_CHECKING:
+    from engine.runs import RunInfo
+    from tui.app import KwbApp
 
 __all__ = ["RunsScreen", "overlay_series"]
 
@@ -63,7 +66,7 @@ class RunsScreen(KwbScreen):
     class Loaded(Message):
         """The run list was read from disk."""
 
-        def __init__(self, runs: list[Any]) -> None:
+        def __init__(self, runs: list[RunInfo]) -> None:
             super().__init__()
             self.runs = runs
 
@@ -81,7 +84,7 @@ class RunsScreen(KwbScreen):
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "runs"
         self.query_one(DataTable).add_columns(" ", "run", "status", "epochs", "best", "duration")
-        self.runs: list[Any] = []
+        self.runs: list[RunInfo] = []
         self.states: dict[str, DashState] = {}
         self.action_reload()
 
@@ -89,8 +92,12 @@ class RunsScreen(KwbScreen):
         self.action_reload()
 
     @property
+    def kwb(self) -> KwbApp:
+        return cast("KwbApp", self.app)
+
+    @property
     def runs_dir(self) -> Path:
-        app: Any = self.app
+        app = self.kwb
         if app.runs_dir is not None:
             return Path(app.runs_dir)
         try:
@@ -133,15 +140,15 @@ class RunsScreen(KwbScreen):
             f"{len(self.runs)} runs in {_short_path(self.runs_dir)} · {len(self.marked)} marked"
         self.query_one("#runs-hint", Static).update(Text(hint, style="dim"))
 
-    def _current(self) -> Any | None:
+    def _current(self) -> RunInfo | None:
         if not self.runs:
             return None
         return self.runs[min(self.query_one(DataTable).cursor_row, len(self.runs) - 1)]
 
-    def _state_of(self, info: Any) -> DashState:
+    def _state_of(self, info: RunInfo) -> DashState:
         from engine.runs import read_events
 
-        if info.id not in self.states or info.state in ("running", "paused"):
+        if info.id not in self.states or info.live:  # a live run's curves grow: read them again
             self.states[info.id] = replay(read_events(info.path))
         return self.states[info.id]
 
@@ -149,10 +156,9 @@ class RunsScreen(KwbScreen):
         info = self._current()
         if info is None:
             return
-        if info.state in ("starting", "running", "paused", "stopping"):
+        if info.live:
             # A live run opens on the Train screen, followed and controllable (kwb attach).
-            app: Any = self.app
-            app.attach_run(info.path)
+            self.kwb.attacher.attach(info.path)
             return
         self.query_one("#run-dashboard", Dashboard).state = self._state_of(info)
         self.query_one(ContentSwitcher).current = "run-dashboard"
@@ -195,13 +201,12 @@ class RunsScreen(KwbScreen):
         from engine.errors import ConfigError
 
         try:
-            cfg = load_config(Path(info.path) / "config.yaml")
+            cfg = load_config(info.run_dir.config)
         except ConfigError as exc:
             self.notify(str(exc), severity="error")
             return
-        app: Any = self.app
+        app = self.kwb
         app.workspace.replace_config(cfg)
-        app.config_changed()
         self.notify(f"loaded the config of {info.id}; ctrl+s saves it to {app.workspace.path}")
         app.switch_mode("build")
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.state import DashState
 from tui.widgets.run_header import STATUS_STYLES
+
+if TYPE_CHECKING:
+    from tui.app import KwbApp
+    from tui.workspace import Workspace
 
 __all__ = ["NavBar", "SCREENS"]
 
@@ -30,14 +36,16 @@ class NavBar(Widget):
     """The config file's name."""
 
     def on_mount(self) -> None:
-        self.watch(self.app, "dash", self._on_dash)
-        self.watch(self.app, "config_version", self._on_config)
+        app = cast("KwbApp", self.app)
+        self.watch(app, "dash", self._on_dash)
+        app.config_changed_signal.subscribe(self, self._on_config, immediate=True)
+        self._on_config(None)
 
     def _on_dash(self, state: DashState) -> None:
         self.status = state.status
 
-    def _on_config(self, _version: int) -> None:
-        path = getattr(self.app, "workspace").path
+    def _on_config(self, _message: Workspace.Changed | None) -> None:
+        path = cast("KwbApp", self.app).workspace.path
         self.config_name = path.name if path else "(unsaved)"
 
     def render(self) -> Text:

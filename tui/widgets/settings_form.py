@@ -1,29 +1,35 @@
 """``ConfigForm``: a scrolling form of config fields, each edit validated by ``engine.config`` before it lands.
 
-A form lists ``FormField`` s by key path (``fit.epochs``). Typing into a field parses the
-text as a YAML scalar (like ``kwb train --set``), applies it to a copy of the workspace
-config and validates that copy with ``engine.config.parse_config`` — the same pydantic
-models and catalogue checks as ``kwb train``. Issues for that key are shown under the
-field and the workspace is left untouched; a clean edit goes into ``workspace.raw`` and
-bumps the app's ``config_version``, so ``ctrl+s`` saves it and ``t`` trains with it.
+A form lists ``FormField`` s by key path (``fit.epochs``). Typing into a field reads the
+text with ``engine.config_io.parse_value`` (the rules of a config file and ``--set``),
+applies it to a copy of the workspace config and validates that copy with
+``engine.config_io.parse_config`` — the same pydantic models and catalogue checks as
+``kwb train``. Issues for that key are shown under the field and the workspace is left
+untouched; a clean edit goes into the workspace (``Workspace.set``), so ``ctrl+s`` saves
+it and ``t`` trains with it. The form shows every later change of the workspace, from
+wherever it came (``KwbApp.config_changed_signal``).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, cast
 
-import yaml
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from engine.config import ConfigError, parse_config, yaml_load
+from engine.config_io import parse_config, parse_value
+from engine.errors import ConfigError
+from tui.workspace import Workspace, get_path, set_path
 
-__all__ = ["FormField", "ConfigForm", "get_path", "set_path", "check_edit", "field_id"]
+if TYPE_CHECKING:
+    from tui.app import KwbApp
+
+__all__ = ["FormField", "ConfigForm", "check_edit", "field_id"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class FormField:
     """toggle: the section's value when switched on."""
     enabled_by: str | None = None
     """Disabled while the section at this key path is off (null)."""
-    show_if: Callable[[dict[str, Any]], bool] | None = None
+    show_if: Callable[[Mapping[str, Any]], bool] | None = None
     """Shown only while this is true of the raw config."""
 
 
@@ -51,31 +57,12 @@ def field_id(path: str) -> str:
     return path.replace(".", "-").replace("_", "-")
 
 
-def get_path(raw: dict[str, Any], path: str) -> Any:
-    node: Any = raw
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    node = raw
-    for part in parents:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[last] = value
-
-
 def _related(loc: str, path: str) -> bool:
     # The key itself, something inside it, or a check of the section that holds it.
     return loc == path or loc.startswith((path + ".", path + "[")) or (bool(loc) and path.startswith(loc + "."))
 
 
-def check_edit(raw: dict[str, Any], path: str, value: Any) -> str | None:
+def check_edit(raw: Mapping[str, Any], path: str, value: Any) -> str | None:
     """Why setting ``path`` to ``value`` makes the config invalid, or None if it does not."""
     trial = copy.deepcopy(raw)
     set_path(trial, path, value)
@@ -95,12 +82,7 @@ def parse_text(field: FormField, text: str) -> Any:
         return text.strip() or None
     if field.kind == "list":
         return [part.strip() for part in text.split(",") if part.strip()]
-    if not text.strip():
-        return None
-    try:
-        return yaml_load(text)
-    except yaml.YAMLError:
-        return text
+    return parse_value(text)
 
 
 def format_value(value: Any) -> str:
@@ -160,11 +142,24 @@ class ConfigForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self._by_id = {f"f-{field_id(f.path)}": f for f in self.FIELDS}
-        self.watch(self.app, "config_version", lambda _v: self.load())
+        self.kwb.config_changed_signal.subscribe(self, self._on_config_changed, immediate=True)
+        self.load()
 
     @property
-    def raw(self) -> dict[str, Any]:
-        return self.app.workspace.raw  # type: ignore[attr-defined]
+    def kwb(self) -> KwbApp:
+        return cast("KwbApp", self.app)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.kwb.workspace
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The workspace config, to read (edits go through ``Workspace.set``)."""
+        return self.workspace.raw
+
+    def _on_config_changed(self, message: Workspace.Changed) -> None:
+        self.load()
 
     # ------------------------------------------------------------ config -> widgets
     def load(self) -> None:
@@ -244,9 +239,8 @@ class ConfigForm(VerticalScroll):
         error = check_edit(self.raw, field.path, value)
         self._show(field, error)
         if error is None:
-            set_path(self.raw, field.path, value)
+            self.workspace.set(field.path, value)
             self.post_message(self.Edited(field.path, value))
-            self.app.config_changed()  # type: ignore[attr-defined]
 
     def set_value(self, path: str, value: Any) -> None:
         """Edit ``path`` as if typed into its field (validated, shown, applied when valid)."""

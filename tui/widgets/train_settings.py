@@ -51,7 +51,3 @@ class TrainSettings(ConfigForm):
     )  # fmt: skip
     """Compile, fit, callbacks, runtime and controls, in the order of the YAML. (multi_worker is not
     offered: it is started with ``kwb train`` on every worker.)"""
-
-    def on_config_form_edited(self, message: ConfigForm.Edited) -> None:
-        if message.path == "controls.lr_factor":
-            self.app.lr_factor = message.value  # type: ignore[attr-defined]
