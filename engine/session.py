@@ -37,7 +37,6 @@ from typing import Any, Callable
 
 from engine import events as ev
 from engine.callbacks.factory import make_callbacks
-from engine.callbacks.checkpoint import save_model_atomic
 from engine.config import RunConfig
 from engine.control import Control, EventSink
 from engine.errors import UserError
@@ -285,6 +284,8 @@ def _remove_scratch(scratch: str) -> None:
 
 def _fit(life: RunLifecycle, prep: Prepared, cluster: Any, initial_epoch: int, *, resumed: bool) -> None:
     """Wire the callbacks, announce the run, ``fit``, then save and score the model (inside the lifecycle)."""
+    from engine.callbacks.checkpoint import save_model_atomic  # subclasses a Keras callback: loads Keras
+
     cfg, data, model, run = prep.cfg, prep.data, prep.model, life.run
     bridge = life.make_bridge(batch_size=cfg.fit.batch_size, control=None if cluster is None else Control())
     fit_kwargs, has_val = _fit_inputs(data, cfg)
