@@ -179,7 +179,7 @@ class ReplayEngine:
 def child(config: str, events_path: str, epochs: int, steps: int, rate: float) -> None:
     """The replayed-stream app (run on the pty by the parent)."""
     from engine.runs import read_events
-    from tui.app import make_app
+    from tui.factory import make_app
     from tui.terminal import guard_terminal
 
     engine = ReplayEngine(read_events(Path(events_path)), epochs, steps, rate)

@@ -40,7 +40,7 @@ from tui.workspace import Workspace
 if TYPE_CHECKING:
     from engine.runs import RunDir
 
-__all__ = ["KwbApp", "make_app", "run_app"]
+__all__ = ["KwbApp", "RUN_ACTIONS", "PUBLISH_INTERVAL"]
 
 quiet_tensorflow()
 
@@ -120,6 +120,7 @@ class KwbApp(App[None]):
         cursor_blink: bool = True,
         attach: str | os.PathLike[str] | None = None,
     ) -> None:
+        """The app over ``workspace``; ``tui.factory.make_app`` builds it (see there for the arguments)."""
         super().__init__()
         self._attach = attach
         self.cursor_blink = cursor_blink
@@ -283,7 +284,7 @@ class KwbApp(App[None]):
         """The one place worker failures are seen: a dead training worker ends its run, the others say what failed."""
         group, state = event.worker.group, event.state
         if group == "train" and state in (WorkerState.ERROR, WorkerState.CANCELLED):
-            # A worker that died without posting RunFinished must not leave the controls on.
+            # A worker that died without posting Runner.Finished must not leave the controls on.
             self.post_message(Runner.Finished(error=ev.Error(message=str(event.worker.error), fatal=True)))
         elif group in _WORKER_TASKS and state == WorkerState.ERROR:
             self.notify(f"{_WORKER_TASKS[group]} failed: {event.worker.error}", severity="error", timeout=10)
@@ -402,10 +403,7 @@ class KwbApp(App[None]):
 
         try:
             path = self.workspace.save()
-        except ConfigError as exc:
-            self.notify(str(exc), title="not saved", severity="error", timeout=10)
-            return
-        except OSError as exc:
+        except (ConfigError, OSError) as exc:
             self.notify(str(exc), title="not saved", severity="error", timeout=10)
             return
         self.notify(f"saved {path}", title="config")
@@ -423,38 +421,3 @@ class KwbApp(App[None]):
                 self.notify("stopping the run and saving before quitting…", timeout=30)
 
         self.push_screen(ConfirmDialog("A run is in progress. Stop it (saving the model) and quit?"), answer)
-
-
-def make_app(
-    config_path: str | os.PathLike[str] | None = None,
-    engine: TrainEngine | None = None,
-    runs_dir: str | os.PathLike[str] | None = None,
-    warm_up: bool = True,
-    start_mode: str = "build",
-    cursor_blink: bool = True,
-    attach: str | os.PathLike[str] | None = None,
-    check_config: bool = True,
-) -> KwbApp:
-    """The one app factory, shared by the CLI and the tests.
-
-    ``engine`` replaces ``engine.session`` (tests may hand a recorded stream);
-    ``runs_dir`` overrides the config's ``output.runs_dir``; ``warm_up=False`` skips
-    importing TensorFlow in the background; ``cursor_blink=False`` for snapshots;
-    ``attach`` (a run directory) opens on its dashboard, following it live (``kwb attach``);
-    ``check_config=False`` reads the config's YAML now and validates it (pydantic) once
-    the first frame is on screen, as ``run_app`` does.
-    """
-    workspace = Workspace.open(Path(config_path) if config_path is not None else None, check=check_config)
-    return KwbApp(
-        workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode="train" if attach is not None else start_mode,
-        cursor_blink=cursor_blink, attach=attach,
-    )
-
-
-def run_app(config_path: str | os.PathLike[str] | None = None) -> None:
-    """Run the app full-screen on ``config_path`` (else the last config, else the sample)."""
-    from tui.terminal import guard_terminal
-
-    app = make_app(config_path, check_config=False)
-    with guard_terminal():
-        app.run()

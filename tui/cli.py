@@ -32,7 +32,7 @@ app = typer.Typer(
 def _root(ctx: typer.Context) -> None:
     """Keras Workbench. Run `kwb` alone to open the app on the last config (or the spirals sample)."""
     if ctx.invoked_subcommand is None:
-        from tui.app import run_app
+        from tui.factory import run_app
 
         run_app(None)
 
@@ -40,7 +40,7 @@ def _root(ctx: typer.Context) -> None:
 @app.command()
 def ui(config: Annotated[Optional[Path], typer.Argument(help="Config to open.")] = None) -> None:
     """Open the full-screen app on CONFIG."""
-    from tui.app import run_app
+    from tui.factory import run_app
 
     if config is not None and not config.exists():
         bad_input(f"error in {config}:\n  file not found")

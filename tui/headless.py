@@ -11,17 +11,9 @@ import time
 from typing import TextIO
 
 from engine import events as ev
+from tui.state import format_duration
 
-__all__ = ["Printer", "format_logs", "format_duration"]
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "-"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+__all__ = ["Printer", "format_logs"]
 
 
 def _num(v: float) -> str:
@@ -109,7 +101,7 @@ class Printer:
             frac = f"{e.step}/{steps}"
             elapsed = now - self._epoch_t0
             eta = elapsed / e.step * (steps - e.step) if e.step else None
-            eta_text = f"ETA {format_duration(eta)}"
+            eta_text = f"ETA {format_duration(eta, missing='-')}"
         else:
             bar, frac, eta_text = "", str(e.step), ""
         rate = f"{e.samples_per_s:,.0f} samples/s" if e.samples_per_s else ""
@@ -156,7 +148,7 @@ class Printer:
     def _on_run_ended(self, e: ev.RunEnded) -> None:
         self.line(
             f"{e.status}{' (' + e.reason + ')' if e.reason else ''} after {e.epochs_completed} epochs "
-            f"in {format_duration(e.duration_s)}"
+            f"in {format_duration(e.duration_s, missing='-')}"
         )
         val = {k: v for k, v in e.best.items() if k.startswith("val_")}
         if val:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from engine import events as ev
 
@@ -44,10 +44,15 @@ def append_point(series: tuple[Point, ...], point: Point, cap: int = SERIES_CAP)
     return out
 
 
-def format_duration(seconds: float | None) -> str:
-    """``75`` -> ``1:15``; ``3725`` -> ``1:02:05``; None -> ``--:--``."""
+def format_duration(seconds: float | None, missing: str = "--:--") -> str:
+    """``75`` -> ``1:15``; ``3725`` -> ``1:02:05``; None (or NaN, or negative) -> ``missing``.
+
+    Args:
+        seconds: the duration.
+        missing: what stands for an unknown duration. Defaults to ``--:--`` (the dashboard; the CLI uses ``-``).
+    """
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
+        return missing
     s = int(round(seconds))
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
@@ -176,111 +181,149 @@ def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _run_started(s: DashState, event: ev.RunStarted) -> DashState:
+    s = DashState(
+        status="running",
+        run_id=event.run_id,
+        run_dir=event.run_dir,
+        name=event.name,
+        epochs=event.epochs,
+        epoch=event.initial_epoch,
+        steps=event.steps_per_epoch,
+        batch_size=event.batch_size,
+        train_samples=event.train_samples,
+        params=event.params,
+        device=event.device,
+        strategy=event.strategy,
+        replicas=event.replicas,
+        workers=event.workers,
+        metrics=tuple(event.metrics),
+        started_t=event.t,
+        last_t=event.t,
+        learning_rate=event.learning_rate,
+    )
+    if event.learning_rate is not None:
+        s = replace(s, lr=((float(event.initial_epoch), event.learning_rate),))
+    return replace(s, log=_log(s, event, "info", f"run {event.run_id} started: {event.epochs} epochs, {event.params:,} params"))
+
+
+def _epoch_started(s: DashState, event: ev.EpochStarted) -> DashState:
+    return replace(s, epoch=event.epoch, epochs=event.epochs or s.epochs, step=0, epoch_started_t=event.t)
+
+
+def _batch(s: DashState, event: ev.Batch) -> DashState:
+    s = replace(s, epoch=event.epoch, step=event.step, steps=event.steps or s.steps, batch_logs=dict(event.logs))
+    if event.samples_per_s is not None:
+        s = replace(s, samples_per_s=event.samples_per_s)
+    curves = dict(s.batch)
+    for key, value in event.logs.items():
+        if _finite(value) and key not in _LR_KEYS:
+            curves[key] = append_point(curves.get(key, ()), (s.position, float(value)))
+    return replace(s, batch=curves)
+
+
+def _epoch_ended(s: DashState, event: ev.EpochEnded) -> DashState:
+    history = dict(s.history)
+    x = float(event.epoch + 1)
+    for key, value in event.logs.items():
+        if key not in _LR_KEYS and _finite(value):
+            history[key] = append_point(history.get(key, ()), (x, float(value)))
+    lr = event.learning_rate if event.learning_rate is not None else event.logs.get("learning_rate")
+    series = s.lr
+    if _finite(lr):
+        series = append_point(series, (x, float(lr)))  # type: ignore[arg-type]
+    durations = (s.epoch_durations + (event.duration_s,))[-20:] if event.duration_s else s.epoch_durations
+    s = replace(
+        s,
+        epoch=event.epoch + 1,
+        step=s.steps or s.step,
+        history=history,
+        lr=series,
+        learning_rate=lr if _finite(lr) else s.learning_rate,
+        epoch_durations=durations,
+    )
+    parts = " ".join(f"{k}={_fmt(v)}" for k, v in event.logs.items() if k not in _LR_KEYS)
+    return replace(s, log=_log(s, event, "info", f"epoch {event.epoch + 1}: {parts}"))
+
+
+def _lr_changed(s: DashState, event: ev.LrChanged) -> DashState:
+    x = float(event.epoch + (s.epoch_fraction if event.step is not None else 0)) if event.epoch is not None else s.position
+    s = replace(s, learning_rate=event.new, lr=append_point(s.lr, (x, event.new)))
+    return replace(s, log=_log(s, event, "lr", f"learning rate {_fmt(event.old)} → {_fmt(event.new)} ({event.source})"))
+
+
+def _checkpoint_saved(s: DashState, event: ev.CheckpointSaved) -> DashState:
+    s = replace(s, checkpoints=s.checkpoints + 1)
+    where = f" at epoch {event.epoch + 1}" if event.epoch is not None else ""
+    return replace(s, log=_log(s, event, "checkpoint", f"{event.kind} checkpoint{where}: {_short_path(event.path)}"))
+
+
+def _paused(s: DashState, event: ev.Paused) -> DashState:
+    s = replace(s, status="paused", paused_at=event.t)
+    return replace(s, log=_log(s, event, "pause", f"paused at epoch {event.epoch + 1}, step {event.step}"))
+
+
+def _resumed(s: DashState, event: ev.Resumed) -> DashState:
+    status = "running" if s.status == "paused" else s.status
+    s = replace(s, status=status, paused_at=None, paused_s=s.paused_s + event.paused_s,
+                epoch_started_t=(s.epoch_started_t + event.paused_s) if s.epoch_started_t is not None else None)  # fmt: skip
+    return replace(s, log=_log(s, event, "pause", f"resumed after {event.paused_s:.1f}s"))
+
+
+def _stopping(s: DashState, event: ev.Stopping) -> DashState:
+    s = replace(s, status="stopping")
+    return replace(s, log=_log(s, event, "stop", f"stopping: {event.reason}"))
+
+
+def _run_ended(s: DashState, event: ev.RunEnded) -> DashState:
+    s = replace(s, status=event.status, best=dict(event.best), model_path=event.model_path,
+                epoch=max(s.epoch, event.epochs_completed))  # fmt: skip
+    best = " ".join(f"{k}={_fmt(v)}" for k, v in event.best.items())
+    tail = f" — best {best}" if best else ""
+    why = f" ({event.reason})" if event.reason else ""
+    kind = "error" if event.status == "failed" else "end"
+    text = f"run {event.status}{why} after {event.epochs_completed} epochs in {format_duration(event.duration_s)}{tail}"
+    return replace(s, log=_log(s, event, kind, text))
+
+
+def _error(s: DashState, event: ev.Error) -> DashState:
+    if event.fatal:
+        s = replace(s, error=event.message)
+    label = f"{event.command} refused: " if event.command else ("error: " if event.fatal else "warning: ")
+    text = label + event.message.strip().splitlines()[-1] if event.message.strip() else label
+    return replace(s, log=_log(s, event, "error", text))
+
+
+def _log_line(s: DashState, event: ev.Log) -> DashState:
+    kind = "error" if event.level in ("error", "warning") else "info"
+    return replace(s, log=_log(s, event, kind, event.message))
+
+
+_LR_KEYS = ("learning_rate", "lr")
+"""Log keys that hold the learning rate: charted as the LR curve, not as a metric."""
+
+_REDUCERS: dict[type[ev.Event], Callable[[DashState, Any], DashState]] = {
+    ev.RunStarted: _run_started,
+    ev.EpochStarted: _epoch_started,
+    ev.Batch: _batch,
+    ev.EpochEnded: _epoch_ended,
+    ev.LrChanged: _lr_changed,
+    ev.CheckpointSaved: _checkpoint_saved,
+    ev.Paused: _paused,
+    ev.Resumed: _resumed,
+    ev.Stopping: _stopping,
+    ev.RunEnded: _run_ended,
+    ev.Error: _error,
+    ev.Log: _log_line,
+}
+"""Event type -> the pure function that folds it into the state; other events only move the clock."""
+
+
 def reduce(state: DashState, event: ev.Event) -> DashState:
     """The state after ``event``. Pure: ``state`` is not changed."""
     s = replace(state, last_t=event.t)
-    if isinstance(event, ev.RunStarted):
-        s = DashState(
-            status="running",
-            run_id=event.run_id,
-            run_dir=event.run_dir,
-            name=event.name,
-            epochs=event.epochs,
-            epoch=event.initial_epoch,
-            steps=event.steps_per_epoch,
-            batch_size=event.batch_size,
-            train_samples=event.train_samples,
-            params=event.params,
-            device=event.device,
-            strategy=event.strategy,
-            replicas=event.replicas,
-            workers=event.workers,
-            metrics=tuple(event.metrics),
-            started_t=event.t,
-            last_t=event.t,
-            learning_rate=event.learning_rate,
-        )
-        if event.learning_rate is not None:
-            s = replace(s, lr=((float(event.initial_epoch), event.learning_rate),))
-        return replace(s, log=_log(s, event, "info", f"run {event.run_id} started: {event.epochs} epochs, {event.params:,} params"))
-    if isinstance(event, ev.EpochStarted):
-        return replace(s, epoch=event.epoch, epochs=event.epochs or s.epochs, step=0, epoch_started_t=event.t)
-    if isinstance(event, ev.Batch):
-        s = replace(s, epoch=event.epoch, step=event.step, steps=event.steps or s.steps, batch_logs=dict(event.logs))
-        if event.samples_per_s is not None:
-            s = replace(s, samples_per_s=event.samples_per_s)
-        curves = dict(s.batch)
-        for key, value in event.logs.items():
-            if _finite(value) and key not in ("learning_rate", "lr"):
-                curves[key] = append_point(curves.get(key, ()), (s.position, float(value)))
-        return replace(s, batch=curves)
-    if isinstance(event, ev.EpochEnded):
-        history = dict(s.history)
-        x = float(event.epoch + 1)
-        for key, value in event.logs.items():
-            if key in ("learning_rate", "lr"):
-                continue
-            if _finite(value):
-                history[key] = append_point(history.get(key, ()), (x, float(value)))
-        lr = event.learning_rate if event.learning_rate is not None else event.logs.get("learning_rate")
-        series = s.lr
-        if _finite(lr):
-            series = append_point(series, (x, float(lr)))  # type: ignore[arg-type]
-        durations = (s.epoch_durations + (event.duration_s,))[-20:] if event.duration_s else s.epoch_durations
-        s = replace(
-            s,
-            epoch=event.epoch + 1,
-            step=s.steps or s.step,
-            history=history,
-            lr=series,
-            learning_rate=lr if _finite(lr) else s.learning_rate,
-            epoch_durations=durations,
-        )
-        parts = " ".join(f"{k}={_fmt(v)}" for k, v in event.logs.items() if k not in ("learning_rate", "lr"))
-        return replace(s, log=_log(s, event, "info", f"epoch {event.epoch + 1}: {parts}"))
-    if isinstance(event, ev.LrChanged):
-        x = float(event.epoch + (s.epoch_fraction if event.step is not None else 0)) if event.epoch is not None else s.position
-        s = replace(s, learning_rate=event.new, lr=append_point(s.lr, (x, event.new)))
-        return replace(s, log=_log(s, event, "lr", f"learning rate {_fmt(event.old)} → {_fmt(event.new)} ({event.source})"))
-    if isinstance(event, ev.CheckpointSaved):
-        s = replace(s, checkpoints=s.checkpoints + 1)
-        where = f" at epoch {event.epoch + 1}" if event.epoch is not None else ""
-        return replace(s, log=_log(s, event, "checkpoint", f"{event.kind} checkpoint{where}: {_short_path(event.path)}"))
-    if isinstance(event, ev.Paused):
-        s = replace(s, status="paused", paused_at=event.t)
-        return replace(s, log=_log(s, event, "pause", f"paused at epoch {event.epoch + 1}, step {event.step}"))
-    if isinstance(event, ev.Resumed):
-        status = "running" if s.status == "paused" else s.status
-        s = replace(s, status=status, paused_at=None, paused_s=s.paused_s + event.paused_s,
-                    epoch_started_t=(s.epoch_started_t + event.paused_s) if s.epoch_started_t is not None else None)
-        return replace(s, log=_log(s, event, "pause", f"resumed after {event.paused_s:.1f}s"))
-    if isinstance(event, ev.Stopping):
-        s = replace(s, status="stopping")
-        return replace(s, log=_log(s, event, "stop", f"stopping: {event.reason}"))
-    if isinstance(event, ev.RunEnded):
-        s = replace(
-            s,
-            status=event.status,
-            best=dict(event.best),
-            model_path=event.model_path,
-            epoch=max(s.epoch, event.epochs_completed),
-            error=s.error if event.status == "failed" else s.error,
-        )
-        best = " ".join(f"{k}={_fmt(v)}" for k, v in event.best.items())
-        tail = f" — best {best}" if best else ""
-        why = f" ({event.reason})" if event.reason else ""
-        kind = "error" if event.status == "failed" else "end"
-        text = f"run {event.status}{why} after {event.epochs_completed} epochs in {format_duration(event.duration_s)}{tail}"
-        return replace(s, log=_log(s, event, kind, text))
-    if isinstance(event, ev.Error):
-        if event.fatal:
-            s = replace(s, error=event.message)
-        label = f"{event.command} refused: " if event.command else ("error: " if event.fatal else "warning: ")
-        return replace(s, log=_log(s, event, "error", label + event.message.strip().splitlines()[-1] if event.message.strip() else label))
-    if isinstance(event, ev.Log):
-        kind = "error" if event.level in ("error", "warning") else "info"
-        return replace(s, log=_log(s, event, kind, event.message))
-    return s
+    handler = _REDUCERS.get(type(event))
+    return handler(s, event) if handler is not None else s
 
 
 def _short_path(path: str) -> str:

@@ -18,7 +18,8 @@ import pytest
 
 from engine import events as ev
 from engine.runs import _pid_alive, effective_state, read_events, read_status
-from tui.app import KwbApp, make_app
+from tui.app import KwbApp
+from tui.factory import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SPIRALS = ROOT / "sample_configs" / "spirals.yaml"

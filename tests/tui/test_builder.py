@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Label
 
-from tui.app import make_app
+from tui.factory import make_app
 
 SIZE = (100, 30)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine import events as ev
 from engine.runs import read_events
-from tui.app import make_app
+from tui.factory import make_app
 
 SIZE = (100, 30)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, Label, Select
 
-from tui.app import make_app
+from tui.factory import make_app
 from tui.screens.data import DataScreen
 from tui.widgets.data_preview import DataPreview
 from tui.widgets.data_tree import DatasetTree

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.geometry import Region
 
 from engine import events as ev
-from tui.app import make_app
+from tui.factory import make_app
 from tui.state import LOG_CAP
 from tui.widgets.cells import RepaintBudget, changed_regions, changed_runs, sent_cells
 from tui.widgets.chart import epoch_axis_end, nice_range, nice_ticks

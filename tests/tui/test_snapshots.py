@@ -8,7 +8,7 @@ import pytest
 
 from engine import events as ev
 from engine.runs import read_events
-from tui.app import make_app
+from tui.factory import make_app
 
 SAMPLE = Path(__file__).parents[2] / "sample_configs" / "spirals.yaml"
 SIZES = [(80, 24), (120, 40)]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui.app import make_app
+from tui.factory import make_app
 from tui.workspace import Workspace
 
 ROOT = Path(__file__).parents[2]

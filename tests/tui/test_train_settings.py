@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Switch
 
-from tui.app import make_app
+from tui.factory import make_app
 from tui.widgets.train_settings import TrainSettings
 from tui.workspace import Workspace
 

@@ -17,7 +17,8 @@ from tui.commands.common import (
 def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
     """List runs: id, state, epochs, best validation metrics, duration."""
     from engine.runs import list_runs
-    from tui.headless import format_duration, format_logs
+    from tui.headless import format_logs
+    from tui.state import format_duration
 
     infos = list_runs(runs_dir_or_default(runs_dir))
     if not infos:
@@ -27,14 +28,15 @@ def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
     for i in infos:
         best = {k: v for k, v in i.best.items() if k.startswith("val_")} or i.best
         epochs = f"{i.epochs_done}/{i.epochs or '?'}"
-        print(f"{i.id:<40} {i.state:<9} {epochs:>7} {format_duration(i.duration_s):>8}  {format_logs(best)}")
+        print(f"{i.id:<40} {i.state:<9} {epochs:>7} {format_duration(i.duration_s, missing='-'):>8}  {format_logs(best)}")
 
 
 def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     """One run's summary, per-epoch history and loss curves."""
     from engine.errors import UserError
     from engine.runs import find_run, read_history, read_status, run_info
-    from tui.headless import format_duration, format_logs
+    from tui.headless import format_logs
+    from tui.state import format_duration
 
     try:
         rd = find_run(run, runs_dir_or_default(runs_dir))
@@ -47,7 +49,7 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     print(f"run      {rd.id}")
     print(f"dir      {rd.path}")
     print(f"state    {info.state}" + (f" ({status['reason']})" if status.get("reason") else ""))
-    print(f"epochs   {info.epochs_done}/{info.epochs}    time {format_duration(info.duration_s)}")
+    print(f"epochs   {info.epochs_done}/{info.epochs}    time {format_duration(info.duration_s, missing='-')}")
     if status.get("error"):
         print(f"error    {status['error']}")
     if info.best:
@@ -117,7 +119,7 @@ def attach(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
         rd = find_run(run, runs_dir_or_default(runs_dir))
     except UserError as exc:
         bad_input(exc)
-    from tui.app import make_app  # Textual, but no TensorFlow: attach opens at once
+    from tui.factory import make_app  # Textual, but no TensorFlow: attach opens at once
     from tui.terminal import guard_terminal
 
     app = make_app(attach=rd.path, runs_dir=rd.path.parent, warm_up=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 from textual import on
@@ -15,6 +15,9 @@ from textual.widgets.option_list import Option
 
 from engine.config_io import parse_value
 from engine.layers import LAYERS, check_layer
+
+if TYPE_CHECKING:
+    from tui.app import KwbApp
 
 __all__ = ["LayerPicker", "LayerEditor", "TextPrompt"]
 
@@ -41,7 +44,7 @@ class LayerPicker(ModalScreen["str | None"]):
 
     def on_mount(self) -> None:
         self._fill("")
-        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+        self.query_one(Input).cursor_blink = cast("KwbApp", self.app).cursor_blink
 
     def _fill(self, query: str) -> None:
         q = query.strip().lower()
@@ -113,7 +116,7 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
 
     def on_mount(self) -> None:
         for field in self.query(Input):
-            field.cursor_blink = getattr(self.app, "cursor_blink", True)
+            field.cursor_blink = cast("KwbApp", self.app).cursor_blink
         inputs = list(self.query(Input))
         if inputs:
             inputs[0].focus()
@@ -179,7 +182,7 @@ class TextPrompt(ModalScreen["str | None"]):
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt")
 
     def on_mount(self) -> None:
-        self.query_one(Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+        self.query_one(Input).cursor_blink = cast("KwbApp", self.app).cursor_blink
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -1,0 +1,1 @@
+"""The app's widgets, one per module (charts, dashboard, forms, the nav bar, the footer …)."""
