@@ -211,10 +211,7 @@ class RunLifecycle:
 
     def _close(self) -> None:
         """The end of every run: error.txt, final status, run_ended (the watcher and heartbeat are stopped)."""
-        try:  # TODO(issue-10): one home
-            from engine.callbacks.monitor import best_of
-        except ImportError:
-            best_of = _best_by_name
+        from engine.callbacks.monitor import best_of
 
         result = self.result
         done = self.bridge.epochs_completed if self.bridge is not None else 0
@@ -237,17 +234,3 @@ class RunLifecycle:
                 model_path=model_path, best=result.best, test=result.evaluation, reason=result.reason,
             )
         )  # fmt: skip
-
-
-def _best_by_name(history: list[dict[str, float]], model: Any = None) -> dict[str, float]:  # TODO(issue-10): remove
-    import math
-
-    best: dict[str, float] = {}
-    for row in history:
-        for k, v in row.items():
-            if k in ("learning_rate", "epoch") or math.isnan(v):
-                continue
-            high = any(w in k for w in ("acc", "auc", "precision", "recall", "r2"))
-            if k not in best or (v > best[k] if high else v < best[k]):
-                best[k] = v
-    return best
