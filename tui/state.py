@@ -115,7 +115,11 @@ class DashState:
     # ------------------------------------------------------------ derived values
     @property
     def active(self) -> bool:
-        """True while the run can still take commands."""
+        """True while the run can still take commands.
+
+        The states of ``engine.runs.LIVE_STATES``, spelled here because this module must
+        stay light (``engine.runs`` brings pydantic, which the first frame does without).
+        """
         return self.status in ("starting", "running", "paused", "stopping")
 
     @property

@@ -32,26 +32,27 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
-def test_every_invalid_sample_has_an_expected_message():
-    assert sorted(p.name for p in INVALID.iterdir() if p.is_file()) == sorted(EXPECTED)
+class TestInvalidSamples:
+    """Every broken sample config has its expected message, and kwb validate/train exit 2 with it."""
 
+    def test_every_invalid_sample_has_an_expected_message(self):
+        assert sorted(p.name for p in INVALID.iterdir() if p.is_file()) == sorted(EXPECTED)
 
-def test_every_invalid_sample_says_what_is_broken():
-    for name in EXPECTED:
-        if name not in ("binary.yaml", "empty.yaml"):
-            assert (INVALID / name).read_text().startswith("# "), name
+    def test_every_invalid_sample_says_what_is_broken(self):
+        for name in EXPECTED:
+            if name not in ("binary.yaml", "empty.yaml"):
+                assert (INVALID / name).read_text().startswith("# "), name
 
-
-@pytest.mark.parametrize("verb", ["validate", "train"])
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_invalid_config_exits_2_with_the_exact_message(kwb, tmp_path: Path, name: str, verb: str):
-    shutil.copytree(INVALID, tmp_path / "invalid")
-    result = kwb(verb, f"invalid/{name}")
-    assert result.code == 2, result
-    assert result.exception is None, result
-    folder = (tmp_path / "invalid").resolve()
-    expected = [f"error in invalid/{name}:"] + ["  " + line.replace("{dir}", str(folder)) for line in EXPECTED[name]]
-    assert result.err.strip("\n").splitlines() == expected, result
-    assert "Traceback" not in result.out + result.err
-    assert result.out == ""
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["invalid"]  # no runs/, nothing written
+    @pytest.mark.parametrize("verb", ["validate", "train"])
+    @pytest.mark.parametrize("name", sorted(EXPECTED))
+    def test_invalid_config_exits_2_with_the_exact_message(self, kwb, tmp_path: Path, name: str, verb: str):
+        shutil.copytree(INVALID, tmp_path / "invalid")
+        result = kwb(verb, f"invalid/{name}")
+        assert result.code == 2, result
+        assert result.exception is None, result
+        folder = (tmp_path / "invalid").resolve()
+        expected = [f"error in invalid/{name}:"] + ["  " + line.replace("{dir}", str(folder)) for line in EXPECTED[name]]
+        assert result.err.strip("\n").splitlines() == expected, result
+        assert "Traceback" not in result.out + result.err
+        assert result.out == ""
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["invalid"]  # no runs/, nothing written

@@ -80,3 +80,13 @@ class TestHeader:
         assert placement(mirrored) == "mirrored ×2 (gpu×2)"
         multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
         assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"
+
+
+class TestLiveStates:
+    """The dashboard's notion of a live run matches the engine's."""
+
+    def test_active_is_exactly_the_engines_live_states(self) -> None:
+        from engine.runs import LIVE_STATES
+
+        statuses = ("idle", "starting", "running", "paused", "stopping", "finished", "stopped", "failed", "died")
+        assert {s for s in statuses if DashState(status=s).active} == set(LIVE_STATES)
