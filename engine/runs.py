@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from engine import events as ev
 from engine.config import RunConfig
@@ -30,6 +30,7 @@ __all__ = [
     "RunInfo",
     "LIVE_STATES",
     "create_run_dir",
+    "create_script_run_dir",
     "list_runs",
     "find_run",
     "read_status",
@@ -61,6 +62,10 @@ class RunDir:
         return self.path.name
 
     config = property(lambda self: self.path / "config.yaml")
+    script = property(lambda self: self.path / "script.json")
+    """What ``kwb run`` or ``KwbCallback`` records instead of config.yaml: the script, its arguments, the fit."""
+    output = property(lambda self: self.path / "output.log")
+    """A detached script's stdout and stderr."""
     status = property(lambda self: self.path / "status.json")
     events = property(lambda self: self.path / "events.jsonl")
     history = property(lambda self: self.path / "history.csv")
@@ -82,10 +87,21 @@ class RunDir:
 
 def create_run_dir(cfg: RunConfig, runs_dir: str | os.PathLike[str] | None = None) -> RunDir:
     """Make ``<runs_dir>/<stamp>-<name>/`` with its sub-folders and the resolved config."""
-    root = Path(runs_dir if runs_dir is not None else cfg.output.runs_dir).expanduser().resolve()
+    root = runs_dir if runs_dir is not None else cfg.output.runs_dir
+    return _new_run_dir(root, cfg.name, cfg.fit.epochs, lambda run: atomic_write_text(run.config, dump_config(cfg)))
+
+
+def create_script_run_dir(name: str, runs_dir: str | os.PathLike[str], script: dict[str, Any], epochs: int = 0) -> RunDir:
+    """Make a run directory for a ``fit`` that no config describes; ``script`` is what script.json records."""
+    text = json.dumps(script, indent=2, sort_keys=True, default=str) + "\n"
+    return _new_run_dir(runs_dir, name, epochs, lambda run: atomic_write_text(run.script, text))
+
+
+def _new_run_dir(runs_dir: str | os.PathLike[str], name: str, epochs: int, describe: Callable[[RunDir], None]) -> RunDir:
+    root = Path(runs_dir).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}-{cfg.name}"
+    base = f"{stamp}-{name}"
     for n in range(1, 1000):
         path = root / (base if n == 1 else f"{base}-{n}")
         try:
@@ -99,16 +115,16 @@ def create_run_dir(cfg: RunConfig, runs_dir: str | os.PathLike[str] | None = Non
     run.checkpoints.mkdir()
     run.control.mkdir(mode=0o700)
     os.chmod(run.control, 0o700)  # mkdir's mode is filtered by the umask; make it exact
-    atomic_write_text(run.config, dump_config(cfg))
+    describe(run)
     run.write_status(
         state="starting",
         run_id=run.id,
-        name=cfg.name,
+        name=name,
         pid=os.getpid(),
         host=socket.gethostname(),
         started=time.time(),
         heartbeat=time.time(),
-        epochs=cfg.fit.epochs,
+        epochs=epochs,
         epochs_done=0,
     )
     return run
