@@ -31,6 +31,7 @@ __all__ = [
     "LIVE_STATES",
     "create_run_dir",
     "create_script_run_dir",
+    "write_script_json",
     "list_runs",
     "find_run",
     "read_status",
@@ -93,8 +94,12 @@ def create_run_dir(cfg: RunConfig, runs_dir: str | os.PathLike[str] | None = Non
 
 def create_script_run_dir(name: str, runs_dir: str | os.PathLike[str], script: dict[str, Any], epochs: int = 0) -> RunDir:
     """Make a run directory for a ``fit`` that no config describes; ``script`` is what script.json records."""
-    text = json.dumps(script, indent=2, sort_keys=True, default=str) + "\n"
-    return _new_run_dir(runs_dir, name, epochs, lambda run: atomic_write_text(run.script, text))
+    return _new_run_dir(runs_dir, name, epochs, lambda run: write_script_json(run, script))
+
+
+def write_script_json(run: RunDir, script: dict[str, Any]) -> None:
+    """(Re)write the run's script.json, atomically."""
+    atomic_write_text(run.script, json.dumps(script, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _new_run_dir(runs_dir: str | os.PathLike[str], name: str, epochs: int, describe: Callable[[RunDir], None]) -> RunDir:

@@ -15,6 +15,7 @@ import typer
 from tui.commands import doctor as _doctor
 from tui.commands import models as _models  # light: every heavy import is inside the verbs
 from tui.commands import runs as _runs
+from tui.commands import script as _script
 from tui.commands import training as _training
 from tui.commands.common import bad_input
 
@@ -50,6 +51,7 @@ def ui(config: Annotated[Optional[Path], typer.Argument(help="Config to open.")]
 app.command()(_training.validate)
 app.command()(_training.train)
 app.command()(_training.resume)
+app.command(context_settings=_script.CONTEXT)(_script.run)
 app.command("runs")(_runs.runs_cmd)
 app.command()(_runs.show)
 app.command()(_runs.control)

@@ -1,8 +1,8 @@
 """``launch_detached``: start a ``kwb`` verb as a detached process and learn its run directory.
 
 The one launcher behind ``kwb train --detach``, ``kwb resume --detach`` and the app's
-``T`` (train detached). The child runs ``python -m tui.cli VERB … --detached --announce
-FILE`` in its own session (so closing the terminal does not reach it), with stdin closed
+``T`` (train detached). The child runs ``python -m tui.cli VERB --detached --announce
+FILE …`` in its own session (so closing the terminal does not reach it), with stdin closed
 and its output in a temp file; once it has created its run directory it writes that
 path to ``FILE`` (atomically) and moves its own output into the run's ``output.log``.
 The launcher waits for that announcement, not for any line of human output.
@@ -63,7 +63,8 @@ def launch_detached(argv: list[str], timeout: float = START_TIMEOUT_S, poll_s: f
     os.close(fd)
     os.unlink(announce)  # the child creates it, by rename, once its run directory exists
     out_fd, out_path = tempfile.mkstemp(prefix="kwb-detached-", suffix=".log")
-    cmd = [sys.executable, "-m", "tui.cli", *argv, "--detached", "--announce", announce]
+    # Right after the verb: ``kwb run``'s arguments after its SCRIPT belong to the script.
+    cmd = [sys.executable, "-m", "tui.cli", argv[0], "--detached", "--announce", announce, *argv[1:]]
     try:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=subprocess.STDOUT, start_new_session=True,
