@@ -212,6 +212,8 @@ class _KwbHooks:
             return
         self.on_train_batch_begin = type(self).on_train_batch_begin.__get__(self)  # type: ignore[method-assign]
         self.on_train_batch_end = type(self).on_train_batch_end.__get__(self)  # type: ignore[method-assign]
+        if life.bridge is not None:
+            life.bridge.on_train_end()  # the optimizer gets its own schedule back
         if self._history is not None:
             self._history.on_train_end()  # closes history.csv
             self._history = None

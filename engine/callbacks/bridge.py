@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from engine import events as ev
 from engine.callbacks.checkpoint import save_model_atomic
-from engine.callbacks.schedule import get_lr, set_lr
+from engine.callbacks.schedule import LrNotSettable, get_lr, scale_schedule, set_lr, unscale_schedule
 from engine.control import Command, CommandName, Control, EventSink
 from engine.kerasapi import keras as _keras_module
 
@@ -113,7 +113,13 @@ class Bridge(keras.callbacks.Callback):
         self._reset()
         if self.checkpoint_dir is not None and self.checkpoint_dir.exists():
             self._manual_n = len(list(self.checkpoint_dir.glob("manual-*.keras")))
+        if scale_schedule(self.model.optimizer):
+            # Keras made the train step before this hook; made again, it traces with the wrapper.
+            self.model.make_train_function(force=True)
         self._known_lr = get_lr(self.model.optimizer)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        unscale_schedule(self.model.optimizer)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch = epoch
@@ -209,7 +215,11 @@ class Bridge(keras.callbacks.Callback):
         opt = self.model.optimizer
         old = get_lr(opt)
         new = old * float(cmd.value) if cmd.name is CommandName.LR_SCALE else float(cmd.value)  # type: ignore[arg-type]
-        set_lr(opt, new)
+        try:
+            set_lr(opt, new)
+        except LrNotSettable as exc:
+            self._refuse(cmd, f"cannot change the learning rate: {exc}")
+            return
         actual = get_lr(opt)
         if old > 0:
             self.lr_multiplier *= actual / old

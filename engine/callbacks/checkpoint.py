@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import events as ev
 from engine.callbacks.monitor import metric_direction
+from engine.callbacks.schedule import plain_schedule
 from engine.control import EventSink
 from engine.kerasapi import keras as _keras_module
 
@@ -25,7 +26,8 @@ def save_model_atomic(model: Any, path: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}-{target.name}"
     try:
-        model.save(tmp)
+        with plain_schedule(model):
+            model.save(tmp)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -1,11 +1,20 @@
 """The learning rate per epoch: ``EpochSchedule`` sets it, ``LrWatch`` reports what other callbacks did to it.
 
 ``get_lr`` / ``set_lr`` are the one way the callbacks read and write an optimizer's rate.
+
+An optimizer built on a ``LearningRateSchedule`` has no settable rate (Keras raises;
+tensorflow#51399 is the classic failure). kwb's LR commands scale the schedule instead:
+``scale_schedule`` wraps it, for the length of a ``fit``, in a ``ScaledSchedule`` whose
+factor ``set_lr`` changes, so ``lr-drop`` halves the schedule from now on and ``set-lr V``
+makes the rate V now and keeps the schedule's shape. Saved models never carry the wrapper
+(``plain_schedule`` takes it out while saving, and ``fit``'s end takes it out for good).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+import contextlib
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from engine.kerasapi import keras as _keras_module
 
@@ -14,7 +23,81 @@ if TYPE_CHECKING:
 
 keras = _keras_module()
 
-__all__ = ["EpochSchedule", "LrWatch", "get_lr", "set_lr"]
+__all__ = [
+    "EpochSchedule", "LrWatch", "ScaledSchedule", "LrNotSettable", "get_lr", "set_lr", "scale_schedule",
+    "unscale_schedule", "plain_schedule",
+]  # fmt: skip
+
+_Schedule = keras.optimizers.schedules.LearningRateSchedule
+
+
+class LrNotSettable(ValueError):
+    """The optimizer's rate comes from something kwb cannot scale (a schedule it did not wrap, a callable)."""
+
+
+@keras.saving.register_keras_serializable(package="kwb")
+class ScaledSchedule(_Schedule):
+    """A user's ``LearningRateSchedule`` times a factor that kwb's LR commands set.
+
+    Args:
+        schedule: the optimizer's own schedule.
+        scale: the starting factor. Defaults to 1.0.
+    """
+
+    def __init__(self, schedule: Any, scale: float = 1.0) -> None:
+        self.schedule = schedule
+        # A variable, so a change reaches the already-traced train step.
+        self.scale = keras.Variable(scale, dtype="float32", trainable=False, name="kwb_lr_scale") if hasattr(
+            keras, "Variable") else __import__("tensorflow").Variable(scale, dtype="float32", trainable=False)  # fmt: skip
+
+    def __call__(self, step: Any) -> Any:
+        return self.schedule(step) * self.scale
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": keras.optimizers.schedules.serialize(self.schedule), "scale": float(self.scale.numpy())}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "ScaledSchedule":
+        return cls(keras.optimizers.schedules.deserialize(config["schedule"]), config.get("scale", 1.0))
+
+
+_WRAPPED: "weakref.WeakKeyDictionary[Any, ScaledSchedule]" = weakref.WeakKeyDictionary()
+"""One wrapper per optimizer, reused by every ``fit``: a train step traced in an earlier fit keeps working."""
+
+
+def scale_schedule(optimizer: Any) -> bool:
+    """Wrap the optimizer's ``LearningRateSchedule`` so LR commands can scale it; True if a new wrapper was made."""
+    current = getattr(optimizer, "_learning_rate", None)
+    if isinstance(current, ScaledSchedule) or not isinstance(current, _Schedule):
+        return False
+    wrapped = _WRAPPED.get(optimizer)
+    made = wrapped is None or wrapped.schedule is not current
+    if made:
+        wrapped = _WRAPPED[optimizer] = ScaledSchedule(current)
+    optimizer.learning_rate = wrapped
+    return made
+
+
+def unscale_schedule(optimizer: Any) -> None:
+    """Give the optimizer its own schedule back (the factor stays with the wrapper for the next ``fit``)."""
+    current = getattr(optimizer, "_learning_rate", None)
+    if isinstance(current, ScaledSchedule):
+        optimizer.learning_rate = current.schedule
+
+
+@contextlib.contextmanager
+def plain_schedule(model: Any) -> Iterator[None]:
+    """While saving: the optimizer's own schedule, so a saved model loads without kwb."""
+    optimizer = getattr(model, "optimizer", None)
+    current = getattr(optimizer, "_learning_rate", None)
+    if not isinstance(current, ScaledSchedule):
+        yield
+        return
+    optimizer.learning_rate = current.schedule
+    try:
+        yield
+    finally:
+        optimizer.learning_rate = current
 
 
 def get_lr(optimizer: Any) -> float:
@@ -27,8 +110,18 @@ def get_lr(optimizer: Any) -> float:
 
 
 def set_lr(optimizer: Any, value: float) -> None:
-    """Assign the optimizer's learning rate."""
-    optimizer.learning_rate = value
+    """Make the optimizer's learning rate ``value`` (a wrapped schedule is scaled). Raises ``LrNotSettable``."""
+    current = getattr(optimizer, "_learning_rate", None)
+    if isinstance(current, ScaledSchedule):
+        base = float(current.schedule(optimizer.iterations))
+        if not base > 0:
+            raise LrNotSettable(f"the schedule's rate is {base:g} now; a factor cannot move it")
+        current.scale.assign(value / base)
+    elif isinstance(current, _Schedule) or (callable(current) and not hasattr(current, "assign")):
+        raise LrNotSettable("the optimizer takes its rate from a schedule that kwb did not wrap; "
+                            "it is wrapped when fit starts with kwb's callback")  # fmt: skip
+    else:
+        optimizer.learning_rate = value
 
 
 class EpochSchedule(keras.callbacks.Callback):
