@@ -167,7 +167,7 @@ class RunLifecycle:
             ev.RunStarted(
                 run_id=self.run.id, run_dir=str(self.run.path) if self.public else None, name=name or self.run.id,
                 epochs=epochs, initial_epoch=initial_epoch,
-                params=int(model.count_params()), learning_rate=get_lr(model.optimizer), **fields,
+                params=_params(model), learning_rate=get_lr(model.optimizer), **fields,
             )
         )  # fmt: skip
         self.run.write_status(state="running", heartbeat=time.time())
@@ -234,3 +234,11 @@ class RunLifecycle:
                 model_path=model_path, best=result.best, test=result.evaluation, reason=result.reason,
             )
         )  # fmt: skip
+
+
+def _params(model: Any) -> int:
+    """The model's parameter count; 0 for a subclassed model Keras has not built yet (it builds on the first batch)."""
+    try:
+        return int(model.count_params())
+    except ValueError:
+        return 0

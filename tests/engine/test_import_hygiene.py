@@ -18,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE_MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(engine.__path__, "engine."))
 NEEDS_KERAS = {
     "engine.callbacks.bridge", "engine.callbacks.checkpoint", "engine.callbacks.nan", "engine.callbacks.schedule",
-    "engine.distributed", "engine.data.hdf5_sequence",
+    "engine.distributed", "engine.data.hdf5_sequence", "engine.live",
 }  # fmt: skip
 """The only engine modules that may import Keras at import time (they subclass keras.callbacks.Callback
-or keras.utils.PyDataset); they are imported only when a run starts or streams data."""
+or keras.utils.PyDataset); they are imported only when a run starts or streams data, and ``engine.live``
+is what a user's own script imports for ``KwbCallback``, after importing Keras itself."""
 
 UI = ("textual", "typer", "tui", "click", "plotext")
 HEAVY = ("tensorflow", "keras", "textual")

@@ -82,12 +82,17 @@ def _run(runs, printer) -> int:
 
 
 def _print_user_traceback(exc: BaseException, script: Path) -> None:
-    """Python's traceback, from the script's first frame on (kwb's launcher frames are not the user's)."""
+    """Python's traceback from the script's first frame on, without kwb's own launcher frames (as Keras hides its own)."""
+    import engine
+
     tb = exc.__traceback__
     while tb is not None and Path(tb.tb_frame.f_code.co_filename) != script:
         tb = tb.tb_next
+    ours = {str(Path(engine.__file__).parent / name) for name in ("script_runner.py", "live.py")}
+    report = traceback.TracebackException(type(exc), exc, tb if tb is not None else exc.__traceback__)
+    report.stack = traceback.StackSummary.from_list([f for f in report.stack if f.filename not in ours])
     sys.stderr.flush()
-    traceback.print_exception(type(exc), exc, tb if tb is not None else exc.__traceback__, file=sys.stderr)
+    print("".join(report.format()), end="", file=sys.stderr, flush=True)
 
 
 def _say_where(run) -> None:

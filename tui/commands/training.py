@@ -109,6 +109,10 @@ def resume(
     state = run_state(rd)
     if state in LIVE_STATES:
         bad_input(f"error:\n  RUN: {rd.id} is still {state}; stop it first (kwb control {rd.id} stop)")
+    if rd.script.exists() and not rd.config.exists():
+        script = _script_of(rd)
+        bad_input(f"error:\n  RUN: {rd.id} recorded a fit of {script}; a script run is continued by running "
+                  f"the script again (kwb run {script})")  # fmt: skip
     cfg = load(rd.config, None)
     if cfg.runtime.strategy == "multi_worker":
         bad_input(f"error in {rd.config}:\n  runtime.strategy: a multi_worker run cannot be resumed; "
@@ -217,3 +221,12 @@ def _install_signal_handlers(control, received: list[int], printer, ignore_hup: 
     if ignore_hup:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
+
+def _script_of(run) -> str:
+    """The script a ``kwb run`` run recorded (its script.json), for messages."""
+    import json
+
+    try:
+        return str(json.loads(run.script.read_text(encoding="utf-8")).get("script") or "the script")
+    except (OSError, ValueError, AttributeError):
+        return "the script"
