@@ -315,6 +315,8 @@ class KwbApp(App[None]):
 
                 state = self._state.status if self._state.status != "idle" else run_state(self.attached)
                 self._refused(command, f"run {self.attached.id} is {state}; controls need a running run")
+            else:
+                self._refused(command, "no run in progress; t starts one")
             return False
         from engine.control_client import ControlRefused, RunNotLive
 
@@ -333,8 +335,8 @@ class KwbApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in RUN_ACTIONS:
-            # Attached to an ended run the keys stay live, to say why they are refused.
-            return True if self.run_active or self.attached is not None else None
+            # Live with no run too: each says why it cannot act ("no run in progress").
+            return True
         if action == "start":
             return None if self.run_active else True
         return True
