@@ -31,6 +31,7 @@ from engine import events as ev
 from engine.control import CommandName, CommandVerbs, Control
 from engine.native_log import quiet_tensorflow
 from tui.attach import Attacher
+from tui.key_order import OrderedKeys
 from tui.runner import Runner, TrainEngine
 from tui.screens import MODES
 from tui.state import DashState, reduce, replay
@@ -64,7 +65,7 @@ RUN_ACTIONS: dict[str, CommandName] = {
 _WORKER_TASKS = {"attach": "following the run", "spawn": "starting the detached run"}
 """Worker groups whose failure is shown as a notification, and what each was doing."""
 
-class KwbApp(App[None]):
+class KwbApp(OrderedKeys, App[None]):
     """Keras Workbench: build, data, train and runs screens over one config."""
 
     CSS_PATH = "app.tcss"
