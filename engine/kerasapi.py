@@ -17,6 +17,7 @@ loads models.
 from __future__ import annotations
 
 import os
+import threading
 from types import ModuleType
 
 __all__ = ["legacy", "keras", "LEGACY_ENV"]
@@ -29,12 +30,23 @@ def legacy() -> bool:
     return os.environ.get(LEGACY_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+_FIRST_IMPORT = threading.RLock()
+"""Held while a thread imports Keras (and so TensorFlow): two threads importing TensorFlow's modules at
+once can each wait for a module the other is importing, and Python then raises ``_DeadlockError`` in
+one of them (the app's model summary and ``t`` pressed right after start did)."""
+
+
 def keras() -> ModuleType:
-    """The Keras module for this process: ``tf_keras`` in legacy mode, else Keras 3."""
-    if legacy():
-        import tf_keras
+    """The Keras module for this process: ``tf_keras`` in legacy mode, else Keras 3.
 
-        return tf_keras
-    import keras as keras3
+    The first import happens in one thread at a time; a thread that is about to import
+    TensorFlow directly calls this first.
+    """
+    with _FIRST_IMPORT:
+        if legacy():
+            import tf_keras
 
-    return keras3
+            return tf_keras
+        import keras as keras3
+
+        return keras3

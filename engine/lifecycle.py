@@ -192,15 +192,24 @@ class RunLifecycle:
         return result
 
     def fail(self, message: str, *, reason: str | None = None, detail: str | None = None) -> None:
-        """Mark the run failed: an ``error`` event now; ``error.txt`` (``detail`` or ``message``) at close."""
+        """Mark the run failed: an ``error`` event now; ``error.txt`` (``detail`` or ``message``) at close.
+
+        ``message`` is a line or two (the cause, then what to change); with a ``detail`` (the
+        traceback) the event adds a line saying where the full text will be.
+        """
         self.result.status, self.result.reason = "failed", reason
         self.result.error = message
         self._error_text = detail if detail is not None else message
-        self.out.emit(ev.Error(message=short_message(message), fatal=True, traceback=detail))
+        lines = [short_message(line) for line in message.splitlines() if line.strip()]
+        if detail is not None and self.public:
+            lines.append(f"full traceback: {self.run.error}")
+        self.out.emit(ev.Error(message="\n".join(lines), fatal=True, traceback=detail))
 
     def _record_failure(self, exc: BaseException) -> None:
+        from engine.diagnose import explain
+
         detail = _ANSI.sub("", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        self.fail(short_message(f"{type(exc).__name__}: {exc}", 2000), detail=detail)
+        self.fail(explain(exc, self.model).text, detail=detail)
 
     def _on_progress(self, done: int, total: int) -> None:
         self._heartbeat.update(epochs_done=done, state="running")

@@ -246,7 +246,8 @@ class KwbApp(OrderedKeys, App[None]):
         if isinstance(message.event, ev.Error) and message.event.command:
             self.notify(message.event.message, title=f"{message.event.command} refused", severity="warning")
         elif isinstance(message.event, ev.Error) and message.event.fatal:
-            self.notify(message.event.message.strip().splitlines()[-1], title="training failed", severity="error", timeout=10)
+            # The cause, what to change and where the traceback is (engine.diagnose keeps it short).
+            self.notify(message.event.message.strip(), title="training failed", severity="error", timeout=15)
 
     def on_runner_finished(self, message: Runner.Finished) -> None:
         if message.error is not None:

@@ -13,7 +13,7 @@ from typing import TextIO
 from engine import events as ev
 from tui.state import format_duration
 
-__all__ = ["Printer", "format_logs"]
+__all__ = ["Printer", "failure_summary", "format_logs"]
 
 
 def _num(v: float) -> str:
@@ -22,6 +22,13 @@ def _num(v: float) -> str:
     if v == 0 or 1e-3 <= abs(v) < 1e5:
         return f"{v:.4f}"
     return f"{v:.3e}"
+
+
+def failure_summary(error: str | None, run_dir: object) -> str:
+    """What ``kwb train`` says of a failed run: the cause, what to change (when known), where the details are."""
+    cause, _, hint = (error or "the run failed").partition("\n")
+    lines = [f"training failed: {cause}"] + [f"  {line}" for line in hint.splitlines() if line.strip()]
+    return "\n".join(lines + [f"  details: {run_dir}/error.txt, {run_dir}/train.log"])
 
 
 def format_logs(logs: dict[str, float], skip: tuple[str, ...] = ("learning_rate",)) -> str:
@@ -138,6 +145,8 @@ class Printer:
         self.line(f"  {words.get(e.reason, e.reason)}")
 
     def _on_error(self, e: ev.Error) -> None:
+        if e.fatal and not e.command:
+            return  # the run's end says it once, with where the details are (``failure_summary``)
         prefix = f"refused {e.command}: " if e.command else "error: "
         self.line(f"  {prefix}{e.message}")
 

@@ -34,6 +34,9 @@ class _LiveEngine:
     """Imports ``engine.session`` (and so TensorFlow) on first use, in the calling thread."""
 
     def train(self, cfg: Any, **kwargs: Any) -> Any:
+        from engine.kerasapi import keras
+
+        keras()  # TensorFlow's import, one thread at a time (the Build screen's summary may be importing it)
         from engine import session
 
         return session.train(cfg, **kwargs)
@@ -72,7 +75,12 @@ class Runner:
         try:
             result = self.engine.train(cfg, sink=sink, control=control, runs_dir=app.runs_dir)
         except Exception as exc:  # a UserError (bad data, bad model) or a bug: show it, keep going
-            error = ev.Error(message=str(exc), fatal=True, traceback=traceback.format_exc())
+            from engine.diagnose import explain
+            from engine.errors import USER_ERRORS
+
+            # A UserError is already in the user's words; anything else gets its cause found.
+            message = str(exc) if isinstance(exc, USER_ERRORS) else explain(exc).text
+            error = ev.Error(message=message, fatal=True, traceback=traceback.format_exc())
             app.post_message(self.Finished(error=error))
             return
         app.post_message(self.Finished(result=result))

@@ -290,12 +290,22 @@ def _run_ended(s: DashState, event: ev.RunEnded) -> DashState:
     return replace(s, log=_log(s, event, kind, text))
 
 
+FAILURE_ROWS = 4
+"""Most log rows a failure's message takes (engine.diagnose keeps it to a cause, a hint and a path)."""
+
+
 def _error(s: DashState, event: ev.Error) -> DashState:
     if event.fatal:
         s = replace(s, error=event.message)
     label = f"{event.command} refused: " if event.command else ("error: " if event.fatal else "warning: ")
-    text = label + event.message.strip().splitlines()[-1] if event.message.strip() else label
-    return replace(s, log=_log(s, event, "error", text))
+    if not event.fatal:
+        text = label + event.message.strip().splitlines()[-1] if event.message.strip() else label
+        return replace(s, log=_log(s, event, "error", text))
+    # A run's failure is its cause, what to change and where the traceback is: a row each.
+    lines = [line.strip() for line in event.message.splitlines() if line.strip()][:FAILURE_ROWS] or [""]
+    for i, line in enumerate(lines):
+        s = replace(s, log=_log(s, event, "error", (label if i == 0 else "  ") + line))
+    return s
 
 
 def _log_line(s: DashState, event: ev.Log) -> DashState:

@@ -193,7 +193,9 @@ def _run_headless(cfg, config: Path, json_: bool, *, resume_dir=None, announce: 
         bad_input(with_source(exc, config))
     if result.status == "failed":
         if result.error and not json_:
-            err(f"training failed: {result.error}\n  details: {result.run_dir}/error.txt, {result.run_dir}/train.log")
+            from tui.headless import failure_summary
+
+            err(failure_summary(result.error, result.run_dir))
         raise typer.Exit(EXIT_FAILED)
     if received:
         import signal
