@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from rich.text import Text
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
 
 from tui.state import LogLine, format_duration
-from tui.widgets.cells import RepaintBudget, changed_regions, sent_cells
+from tui.widgets.cells import changed_regions
 
 __all__ = ["EventLog", "KIND_STYLES"]
 
@@ -25,73 +28,96 @@ KIND_STYLES = {
 
 
 class EventLog(Widget):
-    """The newest lines of the log that fit, oldest at the top (drawn from state, so replays match).
+    """The run's log lines, oldest at the top, each shown as soon as the state has it (drawn from state, so replays match).
 
-    New lines show at most once a second (the first at once), repainting only the rows
-    that changed; once the log scrolls every row changes, and a run of short epochs adds
-    lines several times a second, so then it repaints less often (``CELLS_PER_S``).
+    A log that scrolls rewrites every row for each new line, which is why it used to
+    wait seconds between repaints (a repaint budget) and lagged the run. This log turns
+    pages instead: a new line goes in the first empty row, and only that row is sent;
+    once the log is full the page turns, keeping the newest third of it at the top
+    (``KEEP``). A line then costs one row, a page turn the log's area, and turns come at
+    most every ``TURN_INTERVAL`` seconds (only a flood of lines waits for one).
     """
 
     DEFAULT_CSS = """
     EventLog { height: 1fr; border: round $panel; }
     """
 
-    MIN_INTERVAL = 1.0
-    """Least seconds between two repaints while lines keep arriving."""
-    CELLS_PER_S = 250
-    """Cells a second, on average, that the log may send while lines keep arriving."""
+    TURN_INTERVAL = 1.0
+    """Least seconds between two page turns (each repaints the whole log)."""
+    KEEP = 1 / 3
+    """The share of a full page that stays on screen, at the top, when the page turns."""
 
     lines: var[tuple[LogLine, ...]] = var(())
-    """Every log line kept by the reducer; only the newest that fit are drawn."""
+    """Every log line kept by the reducer; the page on screen shows the newest."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._page: tuple[LogLine, ...] = ()
+        """The lines on screen, top to bottom."""
         self._rows: list[Text] = []
-        self._budget = RepaintBudget(self.MIN_INTERVAL, self.CELLS_PER_S)
+        """Their drawing, one ``Text`` per row of the log (blank rows included)."""
+        self._turned = -math.inf
         self._due: Timer | None = None
 
     def on_mount(self) -> None:
         self.border_title = "[b]events[/b]"
 
     def watch_lines(self) -> None:
-        if not self.is_mounted or self._due is not None:
-            return
-        wait = self._budget.wait()
-        if wait <= 0 or not self._rows:
-            self._repaint()
-        else:
-            self._due = self.set_timer(wait, self._repaint_due)
+        if self.is_mounted and self._due is None:
+            self._show()
 
-    def _repaint_due(self) -> None:
+    def _show(self) -> None:
+        """Put the newest lines on screen, sending only the rows that changed."""
         self._due = None
-        self._repaint()
-
-    def _repaint(self) -> None:
-        rows = self._draw_rows()
-        regions = changed_regions(self._rows, rows, self.content_size.width) if self._rows else None
+        height = max(1, self.content_size.height)
+        page, kind = self._next_page(self.lines, height)
+        if kind == "turn":
+            wait = self._turned + self.TURN_INTERVAL - time.monotonic()
+            if wait > 0:
+                self._due = self.set_timer(wait, self._show)
+                return
+            self._turned = time.monotonic()
+        self._page = page
+        rows = self._draw_rows(page)
+        regions = changed_regions(self._rows, rows, self.content_size.width) if kind == "add" and self._rows else None
         if regions is None:
             self.refresh()
-            self._budget.spend(self.content_size.area)
-        else:
-            if regions:
-                self.refresh(*regions)
-            self._budget.spend(sent_cells(regions))
+        elif regions:
+            self.refresh(*regions)
         self._rows = rows
 
-    def _draw_rows(self) -> list[Text]:
+    def _next_page(self, lines: tuple[LogLine, ...], height: int) -> tuple[tuple[LogLine, ...], str]:
+        """The lines to show next, and how they differ from the page on screen.
+
+        ``add``: lines added below (or none); ``turn``: the page turns; ``new``: other lines (a new run, a replay).
+        """
+        top = self._page[0] if self._page else None
+        # The page's first line, by identity (the reducer appends; a new run or a replay brings new lines).
+        start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i] is top), None)
+        if start is None:
+            return lines[-height:], "new"
+        if len(lines) - start <= height:
+            return lines[start:], "add"
+        new = len(lines) - start - len(self._page)
+        return lines[-min(height, max(new, math.ceil(height * self.KEEP))):], "turn"
+
+    def _draw_rows(self, page: tuple[LogLine, ...]) -> list[Text]:
         height = max(1, self.content_size.height)
         width = max(10, self.content_size.width)
         rows = []
-        for line in self.lines[-height:]:
+        for line in page[-height:]:
             row = Text(f"{format_duration(line.at):>6} ", style="dim", no_wrap=True)
             row.append(line.text, style=KIND_STYLES.get(line.kind, ""))
             row.truncate(width, overflow="ellipsis")
             rows.append(row)
-        return rows
+        return rows + [Text("")] * (height - len(rows))
 
     def on_resize(self) -> None:
         self._rows = []
+        self._page = self.lines[-max(1, self.content_size.height):]
 
     def render(self) -> Text:
-        self._rows = self._draw_rows()
+        if not self._page and self.lines:  # first drawn before the lines were watched
+            self._page = self.lines[-max(1, self.content_size.height):]
+        self._rows = self._draw_rows(self._page)
         return Text("\n", no_wrap=True, overflow="ellipsis").join(self._rows)

@@ -1,0 +1,90 @@
+"""The dashboard keeps up with the run: the event log shows each event at once, charts plot finished epochs, elapsed leaves out pauses."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any
+
+from engine import events as ev
+from tui.factory import make_app
+
+SIZE = (120, 40)
+
+
+class PacedEngine:
+    """A recorded stream in place of ``engine.session``: emits the events the test hands it, when it hands them.
+
+    ``emitted[i]`` is the ``time.monotonic()`` at which the i-th event was handed to the app.
+    """
+
+    def __init__(self) -> None:
+        self.inbox: queue.Queue[ev.Event | None] = queue.Queue()
+        self.emitted: list[float] = []
+        self.done = threading.Event()
+
+    def send(self, *events: ev.Event) -> None:
+        for event in events:
+            self.inbox.put(event)
+
+    def finish(self) -> None:
+        self.inbox.put(None)
+
+    def train(self, cfg: Any, *, sink: Any, control: Any = None, runs_dir: Any = None) -> None:
+        try:
+            while (event := self.inbox.get(timeout=60)) is not None:
+                sink.emit(event)
+                self.emitted.append(time.monotonic())
+        finally:
+            self.done.set()
+
+
+def started(epochs: int = 100, t: float | None = None) -> ev.RunStarted:
+    kw = {} if t is None else {"t": t}
+    return ev.RunStarted(run_id="20260101-000000-paced", run_dir=None, name="paced", epochs=epochs,
+                         steps_per_epoch=10, params=130, metrics=("loss", "accuracy"), learning_rate=0.01, **kw)  # fmt: skip
+
+
+def epoch(i: int, loss: float = 0.5, acc: float = 0.8, **kw: float) -> list[ev.Event]:
+    return [ev.EpochStarted(epoch=i, epochs=100, **kw), ev.EpochEnded(epoch=i, logs={"loss": loss, "accuracy": acc}, **kw)]
+
+
+def on_screen(app: Any, text: str) -> bool:
+    """True when ``text`` is in what the app has drawn (the SVG screenshot's text: spaces become &#160;)."""
+    return text.replace(" ", "&#160;") in app.export_screenshot()
+
+
+class TestEventLogKeepsUp:
+    """A checkpoint, an LR change or an epoch's end is in the log within half a second, however full the log."""
+
+    async def test_each_event_shows_within_half_a_second(self, tiny_config, wait_for) -> None:
+        engine = PacedEngine()
+        app = make_app(tiny_config(), engine=engine, warm_up=False, start_mode="train")
+        # Epochs of 0.3 s (the worst case of benchmarks/terminal_traffic.py); the log (16 rows)
+        # is full from epoch 16 on, when a user checkpoints and drops the learning rate.
+        plan: list[tuple[ev.Event, str | None, float]] = [(started(), "paced started", 0.5)]
+        for i in range(26):
+            if i == 18:
+                plan.append((ev.CheckpointSaved(path="/r/checkpoints/manual-001.keras", kind="manual", epoch=i), f"checkpoint at epoch {i + 1}", 0.5))
+            if i == 21:
+                plan.append((ev.LrChanged(old=0.01, new=0.005, source="user", epoch=i), "learning rate 0.01 → 0.005", 0.5))
+            start, end = epoch(i)
+            # An epoch's end waits for the dashboard's publish tick (0.5 s), like all progress.
+            plan += [(start, None, 0.0), (end, f"epoch {i + 1}: loss", 1.0)]
+        lags: dict[str, float] = {}
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            try:
+                for n, (event, shown, limit) in enumerate(plan, 1):
+                    began = time.monotonic()
+                    engine.send(event)
+                    await wait_for(pilot, lambda: len(engine.emitted) == n, timeout=10, what="the event")
+                    if shown is not None:
+                        await wait_for(pilot, lambda: on_screen(app, shown), timeout=10, what=shown)
+                        lags[shown] = time.monotonic() - engine.emitted[-1]
+                        assert lags[shown] < limit, f"{shown!r} took {lags[shown]:.2f}s to show"
+                    await pilot.pause(max(0.0, 0.3 - (time.monotonic() - began)))
+            finally:
+                engine.finish()
+        assert len(lags) == 29
