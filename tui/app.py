@@ -36,7 +36,8 @@ from tui.runner import Runner, TrainEngine
 from tui.screens import MODES
 from tui.state import DashState, reduce, replay
 from tui.threads import lower_thread_priority
-from tui.workspace import Workspace
+from tui.saving import Saver
+from tui.workspace import FileStatus, Workspace
 
 if TYPE_CHECKING:
     from engine.runs import RunDir
@@ -85,6 +86,8 @@ class KwbApp(OrderedKeys, App[None]):
         Binding("p", "pause", "Pause"),
         Binding("T", "train_detached", "Train detached", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
+        Binding("S", "save_as", "Save as…", show=False),
+        Binding("ctrl+o", "open_config", "Open config", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     """Screen switches, run controls (active while a run exists), save and quit."""
@@ -96,6 +99,8 @@ class KwbApp(OrderedKeys, App[None]):
     """The dashboard state as last published (throttled); screens watch it."""
     lr_factor: var[float] = var(0.5)
     """What ``l`` multiplies the learning rate by; starts at ``controls.lr_factor``."""
+    file_status: var[FileStatus] = var(FileStatus("", False, None))
+    """The config's file name, whether it has unsaved edits, and why it could not be loaded (the top bar shows it)."""
 
     class RunEvent(Message):
         """One event from the training thread. Batch progress coalesces in the queue."""
@@ -136,6 +141,10 @@ class KwbApp(OrderedKeys, App[None]):
         """Follows a run in another process (``kwb attach``, the Runs screen, ``T``)."""
         self.runner = Runner(self, engine)
         """Trains the workspace config in a thread worker (``t``)."""
+        self.saver = Saver(self)
+        """Saves the config, and asks before unsaved edits would be lost (``ctrl+s``, ``S``, ``ctrl+o``, ``ctrl+q``)."""
+        self.file_status = workspace.status()
+        workspace.on_status = self._file_status_changed
         self.runs_dir = Path(runs_dir) if runs_dir is not None else None
         """Overrides ``output.runs_dir`` (tests use a temporary folder)."""
         self.control: CommandVerbs | None = None
@@ -265,6 +274,8 @@ class KwbApp(OrderedKeys, App[None]):
         if self.run_active:
             self.notify("a run is already in progress", severity="warning")
             return
+        if self.saver.refuse_unfinished("training"):
+            return
         self.attacher.detach()
         from engine.errors import ConfigError
 
@@ -306,7 +317,8 @@ class KwbApp(OrderedKeys, App[None]):
 
     def action_train_detached(self) -> None:
         """Start the workspace config as a detached ``kwb train`` process, then attach to it."""
-        self.attacher.train_detached()
+        if not self.saver.refuse_unfinished("training"):
+            self.attacher.train_detached()
 
     # ------------------------------------------------------------ run controls
     def send_control(self, command: CommandName, value: float | None = None) -> bool:
@@ -397,22 +409,31 @@ class KwbApp(OrderedKeys, App[None]):
         self.config_changed_signal.publish(message)
         self.post_message(message)
 
+    def _file_status_changed(self, status: FileStatus) -> None:
+        """``Workspace.on_status``: the top bars show the file's name, unsaved edits and load error."""
+        self.file_status = status
+
     def on_workspace_changed(self, message: Workspace.Changed) -> None:
         if "controls.lr_factor" in message.paths:  # the settings' "l multiplies LR by"
             self.lr_factor = float(self.workspace.get("controls.lr_factor"))
 
     def action_save(self) -> None:
-        """Write the config as YAML that ``kwb train`` runs identically."""
-        from engine.errors import ConfigError
+        """Save the edits into the config's file (``tui.saving``); a run's config, or a file that could not be loaded, asks for a new path."""
+        self.saver.save()
 
-        try:
-            path = self.workspace.save()
-        except (ConfigError, OSError) as exc:
-            self.notify(str(exc), title="not saved", severity="error", timeout=10)
-            return
-        self.notify(f"saved {path}", title="config")
+    def action_save_as(self) -> None:
+        """Save the config in a file the user names."""
+        self.saver.save_as()
+
+    def action_open_config(self) -> None:
+        """Open another config file (asking first about unsaved edits)."""
+        self.saver.open()
 
     async def action_quit(self) -> None:
+        """Quit; unsaved edits are saved or discarded first, and a run in progress is stopped, each after asking."""
+        self.saver.confirm_unsaved("quitting", self._quit_after_run)
+
+    def _quit_after_run(self) -> None:
         if not self.run_active or self.attached is not None:  # a viewer never stops the run it watches
             self.exit()
             return

@@ -83,6 +83,8 @@ class TestTrainSettings:
             for _ in range(5):
                 await pilot.pause()
             assert len(changes) == seen
+            metrics.value = "accuracy"  # an invalid field blocks ctrl+s (tests/tui/test_saving.py)
+            await pilot.pause()
             await pilot.press("ctrl+s")
             await pilot.pause()
         cfg = load_config(path)

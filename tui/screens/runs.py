@@ -197,18 +197,7 @@ class RunsScreen(KwbScreen):
         info = self._current()
         if info is None:
             return
-        from engine.config_io import load_config
-        from engine.errors import ConfigError
-
-        try:
-            cfg = load_config(info.run_dir.config)
-        except ConfigError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        app = self.kwb
-        app.workspace.replace_config(cfg)
-        self.notify(f"loaded the config of {info.id}; ctrl+s saves it to {app.workspace.path}")
-        app.switch_mode("build")
+        self.kwb.saver.open_run_config(info.run_dir.config, info.id)  # asks first about unsaved edits
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

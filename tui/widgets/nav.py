@@ -1,4 +1,4 @@
-"""The one-line bar at the top of every screen: screen tabs, config file and run status."""
+"""The one-line bar at the top of every screen: screen tabs, config file (with a mark when it has unsaved edits) and run status."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tui.widgets.run_header import STATUS_STYLES
 
 if TYPE_CHECKING:
     from tui.app import KwbApp
-    from tui.workspace import Workspace
+    from tui.workspace import FileStatus
 
 __all__ = ["NavBar", "SCREENS"]
 
@@ -33,20 +33,22 @@ class NavBar(Widget):
     status: reactive[str] = reactive("idle")
     """The run's status, mirrored from the app's dashboard state."""
     config_name: reactive[str] = reactive("")
-    """The config file's name."""
+    """The config file's name (or where the config came from)."""
+    modified: reactive[bool] = reactive(False)
+    """The config has edits not saved to its file: shown as ``long.yaml •``."""
+    load_error: reactive[str] = reactive("")
+    """Why the config file could not be loaded: shown after its name, in the error colour."""
 
     def on_mount(self) -> None:
         app = cast("KwbApp", self.app)
         self.watch(app, "dash", self._on_dash)
-        app.config_changed_signal.subscribe(self, self._on_config, immediate=True)
-        self._on_config(None)
+        self.watch(app, "file_status", self._on_file)
 
     def _on_dash(self, state: DashState) -> None:
         self.status = state.status
 
-    def _on_config(self, _message: Workspace.Changed | None) -> None:
-        path = cast("KwbApp", self.app).workspace.path
-        self.config_name = path.name if path else "(unsaved)"
+    def _on_file(self, status: FileStatus) -> None:
+        self.config_name, self.modified, self.load_error = status.label, status.modified, status.error or ""
 
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
@@ -55,9 +57,14 @@ class NavBar(Widget):
             out.append(f" {key} {label} ", style=style)
         out.append("  ")
         out.append(self.config_name, style="italic")
+        if self.modified:
+            out.append(" •", style="bold yellow")
+        if self.load_error:
+            out.append(f" ✗ not loaded: {self.load_error}", style="bold red")
         if self.status != "idle":
             right = Text(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
             pad = max(1, self.size.width - out.cell_len - right.cell_len)
             out.append(" " * pad)
             out.append_text(right)
         return out
+

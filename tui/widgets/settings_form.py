@@ -4,8 +4,10 @@ A form lists ``FormField`` s by key path (``fit.epochs``). Typing into a field r
 text with ``engine.config_io.parse_value`` (the rules of a config file and ``--set``),
 applies it to a copy of the workspace config and validates that copy with
 ``engine.config_io.parse_config`` — the same pydantic models and catalogue checks as
-``kwb train``. Issues for that key are shown under the field and the workspace is left
-untouched; a clean edit goes into the workspace (``Workspace.set``), so ``ctrl+s`` saves
+``kwb train``. Issues for that key are shown under the field and the workspace keeps its
+last valid value, but is told the field is invalid (``Workspace.note_invalid``): ``ctrl+s``
+and ``t`` refuse, naming the field, until it is fixed, so typed text is never silently
+dropped. A clean edit goes into the workspace (``Workspace.set``), so ``ctrl+s`` saves
 it and ``t`` trains with it. The form shows every later change of the workspace, from
 wherever it came (``KwbApp.config_changed_signal``).
 """
@@ -142,6 +144,8 @@ class ConfigForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self._by_id = {f"f-{field_id(f.path)}": f for f in self.FIELDS}
+        self._errors: dict[str, str] = {}
+        """Why each field whose text is not valid is not, by key path."""
         self.kwb.config_changed_signal.subscribe(self, self._on_config_changed, immediate=True)
         self.load()
 
@@ -159,11 +163,12 @@ class ConfigForm(VerticalScroll):
         return self.workspace.raw
 
     def _on_config_changed(self, message: Workspace.Changed) -> None:
-        self.load()
+        self.load(message)
 
     # ------------------------------------------------------------ config -> widgets
-    def load(self) -> None:
-        """Show the workspace config; a field whose text already means that value is left alone."""
+    def load(self, changed: Workspace.Changed | None = None) -> None:
+        """Show the workspace config; a field whose text already means that value is left alone,
+        and so is one holding invalid text, unless ``changed`` touches its key."""
         raw = self.raw
         for field in self.FIELDS:
             fid = field_id(field.path)
@@ -172,6 +177,8 @@ class ConfigForm(VerticalScroll):
                 self.query_one(f"#row-{fid}").display = shown
                 if field.kind != "heading":
                     self.query_one(f"#err-{fid}").display = shown and self._has_error(field)
+                    # A hidden field is not part of the config: its text holds nothing back.
+                    self.workspace.note_invalid(field.path, self._errors.get(field.path) if shown else None)
             if field.kind == "heading":
                 continue
             value = get_path(raw, field.path)
@@ -186,15 +193,22 @@ class ConfigForm(VerticalScroll):
                 want_on = value is not None if field.kind == "toggle" else bool(value)
                 if control.value != want_on:
                     control.value = want_on
+            elif field.path in self._errors and changed is not None and not changed.touches(field.path):
+                continue  # the user's text stays, with its error, until they fix it
             elif isinstance(control, Input) and parse_text(field, control.value) != value:
                 control.value = format_value(value)
                 self._show(field, None)
 
     def _has_error(self, field: FormField) -> bool:
-        return bool(str(self.query_one(f"#err-{field_id(field.path)}", Label).render()).strip())
+        return field.path in self._errors
 
     def _show(self, field: FormField, error: str | None) -> None:
         fid = field_id(field.path)
+        if error:
+            self._errors[field.path] = error
+        else:
+            self._errors.pop(field.path, None)
+        self.workspace.note_invalid(field.path, error)
         label = self.query_one(f"#err-{fid}", Label)
         label.update(f"⚠ {error}" if error else "")
         label.display = bool(error)
