@@ -109,6 +109,9 @@ class RunLifecycle:
         self._stack = ExitStack()
         self._error_text: str | None = None
         self._t0 = time.monotonic()
+        self._train_t0: float | None = None
+        self._paused_s = 0.0
+        self._paused_since: float | None = None
 
     def __enter__(self) -> "RunLifecycle":
         if self._capture:
@@ -170,7 +173,8 @@ class RunLifecycle:
                 params=_params(model), learning_rate=get_lr(model.optimizer), **fields,
             )
         )  # fmt: skip
-        self.run.write_status(state="running", heartbeat=time.time())
+        self._train_t0 = time.monotonic()
+        self.run.write_status(state="running", heartbeat=time.time(), train_started=time.time())
         self._heartbeat.start()
         self._stack.callback(self._heartbeat.stop)
         if self._watch:
@@ -215,8 +219,22 @@ class RunLifecycle:
         self._heartbeat.update(epochs_done=done, state="running")
 
     def _on_state(self, state: str) -> None:
-        self._heartbeat.update(state=state)
+        # Pauses are counted out of the run's time (status.json's paused_s, run_ended's duration_s).
+        if state == "paused":
+            self._paused_since = time.monotonic()
+            self._heartbeat.update(state=state, paused_at=time.time())
+        else:
+            if self._paused_since is not None:
+                self._paused_s += time.monotonic() - self._paused_since
+                self._paused_since = None
+            self._heartbeat.update(state=state, paused_s=round(self._paused_s, 3), paused_at=None)
         self._heartbeat.beat()  # kwb runs / the Runs screen should see "paused" now, not in 2 s
+
+    def training_s(self) -> float:
+        """Seconds of training so far: from ``run_started`` (or the block's start) on, pauses left out."""
+        now = time.monotonic()
+        paused = self._paused_s + (now - self._paused_since if self._paused_since is not None else 0.0)
+        return max(0.0, now - (self._train_t0 if self._train_t0 is not None else self._t0) - paused)
 
     def _close(self) -> None:
         """The end of every run: error.txt, final status, run_ended (the watcher and heartbeat are stopped)."""
@@ -233,13 +251,15 @@ class RunLifecycle:
             except OSError:
                 pass
         model_path = str(result.model_path) if result.model_path else None
+        duration = self.training_s()
         self.run.write_status(
             state=result.status, reason=result.reason, error=result.error, ended=time.time(), heartbeat=time.time(),
+            duration_s=round(duration, 3), paused_s=round(self._paused_s, 3), paused_at=None,
             epochs_done=result.epochs_completed, best=result.best, evaluation=result.evaluation, model=model_path,
         )  # fmt: skip
         self.out.emit(
             ev.RunEnded(
-                status=result.status, epochs_completed=result.epochs_completed, duration_s=time.monotonic() - self._t0,
+                status=result.status, epochs_completed=result.epochs_completed, duration_s=duration,
                 model_path=model_path, best=result.best, test=result.evaluation, reason=result.reason,
             )
         )  # fmt: skip

@@ -209,7 +209,6 @@ def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
     if status is None:
         return None
     started = status.get("started")
-    ended = status.get("ended") or status.get("heartbeat")
     return RunInfo(
         id=path.name,
         path=path,
@@ -219,9 +218,26 @@ def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
         epochs_done=int(status.get("epochs_done", 0)),
         epochs=status.get("epochs"),
         best=status.get("best", {}),
-        duration_s=(ended - started) if started and ended else None,
+        duration_s=_training_s(status),
         pid=status.get("pid"),
     )
+
+
+def _training_s(status: dict[str, Any]) -> float | None:
+    """A run's training time, pauses left out: what the run recorded at its end, else counted up to its last heartbeat.
+
+    The same clock as ``run_ended``'s ``duration_s`` and the dashboard's "elapsed"; runs
+    recorded before pauses were counted (no ``paused_s``) include their pauses.
+    """
+    if isinstance(status.get("duration_s"), (int, float)):
+        return float(status["duration_s"])
+    begin = status.get("train_started") or status.get("started")
+    end = status.get("ended") or status.get("heartbeat")
+    if not begin or not end:
+        return None
+    paused_at = status.get("paused_at")
+    paused = float(status.get("paused_s") or 0.0) + (max(0.0, end - paused_at) if paused_at else 0.0)
+    return max(0.0, end - begin - paused)
 
 
 def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:

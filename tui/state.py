@@ -3,7 +3,9 @@
 Replaying a recorded ``events.jsonl`` through :func:`reduce` gives exactly the state
 a live run showed, so the dashboard renders the same either way. Every time shown is
 computed from event timestamps (never the wall clock), which keeps replays and
-snapshots deterministic. Series are bounded: once one holds ``SERIES_CAP`` points it
+snapshots deterministic. "Elapsed" is training time: from ``run_started`` on, pauses
+left out (the engine's ``run_ended.duration_s`` and ``kwb runs``' TIME count the same
+way); the log's times count the same clock. Series are bounded: once one holds ``SERIES_CAP`` points it
 is halved (every other point kept, the newest always kept), so a 200k-batch run
 costs the same memory as a 2k-batch one.
 """
@@ -111,6 +113,8 @@ class DashState:
     error: str | None = None
     checkpoints: int = 0
     model_path: str | None = None
+    duration_s: float | None = None
+    """The run's training time as the engine reported it at the end (``run_ended``)."""
 
     # ------------------------------------------------------------ derived values
     @property
@@ -124,9 +128,19 @@ class DashState:
 
     @property
     def elapsed_s(self) -> float | None:
+        """Training time up to the latest event, pauses left out (held still while paused)."""
+        if self.duration_s is not None:
+            return self.duration_s
         if self.started_t is None or self.last_t is None:
             return None
-        return max(0.0, self.last_t - self.started_t)
+        return self.training_time(self.last_t)
+
+    def training_time(self, t: float) -> float:
+        """Seconds of training from the run's start to time ``t`` (a ``time.time()``), pauses left out."""
+        if self.started_t is None:
+            return 0.0
+        until = min(t, self.paused_at) if self.paused_at is not None else t
+        return max(0.0, until - self.started_t - self.paused_s)
 
     @property
     def epoch_fraction(self) -> float:
@@ -165,7 +179,7 @@ class DashState:
 
 
 def _at(state: DashState, event: ev.Event) -> float:
-    return 0.0 if state.started_t is None else max(0.0, event.t - state.started_t)
+    return state.training_time(event.t)
 
 
 def _log(state: DashState, event: ev.Event, kind: str, text: str) -> tuple[LogLine, ...]:
@@ -269,8 +283,9 @@ def _paused(s: DashState, event: ev.Paused) -> DashState:
 
 def _resumed(s: DashState, event: ev.Resumed) -> DashState:
     status = "running" if s.status == "paused" else s.status
-    s = replace(s, status=status, paused_at=None, paused_s=s.paused_s + event.paused_s,
-                epoch_started_t=(s.epoch_started_t + event.paused_s) if s.epoch_started_t is not None else None)  # fmt: skip
+    paused = event.paused_s or (max(0.0, event.t - s.paused_at) if s.paused_at is not None else 0.0)
+    s = replace(s, status=status, paused_at=None, paused_s=s.paused_s + paused,
+                epoch_started_t=(s.epoch_started_t + paused) if s.epoch_started_t is not None else None)  # fmt: skip
     return replace(s, log=_log(s, event, "pause", f"resumed after {event.paused_s:.1f}s"))
 
 
@@ -281,12 +296,12 @@ def _stopping(s: DashState, event: ev.Stopping) -> DashState:
 
 def _run_ended(s: DashState, event: ev.RunEnded) -> DashState:
     s = replace(s, status=event.status, best=dict(event.best), model_path=event.model_path,
-                epoch=max(s.epoch, event.epochs_completed))  # fmt: skip
+                epoch=max(s.epoch, event.epochs_completed), duration_s=event.duration_s or None)  # fmt: skip
     best = " ".join(f"{k}={_fmt(v)}" for k, v in event.best.items())
     tail = f" — best {best}" if best else ""
     why = f" ({event.reason})" if event.reason else ""
     kind = "error" if event.status == "failed" else "end"
-    text = f"run {event.status}{why} after {event.epochs_completed} epochs in {format_duration(event.duration_s)}{tail}"
+    text = f"run {event.status}{why} after {event.epochs_completed} epochs in {format_duration(s.elapsed_s)}{tail}"
     return replace(s, log=_log(s, event, kind, text))
 
 

@@ -133,3 +133,37 @@ class TestShortMessage:
     def test_short_message(self):
         assert short_message("a\n  b\x1b[1m c") == "a b c"
         assert short_message("x" * 600) == "x" * 499 + "…"
+
+
+class TestTrainingTime:
+    """A run's time leaves its pauses out, the same in run_ended, status.json and kwb runs."""
+
+    def test_a_pause_is_not_counted(self, run):
+        import threading
+        import time
+
+        from engine.runs import run_info
+
+        events: list[ev.Event] = []
+        model, (x, y) = tiny_model(), tiny_data()
+        began = time.monotonic()
+        with open_run(run, events) as life:
+            bridge = life.make_bridge()
+            life.started(model, epochs=2)
+            life.control.pause()  # taken at the first batch; resumed 1.5 s later
+            threading.Timer(1.5, life.control.resume).start()
+            model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[bridge])
+            life.conclude()
+        wall = time.monotonic() - began
+        resumed = next(e for e in events if isinstance(e, ev.Resumed))
+        ended = events[-1]
+        assert isinstance(ended, ev.RunEnded) and resumed.paused_s >= 1.0
+        assert 0 < ended.duration_s <= wall - resumed.paused_s
+        assert read_status(run.path)["duration_s"] == round(ended.duration_s, 3)
+        assert run_info(run.path).duration_s == round(ended.duration_s, 3)  # kwb runs, kwb show, the Runs screen
+
+    def test_a_live_run_counts_to_its_heartbeat_without_its_pauses(self, run):
+        from engine.runs import run_info
+
+        run.write_status(state="paused", started=100.0, train_started=110.0, heartbeat=200.0, paused_s=30.0, paused_at=180.0)
+        assert run_info(run.path).duration_s == 200.0 - 110.0 - 30.0 - 20.0

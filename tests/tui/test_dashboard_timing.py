@@ -88,3 +88,51 @@ class TestEventLogKeepsUp:
             finally:
                 engine.finish()
         assert len(lags) == 29
+
+
+class TestChartsPlotFinishedEpochs:
+    """A partial epoch is not plotted: no spike at the right edge when an epoch starts."""
+
+    async def test_a_new_epochs_first_batch_is_not_a_point(self, tiny_config, wait_for) -> None:
+        from tui.widgets.chart import Chart
+
+        engine = PacedEngine()
+        app = make_app(tiny_config(), engine=engine, warm_up=False, start_mode="train")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            try:
+                engine.send(started(), *epoch(0, loss=0.3, acc=0.9), *epoch(1, loss=0.25, acc=0.92))
+                engine.send(ev.EpochStarted(epoch=2, epochs=100), ev.Batch(epoch=2, step=1, steps=10, logs={"loss": 0.9, "accuracy": 0.55}))
+                await wait_for(pilot, lambda: app.dash.step == 1 and app.dash.epoch == 2, timeout=10, what="the batch")
+                await wait_for(pilot, lambda: on_screen(app, "batch 1/10"), timeout=10, what="the batch in the header")
+            finally:
+                engine.finish()
+            metric = dict(app.screen.query_one("#chart-metric", Chart).series)
+            loss = dict(app.screen.query_one("#chart-loss", Chart).series)
+        assert metric["accuracy"] == ((1.0, 0.9), (2.0, 0.92))
+        assert loss["loss"] == ((1.0, 0.3), (2.0, 0.25))
+
+
+class TestElapsed:
+    """Elapsed is training time: it holds still while paused, leaves the pause out, and counts on between events."""
+
+    async def test_elapsed_leaves_pauses_out_and_keeps_counting(self, tiny_config, wait_for) -> None:
+        engine = PacedEngine()
+        app = make_app(tiny_config(), engine=engine, warm_up=False, start_mode="train")
+        t0 = time.time() - 100  # the run started 100 s ago, trained 20 s, then was paused till now
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            try:
+                engine.send(started(t=t0), ev.EpochStarted(epoch=0, epochs=100, t=t0 + 1),
+                            ev.Batch(epoch=0, step=5, steps=10, logs={"loss": 0.5}, t=t0 + 19.6), ev.Paused(epoch=0, step=5, t=t0 + 20))  # fmt: skip
+                await wait_for(pilot, lambda: on_screen(app, "PAUSED"), timeout=10, what="the pause")
+                assert on_screen(app, "elapsed 0:20")
+                await pilot.pause(1.5)
+                assert on_screen(app, "elapsed 0:20")  # held still
+                engine.send(ev.Resumed(epoch=0, step=5, paused_s=time.time() - (t0 + 20)))
+                await wait_for(pilot, lambda: on_screen(app, "RUNNING"), timeout=10, what="the resume")
+                assert on_screen(app, "elapsed 0:20") or on_screen(app, "elapsed 0:21")  # not 1:40
+                await pilot.pause(2.2)  # no event: the clock counts on
+                assert any(on_screen(app, f"elapsed 0:{s}") for s in (22, 23, 24))
+            finally:
+                engine.finish()

@@ -25,7 +25,7 @@ class TrainScreen(KwbScreen):
     def compose(self) -> ComposeResult:
         yield NavBar()
         with ContentSwitcher(initial="dashboard"):
-            yield Dashboard(id="dashboard")
+            yield Dashboard(id="dashboard", live=True)
             # TrainSettings (~80 widgets) is mounted on the first ``o``: every widget on a
             # screen is restyled each time the screen is shown, so it would slow ``3``.
         yield KeyFooter()

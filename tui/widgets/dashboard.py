@@ -28,10 +28,13 @@ def metric_names(state: DashState) -> list[str]:
 
 
 def train_curve(state: DashState, key: str) -> tuple[tuple[float, float], ...]:
-    """Epoch-level ``key`` plus the current epoch's batch points, so the curve moves live."""
-    epochs = state.history.get(key, ())
-    last_x = epochs[-1][0] if epochs else float("-inf")
-    return epochs + tuple(p for p in state.batch.get(key, ()) if p[0] > last_x)
+    """The finished epochs' values of ``key``.
+
+    A partial epoch is not plotted: its running average after a few batches (accuracy
+    0.55 after one batch) would spike at the right edge at each epoch's start. The
+    header shows the current epoch's batch values instead.
+    """
+    return state.history.get(key, ())
 
 
 def epoch_value(state: DashState, key: str) -> float | None:
@@ -51,7 +54,11 @@ def epoch_limits(state: DashState, curves: list[tuple[tuple[float, float], ...]]
 
 
 class Dashboard(Widget):
-    """Everything about one run, drawn from a single immutable ``DashState``."""
+    """Everything about one run, drawn from a single immutable ``DashState``.
+
+    Args:
+        live: shows the app's current run (the Train screen), not a recorded one. Defaults to False.
+    """
 
     DEFAULT_CSS = """
     Dashboard { layout: vertical; height: 1fr; }
@@ -63,8 +70,12 @@ class Dashboard(Widget):
     state: var[DashState] = var(DashState, always_update=True)
     """The run to show; assigning a new state redraws the children whose content changed."""
 
+    def __init__(self, *, live: bool = False, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.live = live
+
     def compose(self) -> ComposeResult:
-        yield RunHeader()
+        yield RunHeader(live=self.live)
         with Grid():
             yield Chart("loss", id="chart-loss")
             yield Chart("metric", id="chart-metric")
@@ -88,7 +99,7 @@ class Dashboard(Widget):
         # One x axis for the three charts, growing a round number of epochs at a time.
         x_limits = epoch_limits(state, [points for _label, points in loss_series + metric_series + lr_series])
         # Legends show the last epoch's values: steady through an epoch (a new title
-        # repaints the whole chart), while the curves show the live batch values.
+        # repaints the whole chart), like the curves.
         self.query_one("#chart-loss", Chart).plot(
             loss_series, legend=tuple(epoch_value(state, label) for label, _points in loss_series), x_limits=x_limits
         )

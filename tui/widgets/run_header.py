@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
 from textual.reactive import var
 from textual.widget import Widget
 
 from tui.state import DashState, format_duration
 from tui.widgets.cells import changed_regions
+
+if TYPE_CHECKING:
+    from tui.app import KwbApp
 
 __all__ = ["RunHeader", "STATUS_STYLES", "placement"]
 
@@ -71,6 +77,11 @@ class RunHeader(Widget):
 
     A new state repaints only the cells that changed (a few digits, the tip of a bar),
     which keeps the terminal traffic of a live dashboard low.
+
+    Args:
+        live: the header of the app's current run: while it trains, "elapsed" counts on
+            by the clock between events (a long validation sends none). Defaults to False
+            (a recorded run: elapsed is what its events say).
     """
 
     DEFAULT_CSS = """
@@ -80,9 +91,31 @@ class RunHeader(Widget):
     state: var[DashState] = var(DashState)
     """The dashboard state to draw."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    TICK = 1.0
+    """Seconds between two looks at the clock while a live run trains."""
+
+    def __init__(self, *, live: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.live = live
+        """Count elapsed on by the clock while the app's run trains (see the class docstring)."""
         self._lines: list[Text] = []
+
+    def on_mount(self) -> None:
+        if self.live:
+            self.set_interval(self.TICK, self._tick)
+
+    def _ticking(self) -> bool:
+        return self.live and self.state.status == "running" and cast("KwbApp", self.app).run_active
+
+    def _tick(self) -> None:
+        if self._ticking():
+            self.watch_state(self.state)  # only the seconds' digits change
+
+    def _elapsed(self, s: DashState) -> float | None:
+        """Training time, pauses left out: up to now while the run trains, else up to its latest event."""
+        if self._ticking() and s.started_t is not None:
+            return s.training_time(time.time())
+        return s.elapsed_s
 
     def watch_state(self, state: DashState) -> None:
         if not self.is_mounted:
@@ -105,7 +138,7 @@ class RunHeader(Widget):
             line.append(f"  {s.params:,} params" if s.params else "")
             if s.device:
                 line.append(f"  {placement(s)}", style="cyan" if s.replicas > 1 else "")
-            line.append(f"  elapsed {format_duration(s.elapsed_s)}")
+            line.append(f"  elapsed {format_duration(self._elapsed(s))}")
             if s.learning_rate is not None:
                 line.append(f"  lr {s.learning_rate:.3g}")
         elif s.error:
