@@ -32,6 +32,7 @@ from engine.control import CommandName, CommandVerbs, Control
 from engine.native_log import quiet_tensorflow
 from tui.attach import Attacher
 from tui.key_order import OrderedKeys
+from tui.navigation import Navigation
 from tui.runner import Runner, TrainEngine
 from tui.screens import MODES
 from tui.state import DashState, reduce, replay
@@ -66,12 +67,13 @@ RUN_ACTIONS: dict[str, CommandName] = {
 _WORKER_TASKS = {"attach": "following the run", "spawn": "starting the detached run"}
 """Worker groups whose failure is shown as a notification, and what each was doing."""
 
-class KwbApp(OrderedKeys, App[None]):
+class KwbApp(Navigation, OrderedKeys, App[None]):
     """Keras Workbench: build, data, train and runs screens over one config."""
 
     CSS_PATH = "app.tcss"
     TITLE = "Keras Workbench"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
+    """ctrl+p: every key's action by name (``tui.navigation``)."""
 
     BINDINGS = [
         Binding("1", "screen('build')", "Build", show=False),
@@ -81,13 +83,14 @@ class KwbApp(OrderedKeys, App[None]):
         Binding("t", "start", "Start"),
         Binding("s", "stop", "Stop"),
         Binding("l", "lr_drop", "LR drop"),
-        Binding("L", "set_lr", "Set LR", show=False),
+        Binding("L", "set_lr", "Set LR"),
         Binding("c", "checkpoint", "Checkpoint"),
         Binding("p", "pause", "Pause"),
         Binding("T", "train_detached", "Train detached", show=False),
-        Binding("ctrl+s", "save", "Save", show=False),
+        Binding("ctrl+s", "save", "Save"),
         Binding("S", "save_as", "Save as…", show=False),
         Binding("ctrl+o", "open_config", "Open config", show=False),
+        Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     """Screen switches, run controls (active while a run exists), save and quit."""
@@ -354,6 +357,10 @@ class KwbApp(OrderedKeys, App[None]):
         if action == "start":
             return None if self.run_active else True
         return True
+
+    def footer_shows(self, action: str) -> bool:
+        """Whether the footer lists ``action`` now: the run keys only while there is a run to steer (help lists them always)."""
+        return action not in RUN_ACTIONS or self.run_active or self.attached is not None
 
     def action_stop(self) -> None:
         """Stop early at the next batch boundary; the model and history are saved."""

@@ -1,15 +1,30 @@
-"""``KwbScreen``: the base of the app's four screens (Build, Data, Train, Runs)."""
+"""``KwbScreen``: the base of the app's four screens (Build, Data, Train, Runs), and the way back (Escape)."""
 
 from __future__ import annotations
 
-from textual import events
-from textual.screen import Screen
+from typing import TYPE_CHECKING, Callable, cast
 
-__all__ = ["KwbScreen"]
+from textual import events
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, SelectionList, Switch, TextArea
+
+if TYPE_CHECKING:
+    from tui.app import KwbApp
+
+__all__ = ["KwbScreen", "FIELDS"]
+
+FIELDS = (Input, TextArea, Select, Checkbox, Switch, RadioSet, RadioButton, SelectionList)
+"""Widgets that take typing or a choice: Escape leaves them (focus goes back to the screen, whose keys then work)."""
 
 
 class KwbScreen(Screen[None]):
-    """A screen that keeps its styles while hidden, so showing it again is cheap.
+    """A screen with a way back, that keeps its styles while hidden so showing it again is cheap.
+
+    Escape goes back, one step at a time: out of a field being edited, then out of
+    whatever the screen shows over its first state (``back_within``: the Runs overlay
+    to the run table, the training settings to the dashboard), then to the screen shown
+    before (``Navigation.go_back``). The footer shows Escape only when it does something.
 
     Textual restyles every widget of a screen each time it is shown again
     (``ScreenResume.refresh_styles``), which was two thirds of the cost of switching
@@ -19,5 +34,33 @@ class KwbScreen(Screen[None]):
     screen itself. So the resume skips it.
     """
 
+    BINDINGS = [
+        Binding("escape", "leave_field", "Leave field"),
+        Binding("escape", "back", "Back"),
+    ]
+    """Escape: out of a field, else back (within the screen, then to the previous screen)."""
+
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         event.refresh_styles = False
+
+    def back_within(self) -> Callable[[], None] | None:
+        """What takes this screen back to its first state, or None when it is there. Screens with inner states override it."""
+        return None
+
+    def action_leave_field(self) -> None:
+        self.set_focus(None)
+
+    def action_back(self) -> None:
+        step = self.back_within()
+        if step is not None:
+            step()
+        else:
+            cast("KwbApp", self.app).go_back()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False hides the binding (footer and help) where it would do nothing.
+        if action == "leave_field":
+            return isinstance(self.focused, FIELDS)
+        if action == "back":
+            return self.back_within() is not None or cast("KwbApp", self.app).can_go_back
+        return True

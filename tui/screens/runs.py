@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from rich.text import Text
 from textual import work
@@ -51,14 +51,15 @@ class RunsScreen(KwbScreen):
     """The run table; enter opens a run (attaches to a live one), space marks runs for the overlay (v)."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open"),
+        Binding("enter", "open", "Open", priority=True),  # over the table's own enter, so the footer lists it
         Binding("space", "mark", "Mark"),
         Binding("v", "overlay", "Overlay"),
-        Binding("b", "back", "Table", show=False),
+        Binding("b", "back", "Back", show=False),
         Binding("E", "edit_config", "Edit config"),
         Binding("R", "reload", "Reload"),
     ]
-    """Open, mark for overlay, show the overlay, back to the table, edit the run's config, reload."""
+    """Open, mark for overlay, show the overlay (again: the table), edit the run's config, reload;
+    Escape (``KwbScreen``) or b: from a run or the overlay back to the table."""
 
     marked: reactive[frozenset[str]] = reactive(frozenset())
     """Run ids marked for the overlay."""
@@ -162,6 +163,7 @@ class RunsScreen(KwbScreen):
             return
         self.query_one("#run-dashboard", Dashboard).state = self._state_of(info)
         self.query_one(ContentSwitcher).current = "run-dashboard"
+        self.refresh_bindings()  # the footer shows the way back
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # The focused table takes enter for itself; selecting a row opens it.
@@ -176,6 +178,9 @@ class RunsScreen(KwbScreen):
         self._draw()
 
     def action_overlay(self) -> None:
+        if self.query_one(ContentSwitcher).current == "overlay":
+            self._to_table()  # v again: the overlay's way back
+            return
         chosen = [i for i in self.runs if i.id in self.marked] or ([self._current()] if self._current() else [])
         if not chosen:
             return
@@ -187,10 +192,16 @@ class RunsScreen(KwbScreen):
             metric.title = f"val_{names[0]}"
             metric.series = overlay_series(states, f"val_{names[0]}")
         self.query_one(ContentSwitcher).current = "overlay"
+        self.refresh_bindings()  # the footer shows the way back
 
-    def action_back(self) -> None:
+    def back_within(self) -> Callable[[], None] | None:
+        """A run's dashboard or the overlay go back to the run table."""
+        return None if self.query_one(ContentSwitcher).current == "run-table" else self._to_table
+
+    def _to_table(self) -> None:
         self.query_one(ContentSwitcher).current = "run-table"
         self.query_one(DataTable).focus()
+        self.refresh_bindings()
 
     def action_edit_config(self) -> None:
         """Load the run's resolved config into the builder, to change it and run again."""
@@ -198,11 +209,6 @@ class RunsScreen(KwbScreen):
         if info is None:
             return
         self.kwb.saver.open_run_config(info.run_dir.config, info.id)  # asks first about unsaved edits
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "back":
-            return self.query_one(ContentSwitcher).current != "run-table"
-        return True
 
 
 def _short_path(path: object) -> str:

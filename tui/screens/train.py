@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import ContentSwitcher
@@ -28,7 +30,7 @@ class TrainScreen(KwbScreen):
             yield Dashboard(id="dashboard", live=True)
             # TrainSettings (~80 widgets) is mounted on the first ``o``: every widget on a
             # screen is restyled each time the screen is shown, so it would slow ``3``.
-        yield KeyFooter()
+        yield KeyFooter(app_first=True)  # the run keys first: they steer what this screen shows
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "train"
@@ -37,7 +39,16 @@ class TrainScreen(KwbScreen):
     def _on_dash(self, state: DashState) -> None:
         self.query_one(Dashboard).state = state
         if state.active and self.query_one(ContentSwitcher).current != "dashboard":
-            self.query_one(ContentSwitcher).current = "dashboard"
+            self._to_dashboard()  # focus leaves the hidden settings too
+
+    def back_within(self) -> Callable[[], None] | None:
+        """The settings go back to the dashboard."""
+        return None if self.query_one(ContentSwitcher).current == "dashboard" else self._to_dashboard
+
+    def _to_dashboard(self) -> None:
+        self.query_one(ContentSwitcher).current = "dashboard"
+        self.set_focus(None)
+        self.refresh_bindings()
 
     async def action_toggle_settings(self) -> None:
         switcher = self.query_one(ContentSwitcher)
@@ -46,3 +57,6 @@ class TrainScreen(KwbScreen):
         switcher.current = "settings" if switcher.current == "dashboard" else "dashboard"
         if switcher.current == "settings":
             self.query_one(TrainSettings).focus_first()
+        else:
+            self.set_focus(None)
+        self.refresh_bindings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -53,8 +54,9 @@ class NavBar(Widget):
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
         for key, mode, label in SCREENS:
-            style = "bold reverse" if mode == self.current else ""
-            out.append(f" {key} {label} ", style=style)
+            # A click on a screen's name switches to it, as its key does.
+            style = Style(bold=True, reverse=True) if mode == self.current else Style()
+            out.append(f" {key} {label} ", style=style + Style.from_meta({"@click": f"app.screen({mode!r})"}))
         out.append("  ")
         out.append(self.config_name, style="italic")
         if self.modified:
