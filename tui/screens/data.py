@@ -9,6 +9,7 @@ or failing load never blocks or crashes the UI; a ``DataError`` shows as its mes
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, cast
 
@@ -17,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Input
+from textual.widgets import Button, Select
 
 from engine.data import KERAS_DATASETS, SKLEARN_DATASETS, SYNTHETIC
 from tui.screens.base import KwbScreen
@@ -25,7 +26,8 @@ from tui.widgets.data_preview import DataPreview
 from tui.widgets.data_tree import DatasetTree
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
-from tui.widgets.settings_form import ConfigForm, FormField
+from tui.widgets.settings_form import ConfigForm, FormField, field_id
+from tui.workspace import get_path
 
 if TYPE_CHECKING:
     from tui.app import KwbApp
@@ -35,17 +37,37 @@ __all__ = ["DataScreen", "DataForm"]
 
 SOURCES = ("synthetic", "keras", "csv", "npz", "hdf5", "directory", "sklearn")
 NAMES = {"synthetic": SYNTHETIC, "keras": KERAS_DATASETS, "sklearn": SKLEARN_DATASETS}
-"""The dataset names each named source knows."""
+"""The dataset names each named source knows (engine.data's own tables)."""
 _PLACEHOLDER_MODEL = {"layers": [{"Dense": {"units": 1}}]}
 """Stands in for the model when only the data is checked (a half-built model must not block a preview)."""
+_FILES = ("csv", "npz", "hdf5", "directory")
+"""Sources read from a file or folder (``data.path``); each can take its test data from another (``data.test``)."""
 
 
 def _source(raw: Mapping[str, Any]) -> str:
     return str((raw.get("data") or {}).get("source") or "synthetic")
 
 
+def _data(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``data`` section as a plain dict (compared to tell whether a preview still describes it)."""
+    return copy.deepcopy(dict(raw.get("data") or {}))
+
+
 def _when(*sources: str):
     return lambda raw: _source(raw) in sources
+
+
+def _text_dataset(raw: Mapping[str, Any]) -> bool:
+    """imdb and reuters: word sequences, with a vocabulary size and a sequence length."""
+    return _source(raw) == "keras" and (raw.get("data") or {}).get("name") in ("imdb", "reuters")
+
+
+def _all_names() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for names in NAMES.values() for name in names))
+
+
+_NAME = FormField("data.name", "name", kind="select", options=_all_names(), show_if=_when(*NAMES))
+"""The dataset of a named source: a choice among the names that source knows (set per source in ``load``)."""
 
 
 class DataForm(ConfigForm):
@@ -53,24 +75,61 @@ class DataForm(ConfigForm):
 
     FIELDS = (
         FormField("data.source", "source", kind="select", options=SOURCES),
-        FormField("data.name", "name", kind="optional", show_if=_when(*NAMES)),
-        FormField("data.path", "path", kind="optional", show_if=_when("csv", "npz", "hdf5", "directory")),
+        _NAME,
+        FormField("data.num_words", "vocabulary size", show_if=_text_dataset),
+        FormField("data.maxlen", "sequence length", show_if=_text_dataset),
+        FormField("data.path", "path", kind="optional", show_if=_when(*_FILES)),
         FormField("data.x", "x (key/dataset)", kind="optional", show_if=_when("npz", "hdf5")),
         FormField("data.y", "y (key/dataset)", kind="optional", show_if=_when("npz", "hdf5")),
         FormField("data.target", "target column", show_if=_when("csv")),
+        FormField("data.header", "header row", kind="switch", show_if=_when("csv")),
+        FormField("data.delimiter", "delimiter", kind="text", show_if=_when("csv")),
+        FormField("data.image_size", "image size", kind="numbers", show_if=_when("directory")),
+        FormField("data.color_mode", "colour mode", kind="select", options=("rgb", "grayscale"),
+                  show_if=_when("directory")),
+        FormField("data.stream", "stream from disk", kind="switch", show_if=_when("hdf5", "directory")),
         FormField("data.samples", "samples", show_if=_when("synthetic")),
         FormField("data.noise", "noise", show_if=_when("synthetic")),
         FormField("data.validation_split", "validation split"),
         FormField("data.test_split", "test split"),
+        FormField("data.test.path", "test file", kind="optional", show_if=_when(*_FILES)),
+        FormField("data.test.x", "  test x", kind="optional", enabled_by="data.test", show_if=_when("npz", "hdf5")),
+        FormField("data.test.y", "  test y", kind="optional", enabled_by="data.test", show_if=_when("npz", "hdf5")),
         FormField("data.scale", "scale", kind="select", options=("none", "minmax", "standard", "pixels")),
         FormField("data.one_hot", "one-hot targets", kind="switch"),
-    )
+    )  # fmt: skip
     """The data options the screen edits; the rest stay as they are in the YAML."""
 
-    def load(self) -> None:
-        super().load()
-        names = NAMES.get(_source(self.raw))
-        self.query_one("#f-data-name", Input).placeholder = ", ".join(names) if names else ""
+    def on_mount(self) -> None:
+        self._names: tuple[str, ...] | None = None
+        super().on_mount()
+
+    def load(self, *args: Any) -> None:
+        self._offer_names()
+        super().load(*args)
+
+    def _offer_names(self) -> None:
+        """The name Select lists the current source's datasets (a name from another source shows as blank)."""
+        names = NAMES.get(_source(self.raw), ())
+        if names == self._names:
+            return
+        self._names = names
+        field = replace(_NAME, options=names)
+        self.FIELDS = tuple(field if f.path == _NAME.path else f for f in type(self).FIELDS)
+        self._by_id[f"f-{field_id(_NAME.path)}"] = field
+        select = self.query_one(f"#f-{field_id(_NAME.path)}", Select)
+        with select.prevent(Select.Changed):
+            select.set_options([(name, name) for name in names])
+
+    def _edit(self, field: FormField, value: Any) -> None:
+        if field.path == "data.test.path" and value is None:
+            # No test file: no ``data.test`` section (a DataRef without a path is not valid).
+            if get_path(self.raw, "data.test") is not None:
+                self._show(field, None)
+                self.workspace.set("data.test", None)
+                self.post_message(self.Edited("data.test", None))
+            return
+        super()._edit(field, value)
 
 
 class DataScreen(KwbScreen):
@@ -80,10 +139,11 @@ class DataScreen(KwbScreen):
     """v loads the data and shows its shapes, class balance and a few samples."""
 
     class PreviewReady(Message):
-        """The preview worker finished: ``info`` from ``engine.data.preview``, or ``error``."""
+        """The preview worker finished: ``info`` from ``engine.data.preview``, or ``error``, for the ``data`` section it loaded."""
 
-        def __init__(self, info: dict[str, Any] | None, error: str | None = None) -> None:
+        def __init__(self, data: dict[str, Any], info: dict[str, Any] | None, error: str | None = None) -> None:
             super().__init__()
+            self.data = data
             self.info = info
             self.error = error
 
@@ -111,6 +171,18 @@ class DataScreen(KwbScreen):
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "data"
         self._tree_path: str | None = None
+        self._shown_data: dict[str, Any] | None = None
+        """The ``data`` section the preview on screen (or loading) describes; None while it shows none."""
+        cast("KwbApp", self.app).config_changed_signal.subscribe(self, self._config_changed)
+        self._refresh_tree()
+
+    def _config_changed(self, message: Workspace.Changed) -> None:
+        """A preview of other data than the config's is cleared, never left on screen (nor landed later)."""
+        if self._shown_data is not None and self._shown_data != _data(self.raw):
+            self._shown_data = None
+            self.workers.cancel_group(self, "preview")
+            view = self.query_one(DataPreview)
+            view.busy, view.error, view.info = False, None, None
         self._refresh_tree()
 
     @property
@@ -137,6 +209,7 @@ class DataScreen(KwbScreen):
         self.query_one(DataPreview).busy = True
         trial = self.workspace.copy()
         trial["model"] = copy.deepcopy(_PLACEHOLDER_MODEL)
+        self._shown_data = _data(trial)
         self._preview(trial, self.workspace.path)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
@@ -146,18 +219,21 @@ class DataScreen(KwbScreen):
         from engine.data import load_data, preview
         from engine.errors import UserError
 
+        data = _data(raw)
         try:
             cfg = parse_config(raw, source="data", base_dir=config_path.parent if config_path else None)
             bundle = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
             info = preview(bundle)
         except (UserError, ConfigError) as exc:
-            self.post_message(self.PreviewReady(None, str(exc)))
+            self.post_message(self.PreviewReady(data, None, str(exc)))
         except Exception as exc:  # a bug or an unexpected file: show it rather than die
-            self.post_message(self.PreviewReady(None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.PreviewReady(data, None, f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(self.PreviewReady(info))
+            self.post_message(self.PreviewReady(data, info))
 
     def on_data_screen_preview_ready(self, message: "DataScreen.PreviewReady") -> None:
+        if message.data != self._shown_data:
+            return  # loaded for data the config no longer has
         view = self.query_one(DataPreview)
         view.busy = False
         view.error = message.error
@@ -165,10 +241,6 @@ class DataScreen(KwbScreen):
             view.info = message.info
 
     # ------------------------------------------------------------ HDF5 tree
-    def on_config_form_edited(self, message: ConfigForm.Edited) -> None:
-        if message.path in ("data.source", "data.path"):
-            self._refresh_tree()
-
     def _refresh_tree(self) -> None:
         data = self.raw.get("data") or {}
         tree = self.query_one(DatasetTree)

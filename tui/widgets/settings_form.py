@@ -43,8 +43,8 @@ class FormField:
     label: str
     kind: str = "value"
     """value (YAML scalar), text (string as typed), optional (text, empty = null), list
-    (comma-separated strings), select, switch (bool), toggle (a section: on = defaults,
-    off = null) or heading (a label, no value)."""
+    (comma-separated strings), numbers (comma-separated values, e.g. an image size), select,
+    switch (bool), toggle (a section: on = defaults, off = null) or heading (a label, no value)."""
     options: tuple[Any, ...] = ()
     """Choices of a select: strings, or None/True/False (shown as none/true/false)."""
     default: Callable[[], Any] | None = None
@@ -84,6 +84,8 @@ def parse_text(field: FormField, text: str) -> Any:
         return text.strip() or None
     if field.kind == "list":
         return [part.strip() for part in text.split(",") if part.strip()]
+    if field.kind == "numbers":
+        return [parse_value(part) for part in text.split(",") if part.strip()]
     return parse_value(text)
 
 

@@ -1,0 +1,161 @@
+"""Data screen: the preview always describes the config's data; names are choices; every source's options are offered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from textual.widgets import Label, Select
+
+from engine.data import KERAS_DATASETS, SKLEARN_DATASETS, SYNTHETIC
+from tui.factory import make_app
+from tui.widgets.data_preview import DataPreview
+
+SIZE = (110, 44)
+DATA = Path(__file__).resolve().parents[2] / "sample_configs" / "data"
+HINT = "press v (or the Preview button) to load the data"
+
+
+def preview_text(app) -> str:
+    return str(app.screen.query_one(DataPreview).render())
+
+
+def data(app) -> dict:
+    return app.workspace.raw["data"]
+
+
+def options(app, select_id: str) -> list[str]:
+    select = app.screen.query_one(select_id, Select)
+    return [str(prompt) for prompt, _value in select._options if _value is not Select.NULL]
+
+
+async def choose(pilot, select_id: str, value: str) -> None:
+    """Open a Select (a click opens its list), type the option's name (type-to-search) and press enter."""
+    await pilot.click(select_id)
+    await pilot.press(*value, "enter")
+    await pilot.pause()
+
+
+async def type_into(pilot, input_id: str, text: str) -> None:
+    """Click a field, clear it and type ``text`` (one key at a time, as typed)."""
+    await pilot.click(input_id)
+    await pilot.press("end", "ctrl+u", *text)
+    await pilot.pause()
+
+
+async def preview(pilot, app) -> str:
+    """Press the Preview button (v would type into a focused field) and wait for the data to load."""
+    await pilot.click("#preview-btn")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return preview_text(app)
+
+
+class TestPreviewFollowsTheData:
+    """The preview is cleared as soon as the data it shows is no longer the config's."""
+
+    async def test_changing_the_source_clears_the_preview(self, tiny_config) -> None:
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert "synthetic spirals" in await preview(pilot, app)
+            await choose(pilot, "#f-data-source", "csv")
+            assert data(app)["source"] == "csv"
+            assert "spirals" not in preview_text(app) and HINT in preview_text(app)
+            await type_into(pilot, "#f-data-path", str(DATA / "flowers.csv"))
+            assert "csv flowers.csv" in await preview(pilot, app)
+            await type_into(pilot, "#f-data-validation-split", "0.3")  # any data option: the preview is stale
+            assert HINT in preview_text(app)
+
+    async def test_a_preview_loading_when_the_name_changes_never_lands(self, tiny_config) -> None:
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#f-data-name").focus()
+            await pilot.press("v", "enter", *"moons", "enter")  # one write: the spirals preview is still loading
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert data(app)["name"] == "moons"
+            assert "spirals" not in preview_text(app), preview_text(app)
+            assert "synthetic moons" in await preview(pilot, app)
+
+
+class TestNames:
+    """A named source's dataset is a choice among the names engine.data knows for that source."""
+
+    async def test_each_source_offers_its_own_names(self, tiny_config) -> None:
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert options(app, "#f-data-name") == list(SYNTHETIC)
+            await choose(pilot, "#f-data-source", "keras")
+            assert options(app, "#f-data-name") == list(KERAS_DATASETS)
+            assert app.screen.query_one("#f-data-name", Select).is_blank()  # "spirals" is no Keras dataset
+            await choose(pilot, "#f-data-name", "cifar100")
+            assert data(app)["name"] == "cifar100"
+            assert not app.screen.query_one("#row-data-num-words").display
+            await choose(pilot, "#f-data-name", "imdb")
+            assert app.screen.query_one("#row-data-num-words").display and app.screen.query_one("#row-data-maxlen").display
+            await type_into(pilot, "#f-data-num-words", "5000")
+            assert data(app)["num_words"] == 5000
+            await choose(pilot, "#f-data-source", "sklearn")
+            assert options(app, "#f-data-name") == list(SKLEARN_DATASETS)
+            await choose(pilot, "#f-data-name", "iris")
+            assert data(app)["name"] == "iris"
+
+
+class TestSourceOptions:
+    """csv header and delimiter, HDF5 stream and test data, directory image size are in the form."""
+
+    async def test_csv_header_and_delimiter(self, tiny_config, tmp_path: Path) -> None:
+        rng = np.random.default_rng(0)
+        rows = [f"{a:.3f};{b:.3f};{int(a > b)}" for a, b in rng.normal(size=(60, 2))]
+        (tmp_path / "plain.csv").write_text("\n".join(rows) + "\n")  # no header row, ';' between values
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await choose(pilot, "#f-data-source", "csv")
+            await type_into(pilot, "#f-data-path", str(tmp_path / "plain.csv"))
+            assert data(app).get("header", True) is True
+            await pilot.click("#f-data-header")
+            await pilot.pause()
+            assert data(app)["header"] is False
+            await type_into(pilot, "#f-data-delimiter", ";")
+            assert data(app)["delimiter"] == ";"
+            text = await preview(pilot, app)
+            assert "2 classes, input (2,)" in text and "cannot load" not in text, text
+
+    async def test_hdf5_stream_and_test_file(self, tiny_config) -> None:
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await choose(pilot, "#f-data-source", "hdf5")
+            for field, value in (("path", str(DATA / "signals.h5")), ("x", "train/x"), ("y", "train/y")):
+                await type_into(pilot, f"#f-data-{field}", value)
+            assert app.screen.query_one("#f-data-test-x").disabled  # no test file yet
+            await type_into(pilot, "#f-data-test-path", str(DATA / "signals.h5"))
+            await type_into(pilot, "#f-data-test-x", "test/x")
+            await type_into(pilot, "#f-data-test-y", "test/y")
+            assert data(app)["test"] == {"path": str(DATA / "signals.h5"), "x": "test/x", "y": "test/y"}
+            await pilot.click("#f-data-stream")
+            await pilot.pause()
+            assert data(app)["stream"] is True
+            text = await preview(pilot, app)
+            assert "(streamed)" in text and "test " in text, text
+            await type_into(pilot, "#f-data-test-path", "")  # no test file: no data.test section
+            assert data(app)["test"] is None
+
+    async def test_directory_image_size(self, tiny_config) -> None:
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await choose(pilot, "#f-data-source", "directory")
+            assert app.screen.query_one("#f-data-image-size").value == "64, 64"
+            await type_into(pilot, "#f-data-image-size", "32, 48")
+            assert data(app)["image_size"] == [32, 48]
+            await type_into(pilot, "#f-data-image-size", "32")
+            error = str(app.screen.query_one("#err-data-image-size", Label).render())
+            assert "required" in error, error  # the second dimension is missing
+            assert data(app)["image_size"] == [32, 48]
+            await choose(pilot, "#f-data-color-mode", "grayscale")
+            assert data(app)["color_mode"] == "grayscale"
