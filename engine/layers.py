@@ -1,12 +1,15 @@
 """The catalogue the builder offers: layers, activations, regularizers, optimizers, losses, metrics.
 
-Nothing here imports Keras, so configs can be checked and the app's pickers filled
-instantly. The catalogue is what is offered first and documented; any other Keras
-layer name still works and is checked against Keras itself when the model is built.
+Nothing here imports Keras at import time, so configs can be checked and the app's
+pickers filled instantly. The catalogue is what is offered first and documented; any
+other Keras layer name still works and is checked against Keras itself when the model
+is built (:func:`keras_layer_names` and :func:`keras_layer_spec` ask Keras, off the UI
+thread).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,8 @@ __all__ = [
     "canonical_optimizer",
     "check_layer",
     "check_config",
+    "keras_layer_names",
+    "keras_layer_spec",
 ]
 
 
@@ -37,7 +42,8 @@ class ArgSpec:
     """One argument the builder knows how to edit and check.
 
     ``kind`` is int, float, bool, str, choice, activation, regularizer, ints (an int
-    or a tuple of ints) or shape (a list of ints). ``minimum`` is inclusive unless
+    or a tuple of ints), shape (a list of ints) or any (not checked here: an argument
+    read from a Keras signature, which Keras checks). ``minimum`` is inclusive unless
     ``exclusive`` is set.
     """
 
@@ -174,7 +180,12 @@ OPTIMIZERS: dict[str, tuple[str, tuple[ArgSpec, ...]]] = {
     "nadam": ("Nadam", (*_OPT_COMMON, *_BETAS)),
     "adamw": ("AdamW", (*_OPT_COMMON, _a("weight_decay", "float", 0.004, minimum=0.0), *_BETAS,
                         _a("amsgrad", "bool", False))),
-    "ftrl": ("Ftrl", _OPT_COMMON),
+    "ftrl": ("Ftrl", (*_OPT_COMMON, _a("learning_rate_power", "float", -0.5, maximum=0.0),
+                      _a("initial_accumulator_value", "float", 0.1, minimum=0.0),
+                      _a("l1_regularization_strength", "float", 0.0, minimum=0.0),
+                      _a("l2_regularization_strength", "float", 0.0, minimum=0.0),
+                      _a("l2_shrinkage_regularization_strength", "float", 0.0, minimum=0.0),
+                      _a("beta", "float", 0.0, minimum=0.0))),
     "lion": ("Lion", (*_OPT_COMMON, _a("beta_1", "float", 0.9), _a("beta_2", "float", 0.99))),
 }  # fmt: skip
 """Lower-case config name -> (Keras class name, editable arguments)."""
@@ -216,6 +227,52 @@ def canonical_loss(name: str) -> str:
 
 def canonical_optimizer(name: str) -> str:
     return name.strip().lower().replace("-", "").replace("_", "")
+
+
+# ---------------------------------------------------------------- any Keras layer
+_NOT_A_LAYER_ENTRY = ("Layer", "Input", "InputLayer")
+"""Classes in ``keras.layers`` that cannot be one entry of ``model.layers``."""
+
+
+@functools.cache
+def keras_layer_names() -> list[str]:
+    """Every layer class ``keras.layers`` has, sorted: what ``model.layers`` accepts beyond the catalogue.
+
+    Imports Keras (and TensorFlow): call it off the UI thread.
+    """
+    from engine.kerasapi import keras
+
+    layers = keras().layers
+    return sorted(
+        name
+        for name in dir(layers)
+        if name[:1].isupper() and name not in _NOT_A_LAYER_ENTRY
+        and isinstance(cls := getattr(layers, name), type) and issubclass(cls, layers.Layer)
+    )
+
+
+def keras_layer_spec(name: str) -> LayerSpec | None:
+    """The catalogue entry for ``name`` or, for another Keras layer, one read from its signature; None if Keras has no such layer.
+
+    Arguments from a signature are not checked here (``kind`` "any"); Keras checks them
+    when the model is built. Imports Keras for a name outside the catalogue: call it off
+    the UI thread.
+    """
+    if name in LAYERS:
+        return LAYERS[name]
+    if name not in keras_layer_names():
+        return None
+    import inspect
+
+    from engine.kerasapi import keras
+
+    args = []
+    for param in inspect.signature(getattr(keras().layers, name).__init__).parameters.values():
+        if param.name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        required = param.default is inspect.Parameter.empty
+        args.append(ArgSpec(param.name, "any", None if required else param.default, required=required))
+    return LayerSpec(name, "keras", tuple(args))
 
 
 # ---------------------------------------------------------------- checks

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "ModelSummary",
     "build_model",
     "load_model_file",
+    "model_file_problem",
     "compile_model",
     "summarize",
     "summary_of",
@@ -172,6 +174,24 @@ def _saved_by_tf_keras(path: str) -> bool:
         return False
 
 
+def model_file_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a model file (missing, a folder, another kind of file); None if it may be one.
+
+    Only looks at the file system (no Keras): the app asks before loading, in a worker, what passes.
+    """
+    if not path.strip():
+        return "no path given; expected a .keras or .h5 model file"
+    if not os.path.exists(path):
+        return "file not found"
+    if os.path.isdir(path):
+        return "is a folder; expected a .keras or .h5 model file"
+    if not path.endswith((".keras", ".h5", ".hdf5")):
+        return "expected a .keras or .h5 model file"
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        return "is not a .keras model (a .keras file is a zip archive)"  # Keras itself says "File not found"
+    return None
+
+
 def load_model_file(path: str) -> "keras.Model":
     """Load a ``.keras`` or legacy ``.h5`` model with ``safe_mode`` and without its compile state.
 
@@ -191,12 +211,9 @@ def load_model_file(path: str) -> "keras.Model":
             )  # fmt: skip
         os.environ[LEGACY_ENV] = "1"
     keras = _keras()
-    if not os.path.exists(path):
-        raise ModelError("file not found", source=path, key="model.path")
-    if os.path.isdir(path):
-        raise ModelError("is a folder; expected a .keras or .h5 model file", source=path, key="model.path")
-    if not path.endswith((".keras", ".h5", ".hdf5")):
-        raise ModelError("expected a .keras or .h5 model file", source=path, key="model.path")
+    problem = model_file_problem(path)
+    if problem:
+        raise ModelError(problem, source=path, key="model.path")
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:

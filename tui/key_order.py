@@ -36,7 +36,7 @@ _ORDERED = (events.Key, events.Paste)
 
 def _idle(pump: MessagePump) -> bool:
     """True when ``pump`` has nothing queued (it may still be finishing the message in hand)."""
-    return pump._message_queue.empty() and pump._pending_message is None  # noqa: SLF001 (no public way to ask)
+    return pump._message_queue.empty() and pump._pending_message is None  # private: Textual has no public way to ask
 
 
 async def _drain(pumps: list[MessagePump], timeout: float) -> None:

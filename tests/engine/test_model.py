@@ -437,7 +437,7 @@ class TestModelFiles:
         [
             ("missing.keras", None, "file not found"),
             ("model.pt", b"x", "expected a .keras or .h5 model file"),
-            ("broken.keras", b"not a zip file", "cannot load model: "),
+            ("broken.keras", b"not a zip file", "is not a .keras model (a .keras file is a zip archive)"),
         ],
     )
     def test_bad_model_files(self, tmp_path: Path, name: str, content: bytes | None, message: str):

@@ -3,6 +3,11 @@
 Every edit goes through the engine's catalogue check at once; the shapes and
 parameter counts come from ``engine.model.summarize`` (Keras) in a thread worker,
 so the UI never waits on TensorFlow. A shape error is shown on its layer's row.
+Rows are numbered from 0, as messages name them (``model.layers[4]``).
+
+A model file (``m``) is checked before anything changes, loaded in a worker, and only
+then replaces the layer list, which the screen keeps to give back when the path is
+cleared again; the table then shows the file's layers (read only).
 """
 
 from __future__ import annotations
@@ -10,30 +15,64 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
+from engine.errors import suggest
 from engine.layers import LAYERS, check_layer
 from tui.screens.base import KwbScreen
 from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
+from tui.screens.model_file import ModelFileSwitch
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
+    from engine.layers import LayerSpec
     from tui.app import KwbApp
     from tui.workspace import Workspace
 
-__all__ = ["BuildScreen", "describe_args"]
+__all__ = ["BuildScreen", "describe_args", "parse_input_shape"]
+
+COLUMNS = ("#", "layer", "arguments", "output shape", "params")
+ARGS_COLUMN = 2
+"""The column that gives way (its text cut with …) so that the output shape and the params stay on screen."""
 
 
 def describe_args(kwargs: dict[str, Any] | None) -> str:
     """``{units: 64, activation: relu}`` -> ``units=64 activation=relu``."""
     return " ".join(f"{k}={v}" for k, v in (kwargs or {}).items())
+
+
+def parse_input_shape(text: str) -> tuple[list[int] | None, str | None]:
+    """``"[28, 28, 1]"`` -> ``([28, 28, 1], None)``; ``""`` -> ``(None, None)`` (from the data); else ``(None, why)``."""
+    from engine.config_io import parse_value
+
+    value = parse_value(text)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if value is None:
+        return None, None
+    if isinstance(value, list) and value and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value):
+        return value, None
+    return None, f"must be a list of positive integers, e.g. [28, 28, 1]; got {text.strip()!r}"
+
+
+def fit_columns(rows: list[tuple[Any, ...]], width: int) -> list[int | None]:
+    """Column widths for ``rows`` in ``width`` cells: each as wide as its widest cell, but the arguments column no wider than what is left."""
+    natural = [max([cell_len(h), *(cell_len(str(r[i])) for r in rows)]) for i, h in enumerate(COLUMNS)]
+    if width <= 0:
+        return [None] * len(COLUMNS)
+    others = sum(w + 2 for i, w in enumerate(natural) if i != ARGS_COLUMN)  # each cell has 1 cell of padding a side
+    room = width - others - 2 - 2  # its own padding, and a vertical scrollbar's 2 cells
+    widths: list[int | None] = [None] * len(COLUMNS)
+    widths[ARGS_COLUMN] = max(len("arguments"), min(natural[ARGS_COLUMN], room))
+    return widths
 
 
 class BuildScreen(KwbScreen):
@@ -64,6 +103,21 @@ class BuildScreen(KwbScreen):
             self.summary = summary
             self.error = error
 
+    class SpecRead(Message):
+        """The arguments of a layer outside the catalogue, read from Keras (``spec`` None: Keras has no such layer)."""
+
+        def __init__(self, index: int, name: str, spec: LayerSpec | None, only_if_required: bool) -> None:
+            super().__init__()
+            self.index = index
+            self.name = name
+            self.spec = spec
+            self.only_if_required = only_if_required
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_files = ModelFileSwitch(self)
+        """``m``: a model file instead of the layer list, and back."""
+
     def compose(self) -> ComposeResult:
         yield NavBar()
         yield Static(id="model-head")
@@ -73,11 +127,12 @@ class BuildScreen(KwbScreen):
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "build"
-        table = self.query_one(DataTable)
-        table.add_columns("#", "layer", "arguments", "output shape", "params")
         # Called at once on every change, so the table is redrawn before an edit moves its cursor.
         self.kwb.config_changed_signal.subscribe(self, self._on_config_changed, immediate=True)
         self._refresh()
+
+    def on_resize(self) -> None:
+        self._draw()  # the arguments column takes what the others leave
 
     # ------------------------------------------------------------ model access
     @property
@@ -98,6 +153,11 @@ class BuildScreen(KwbScreen):
         """The layer list, to read; edits build a new list and hand it to :meth:`_set_layers`."""
         return self.raw_model.get("layers") or []
 
+    @property
+    def model_file(self) -> str | None:
+        """The model file the config loads instead of layers (``model.path``), as written."""
+        return self.model_files.current
+
     def _set_layers(self, layers: list[dict[str, Any]], select: int | None = None) -> None:
         self.workspace.set("model.layers", layers)
         if select is not None and layers:
@@ -107,41 +167,69 @@ class BuildScreen(KwbScreen):
         self._refresh()  # any key may change what Keras makes of the model (the data's shapes, for one)
 
     def _refresh(self) -> None:
+        cached = self.model_files.cached_summary()
+        if cached is not None:
+            self.computing = False
+            self.summary = cached  # the file just loaded: no second load to show it
+            return
         self._draw()
         self.computing = True
         self._summarize(self.workspace.copy())
 
     # ------------------------------------------------------------ drawing
-    def _draw(self) -> None:
-        table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
+    def _layer_rows(self) -> list[tuple[Any, ...]]:
         summary = self.summary
         rows = {r.index: r for r in summary.rows} if summary is not None else {}
+        out = []
         for i, entry in enumerate(self.stack):
             name, kwargs = next(iter(entry.items())) if isinstance(entry, dict) and entry else ("?", {})
             issues = check_layer(i, entry)
             info = rows.get(i)
-            shape = info.output_shape if info is not None and not self.computing else "…"
+            shape = "…" if self.computing else info.output_shape if info is not None else "?"
             params = f"{info.params:,}" if info is not None and not self.computing else ""
             error = "; ".join(m for _l, m in issues) or (info.error if info is not None else None)
             label = Text(name, style="bold red" if error else "bold")
-            args = Text(describe_args(kwargs))
-            if error:
-                args = Text(f"⚠ {error}", style="red")
-            table.add_row(str(i + 1), label, args, shape, params)
-        if self.stack:
-            table.move_cursor(row=min(row, len(self.stack) - 1))
+            args = Text(f"⚠ {error}", style="red") if error else Text(describe_args(kwargs))
+            out.append((str(i), label, args, shape, params))
+        return out
+
+    def _file_rows(self) -> list[tuple[Any, ...]]:
+        summary = self.summary
+        if summary is None or self.computing:
+            return []
+        return [
+            (str(i), Text(r.class_name, style="bold"), Text(f"name={r.name}", style="dim"), r.output_shape, f"{r.params:,}")
+            for i, r in enumerate(summary.rows)
+        ]
+
+    def _draw(self) -> None:
+        table = self.query_one(DataTable)
+        rows = self._file_rows() if self.model_file else self._layer_rows()
+        row = table.cursor_row
+        # Columns made anew each time: a DataTable column only ever grows, and one long
+        # error would otherwise keep the output shape and the params off screen for good.
+        table.clear(columns=True)
+        widths = fit_columns(rows, table.scrollable_content_region.width)
+        for label, width in zip(COLUMNS, widths):
+            table.add_column(label, width=width)
+        args_width = widths[ARGS_COLUMN]
+        for cells in rows:
+            args = cells[ARGS_COLUMN].copy()
+            if args_width is not None:
+                args.truncate(args_width, overflow="ellipsis")
+            table.add_row(*cells[:ARGS_COLUMN], args, *cells[ARGS_COLUMN + 1 :])
+        if rows:
+            table.move_cursor(row=min(row, len(rows) - 1))
         model = self.raw_model
         head = Text.assemble(("input ", "dim"), (str(model.get("input_shape") or "from data"), "bold"))
-        if model.get("path"):
-            head = Text.assemble(("model file ", "dim"), (str(model["path"]), "bold"))
+        if self.model_file:
+            head = Text.assemble(("model file ", "dim"), (self.model_file, "bold"), ("   m: back to the layer list", "dim"))
         self.query_one("#model-head", Static).update(head)
         self.query_one("#model-foot", Static).update(self._footer_text())
 
     def _footer_text(self) -> Text:
         if self.computing:
-            return Text("computing shapes with Keras…", style="dim")
+            return Text("loading the model file…" if self.model_file else "computing shapes with Keras…", style="dim")
         summary = self.summary
         if summary is None:
             return Text("")
@@ -164,8 +252,9 @@ class BuildScreen(KwbScreen):
         from engine.config_io import parse_config
         from engine.errors import ConfigError
 
+        base = self.workspace.path.parent if self.workspace.path is not None else None
         try:
-            cfg = parse_config(raw)
+            cfg = parse_config(raw, base_dir=base)
         except ConfigError as exc:
             self.post_message(self.SummaryReady(None, "; ".join(f"{k}: {m}" for k, m in exc.issues[:2])))
             return
@@ -185,44 +274,95 @@ class BuildScreen(KwbScreen):
         else:
             self.summary = message.summary
 
+    @on(ModelFileSwitch.Read)
+    def _model_file_read(self, message: ModelFileSwitch.Read) -> None:
+        self.model_files.on_read(message)
+
+    @work(thread=True, exclusive=True, group="layer-spec", exit_on_error=False)
+    def _read_spec(self, index: int, name: str, only_if_required: bool) -> None:
+        self.kwb.wait_first_frame()
+        from engine.layers import keras_layer_spec
+
+        self.post_message(self.SpecRead(index, name, keras_layer_spec(name), only_if_required))
+
+    @on(SpecRead)
+    def _spec_read(self, message: SpecRead) -> None:
+        entry = self.stack[message.index] if message.index < len(self.stack) else None
+        if not isinstance(entry, dict) or next(iter(entry), None) != message.name:
+            return  # the layer moved or went meanwhile
+        if message.spec is None:
+            from engine.layers import keras_layer_names
+
+            known = [*LAYERS, *keras_layer_names()]
+            self.notify(f"Keras has no layer {message.name!r}{suggest(message.name, known)}", severity="error")
+            return
+        kwargs = next(iter(entry.values())) or {}
+        if message.only_if_required and all(a.name in kwargs for a in message.spec.args if a.required):
+            return
+        self._push_editor(message.index, message.spec)
+
     # ------------------------------------------------------------ actions
     def _cursor(self) -> int | None:
         return self.query_one(DataTable).cursor_row if self.stack else None
 
+    def _editable(self) -> bool:
+        """False (and says why) while the model comes from a file."""
+        if self.model_file:
+            self.notify(f"the model comes from {self.model_file}; press m and clear the path to edit the layer list",
+                        severity="warning")  # fmt: skip
+        return not self.model_file
+
     def action_add(self) -> None:
+        if not self._editable():
+            return
+
         def add(name: str | None) -> None:
             if not name:
                 return
-            spec = LAYERS[name]
-            kwargs = {a.name: a.default for a in spec.args if a.required and a.default is not None}
+            spec = LAYERS.get(name)
+            kwargs = {a.name: a.default for a in spec.args if a.required and a.default is not None} if spec else {}
             at = (self._cursor() + 1) if self._cursor() is not None else len(self.stack)
             self._set_layers([*self.stack[:at], {name: kwargs}, *self.stack[at:]], select=at)
+            if spec is None:  # a Keras layer outside the catalogue: ask for what its signature requires
+                self._read_spec(at, name, True)
 
         self.app.push_screen(LayerPicker(), add)
 
+    @on(DataTable.RowSelected, "#layers")
+    def _row_selected(self) -> None:
+        self.action_edit()  # enter on a row (the table takes enter before the screen's binding)
+
     def action_edit(self) -> None:
         index = self._cursor()
-        if index is None:
+        if index is None or not self._editable():
             return
+        entry = self.stack[index]
+        name = next(iter(entry), None) if isinstance(entry, dict) and len(entry) == 1 else None
+        if name is None:
+            self.notify(f"model.layers[{index}] is not a {{LayerName: {{arguments}}}} entry; fix it in the YAML", severity="error")
+        elif name in LAYERS:
+            self._push_editor(index, LAYERS[name])
+        else:
+            self._read_spec(index, name, False)  # its arguments come from Keras' signature
 
+    def _push_editor(self, index: int, spec: LayerSpec) -> None:
         def save(kwargs: dict[str, Any] | None) -> None:
             if kwargs is None:
                 return
-            name = next(iter(self.stack[index]))
             layers = list(self.stack)
-            layers[index] = {name: kwargs}
+            layers[index] = {spec.name: kwargs}
             self._set_layers(layers, select=index)
 
-        self.app.push_screen(LayerEditor(index, self.stack[index]), save)
+        self.app.push_screen(LayerEditor(index, self.stack[index], spec), save)
 
     def action_remove(self) -> None:
         index = self._cursor()
-        if index is not None:
+        if index is not None and self._editable():
             self._set_layers(self.stack[:index] + self.stack[index + 1 :], select=index)
 
     def action_move(self, step: int) -> None:
         index = self._cursor()
-        if index is None:
+        if index is None or not self._editable():
             return
         to = index + step
         if 0 <= to < len(self.stack):
@@ -232,7 +372,7 @@ class BuildScreen(KwbScreen):
 
     def action_duplicate(self) -> None:
         index = self._cursor()
-        if index is not None:
+        if index is not None and self._editable():
             layers = list(self.stack)
             layers.insert(index + 1, copy.deepcopy(layers[index]))
             self._set_layers(layers, select=index + 1)
@@ -240,37 +380,15 @@ class BuildScreen(KwbScreen):
     def action_input_shape(self) -> None:
         current = self.raw_model.get("input_shape")
 
+        def check(text: str) -> str | None:
+            return parse_input_shape(text)[1]
+
         def apply(text: str | None) -> None:
-            if text is None:
-                return
-            from engine.config_io import parse_value
+            if text is not None:
+                self.workspace.set("model.input_shape", parse_input_shape(text)[0])
 
-            value = parse_value(text)
-            if isinstance(value, int):
-                value = [value]
-            if value is not None and not (isinstance(value, list) and all(isinstance(d, int) and d > 0 for d in value)):
-                self.notify(f"input shape must be a list of positive integers, got {text!r}", severity="error")
-                return
-            self.workspace.set("model.input_shape", value)
-
-        self.app.push_screen(
-            TextPrompt("Input shape (one sample, no batch dimension), e.g. [28, 28, 1]; empty = from data:",
-                       str(current or ""), "[2]"),
-            apply,
-        )
+        question = "Input shape: one sample, without the batch dimension, e.g. [28, 28, 1] or [2]. Leave it empty to take it from the data."
+        self.app.push_screen(TextPrompt(question, str(current or ""), "[2]", check), apply)
 
     def action_load_model(self) -> None:
-        def apply(text: str | None) -> None:
-            if text is None:
-                return
-            text = text.strip()
-            if text:
-                self.workspace.update({"model.path": text, "model.layers": []})
-            else:
-                self.workspace.set("model.path", None)
-
-        self.app.push_screen(
-            TextPrompt("Load a model file (.keras or .h5) instead of the layer list; empty = use layers:",
-                       str(self.raw_model.get("path") or ""), "model.keras"),
-            apply,
-        )
+        self.model_files.prompt()

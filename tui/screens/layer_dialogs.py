@@ -1,20 +1,27 @@
-"""Dialogs of the Build screen: pick a layer from the catalogue, edit one layer's arguments."""
+"""Dialogs of the Build screen: pick a layer (the catalogue, then any Keras layer), edit one layer's arguments, answer one line.
+
+Every dialog stays open with the reason when what was typed cannot be used, and keeps
+what was typed: a refusal is shown, never a silent close.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import yaml
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from engine.config_io import parse_value
-from engine.layers import LAYERS, check_layer
+from engine.errors import suggest
+from engine.layers import LAYERS, LayerSpec, check_layer
 
 if TYPE_CHECKING:
     from tui.app import KwbApp
@@ -27,34 +34,89 @@ def _show(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    try:
+        return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    except yaml.YAMLError:  # a default from a Keras signature may be any object
+        return repr(value)
 
 
 class LayerPicker(ModalScreen["str | None"]):
-    """Type to filter the catalogue (name or category); enter adds the highlighted layer."""
+    """Type to filter the catalogue (name or category), then every other Keras layer; enter adds the highlighted one.
+
+    Keras' own list of layers is read in a thread (it imports TensorFlow); until it
+    arrives the catalogue works alone, and enter on a name outside it waits for the list.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     """escape closes without adding."""
 
+    keras_names: list[str] | None = None
+    """Every layer class Keras has, once read; None until then."""
+
+    class KerasNames(Message):
+        """Keras' layer names were read (``names``), or could not be (``error``)."""
+
+        def __init__(self, names: list[str], error: str | None = None) -> None:
+            super().__init__()
+            self.names = names
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._enter_waiting = False
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Label("Add a layer — type to search, ↑↓ to choose, enter to add")
-            yield Input(placeholder="search: dense, conv, pooling …", id="layer-search")
+            yield Input(placeholder="search: dense, conv, pooling … or any Keras layer's name", id="layer-search")
             yield OptionList(id="layer-options")
+            yield Label("", id="picker-message", classes="error")
 
     def on_mount(self) -> None:
         self._fill("")
         self.query_one(Input).cursor_blink = cast("KwbApp", self.app).cursor_blink
+        self._read_keras_names()
+
+    @work(thread=True, exclusive=True, group="keras-names", exit_on_error=False)
+    def _read_keras_names(self) -> None:
+        from engine.layers import keras_layer_names
+
+        try:
+            self.post_message(self.KerasNames(keras_layer_names()))
+        except Exception as exc:  # Keras failed to import: the catalogue still works
+            self.post_message(self.KerasNames([], f"{type(exc).__name__}: {exc}"))
+
+    @on(KerasNames)
+    def _keras_names_read(self, message: KerasNames) -> None:
+        self.keras_names = message.names
+        if message.error:
+            self.query_one("#picker-message", Label).update(f"only the catalogue: Keras failed to load ({message.error})")
+        self._fill(self.query_one(Input).value)
+        if self._enter_waiting:
+            self._enter_waiting = False
+            self._choose()
 
     def _fill(self, query: str) -> None:
         q = query.strip().lower()
         options = self.query_one(OptionList)
         options.clear_options()
+        others = [n for n in self.keras_names or () if n not in LAYERS]
+        as_typed = next((n for n in others if q and n.lower() == q), None)
+        if as_typed:
+            options.add_option(Option(f"use {as_typed} as typed — a Keras layer outside the catalogue", id=as_typed))
         for spec in LAYERS.values():
             if not q or q in spec.name.lower() or q in spec.category:
                 options.add_option(Option(f"{spec.name:<24} {spec.category}", id=spec.name))
-        if options.option_count:
+        for name in others:
+            if name != as_typed and (not q or q in name.lower()):
+                options.add_option(Option(f"{name:<24} keras", id=name))
+        if not options.option_count and q:
+            waiting = self.keras_names is None
+            text = f"checking Keras for {query.strip()!r}…" if waiting else f"no layer matches {query.strip()!r}"
+            options.add_option(Option(text, disabled=True))
+        if options.option_count and not options.get_option_at_index(0).disabled:
             options.highlighted = 0
+        self.query_one("#picker-message", Label).update("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)
@@ -77,31 +139,47 @@ class LayerPicker(ModalScreen["str | None"]):
     def _choose(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is not None and options.option_count:
-            self.dismiss(options.get_option_at_index(options.highlighted).id)
+            option = options.get_option_at_index(options.highlighted)
+            if not option.disabled:
+                self.dismiss(option.id)
+                return
+        typed = self.query_one(Input).value.strip()
+        message = self.query_one("#picker-message", Label)
+        if not typed:
+            message.update("type a layer's name")
+        elif self.keras_names is None:
+            self._enter_waiting = True  # answered when Keras' list arrives
+            message.update(f"checking Keras for {typed!r}…")
+        else:
+            message.update(f"Keras has no layer {typed!r}{suggest(typed, [*LAYERS, *self.keras_names])}")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
 class LayerEditor(ModalScreen["dict[str, Any] | None"]):
-    """One input per argument, checked as you type; enter saves when nothing is wrong."""
+    """One input per argument, checked as you type; enter saves when nothing is wrong.
+
+    The arguments are the catalogue's for its layers, else those of the Keras
+    signature handed in as ``spec``, plus any the layer already has.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     """escape closes without changing the layer."""
 
-    def __init__(self, index: int, entry: dict[str, Any]) -> None:
+    def __init__(self, index: int, entry: dict[str, Any], spec: LayerSpec | None = None) -> None:
         super().__init__()
         self.index = index
         (self.layer_name, kwargs), = entry.items()
         self.kwargs: dict[str, Any] = dict(kwargs or {})
-        spec = LAYERS.get(self.layer_name)
-        names = [a.name for a in spec.args] if spec else []
+        self.spec = spec or LAYERS.get(self.layer_name)
+        names = [a.name for a in self.spec.args] if self.spec else []
         self.arg_names = names + [k for k in self.kwargs if k not in names]
 
     def compose(self) -> ComposeResult:
-        spec = LAYERS.get(self.layer_name)
+        spec = self.spec
         with Vertical(classes="dialog editor"):
-            yield Label(f"[b]{self.layer_name}[/b] (layer {self.index + 1}) — enter saves, esc cancels")
+            yield Label(f"[b]{self.layer_name}[/b] (model.layers[{self.index}]) — enter saves, esc cancels")
             with VerticalScroll(id="arg-fields"):
                 for name in self.arg_names:
                     arg = spec.arg(name) if spec else None
@@ -131,10 +209,14 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
 
     def _check(self) -> bool:
         values = self._values()
+        base = f"model.layers[{self.index}].{self.layer_name}"
         issues = dict(check_layer(self.index, {self.layer_name: values}))
+        for arg in self.spec.args if self.spec else ():
+            if arg.required and arg.name not in values:  # a Keras signature's required argument
+                issues.setdefault(f"{base}.{arg.name}", "is required")
         ok = True
         for name in self.arg_names:
-            msg = issues.get(f"model.layers[{self.index}].{self.layer_name}.{name}", "")
+            msg = issues.get(f"{base}.{name}", "")
             self.query_one(f"#err-{name}", Label).update(msg)
             self.query_one(f"#arg-{name}", Input).set_class(bool(msg), "invalid")
             ok = ok and not msg
@@ -165,26 +247,43 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
 
 
 class TextPrompt(ModalScreen["str | None"]):
-    """Ask for one line of text (input shape, a model file's path)."""
+    """Ask for one line of text (input shape, a model file's path).
+
+    ``check`` returns why an answer cannot be used (None when it can): the dialog then
+    stays open, shows the reason under the field and keeps what was typed.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     """escape closes without an answer."""
 
-    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+    def __init__(
+        self, question: str, value: str = "", placeholder: str = "", check: Callable[[str], str | None] | None = None
+    ) -> None:
         super().__init__()
         self.question = question
         self.value = value
         self.placeholder = placeholder
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, id="prompt-question")
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt")
+            yield Label("", id="prompt-error", classes="error")
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = cast("KwbApp", self.app).cursor_blink
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#prompt-error", Label).update("")
+        event.input.remove_class("invalid")
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        problem = self.check(event.value) if self.check else None
+        if problem:
+            self.query_one("#prompt-error", Label).update(problem)
+            event.input.add_class("invalid")
+            return
         self.dismiss(event.value)
 
     def action_cancel(self) -> None:
