@@ -68,8 +68,10 @@ class Saver:
         ws = self.workspace
         if ws.unreadable and ws.path is not None:
             return f"{ws.path.name} could not be loaded, so it is not written over. Save as:"
-        if ws.origin is not None:
+        if ws.origin is not None and ws.origin.startswith("run "):
             return f"This is the config of {ws.origin}; save it as a new file:"
+        if ws.origin is not None:
+            return f"The {ws.origin} is not saved anywhere yet; save it as:"
         return "Save the config as:"
 
     def _suggestion(self) -> Path:

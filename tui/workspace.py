@@ -347,12 +347,6 @@ class Workspace:
             return dump_config(cfg), cfg
         return text, again
 
-    def yaml(self) -> str:
-        """The validated config as the YAML ``kwb train`` would run."""
-        from engine.config_io import dump_config
-
-        return dump_config(self.config())
-
 
 def one_line(error: str) -> str:
     """A ``ConfigError`` message (``error in x.yaml:`` then its issues) on one line, without the file it names."""

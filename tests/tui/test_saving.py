@@ -210,6 +210,25 @@ class TestUnsavedEdits:
         assert commented.read_text(encoding="utf-8") == COMMENTED
         assert (commented.parent / f"{run_id}.yaml").is_file()
 
+    async def test_ctrl_o_asks_then_saves_and_opens_the_other_config(self, commented: Path) -> None:
+        other = commented.parent / "other.yaml"
+        other.write_text(COMMENTED.replace("name: tiny", "name: other"), encoding="utf-8")
+        app = make_app(commented, warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await focus_epochs(pilot)
+            await pilot.press("ctrl+u", *"12")
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            assert isinstance(app.screen, PathDialog)
+            await pilot.press("ctrl+u", *str(other), "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, UnsavedDialog)
+            await pilot.press("s")
+            await pilot.pause()
+            assert "other.yaml" in top_bar(app) and "•" not in top_bar(app)
+            assert app.workspace.get("name") == "other"
+        assert commented.read_text(encoding="utf-8") == COMMENTED.replace("epochs: 40", "epochs: 12")
+
     async def test_quitting_during_a_run_with_edits_asks_both_questions(self, tmp_path: Path, commented: Path, wait_for) -> None:
         runs = tmp_path / "runs"
         app = make_app(commented, runs_dir=runs, warm_up=False, cursor_blink=False)
