@@ -257,3 +257,14 @@ class TestAnyKerasLayer:
             assert app.screen.query_one(Input).value == "GausianDropout"
             await pilot.press("escape")
             assert layers(app) == before
+
+    async def test_the_name_typed_comes_first(self, tiny_config) -> None:
+        """``Reshape`` is also a category (of Flatten): the layer named so is offered first."""
+        from textual.widgets import OptionList
+
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("a", *"Reshape")
+            assert app.screen.query_one(OptionList).get_option_at_index(0).id == "Reshape"
+            await pilot.press("enter", "e")
+            assert app.screen.__class__.__name__ == "LayerEditor" and app.screen.layer_name == "Reshape"

@@ -40,6 +40,12 @@ def _show(value: Any) -> str:
         return repr(value)
 
 
+def _rank(name: str, query: str) -> int:
+    """Where ``name`` goes among the matches for ``query``: the name itself first, then names starting with it, then the rest."""
+    low = name.lower()
+    return 0 if low == query else 1 if low.startswith(query) else 2 if query in low else 3
+
+
 class LayerPicker(ModalScreen["str | None"]):
     """Type to filter the catalogue (name or category), then every other Keras layer; enter adds the highlighted one.
 
@@ -104,12 +110,11 @@ class LayerPicker(ModalScreen["str | None"]):
         as_typed = next((n for n in others if q and n.lower() == q), None)
         if as_typed:
             options.add_option(Option(f"use {as_typed} as typed — a Keras layer outside the catalogue", id=as_typed))
-        for spec in LAYERS.values():
-            if not q or q in spec.name.lower() or q in spec.category:
-                options.add_option(Option(f"{spec.name:<24} {spec.category}", id=spec.name))
-        for name in others:
-            if name != as_typed and (not q or q in name.lower()):
-                options.add_option(Option(f"{name:<24} keras", id=name))
+        matches = [s for s in LAYERS.values() if not q or q in s.name.lower() or q in s.category]
+        for spec in sorted(matches, key=lambda s: _rank(s.name, q)):
+            options.add_option(Option(f"{spec.name:<24} {spec.category}", id=spec.name))
+        for name in sorted((n for n in others if n != as_typed and (not q or q in n.lower())), key=lambda n: _rank(n, q)):
+            options.add_option(Option(f"{name:<24} keras", id=name))
         if not options.option_count and q:
             waiting = self.keras_names is None
             text = f"checking Keras for {query.strip()!r}…" if waiting else f"no layer matches {query.strip()!r}"
@@ -196,8 +201,7 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
         for field in self.query(Input):
             field.cursor_blink = cast("KwbApp", self.app).cursor_blink
         inputs = list(self.query(Input))
-        if inputs:
-            inputs[0].focus()
+        (inputs[0] if inputs else self.query_one("#save", Button)).focus()  # enter saves even with no argument to edit
 
     def _values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
