@@ -88,7 +88,7 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
         Binding("p", "pause", "Pause"),
         Binding("T", "train_detached", "Train detached", show=False),
         Binding("ctrl+s", "save", "Save"),
-        Binding("S", "save_as", "Save as…", show=False),
+        Binding("S", "save_as", "Save as…"),
         Binding("ctrl+o", "open_config", "Open config", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
