@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from engine.config import EarlyStoppingConfig, ModelCheckpointConfig, ReduceLROnPlateauConfig, TensorBoardConfig
 from engine.layers import LOSSES, OPTIMIZERS
+from textual.app import ComposeResult
+
+from tui.widgets.optimizer_extras import OptimizerExtras
 from tui.widgets.settings_form import ConfigForm, FormField
 
 __all__ = ["TrainSettings"]
@@ -51,3 +54,9 @@ class TrainSettings(ConfigForm):
     )  # fmt: skip
     """Compile, fit, callbacks, runtime and controls, in the order of the YAML. (multi_worker is not
     offered: it is started with ``kwb train`` on every worker.)"""
+
+    def compose(self) -> ComposeResult:
+        for field in self.FIELDS:
+            yield from self._row(field)
+            if field.path == "compile.optimizer.learning_rate":
+                yield OptimizerExtras(id="optimizer-extras")  # the optimizer's own arguments, from Keras
