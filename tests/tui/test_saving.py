@@ -325,6 +325,17 @@ class TestSaveKeepsTheFile:
         assert "# My experiment: keep this comment" in target.read_text(encoding="utf-8")
         assert "  epochs: 5\n" in target.read_text(encoding="utf-8")
 
+    async def test_save_as_is_in_the_command_palette(self, commented: Path) -> None:
+        app = make_app(commented, warm_up=False, cursor_blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"save as")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PathDialog)
+
     async def test_save_as_over_another_file_asks_twice(self, commented: Path) -> None:
         other = commented.parent / "other.yaml"
         other.write_text("# someone else's\n", encoding="utf-8")

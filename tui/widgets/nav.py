@@ -65,6 +65,9 @@ class NavBar(Widget):
             out.append(f" ✗ not loaded: {self.load_error}", style="bold red")
         if self.status != "idle":
             right = Text(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
+            room = self.size.width - right.cell_len - 1
+            if out.cell_len > room > 0:  # a long load error gives way to the run's status
+                out.truncate(room, overflow="ellipsis")
             pad = max(1, self.size.width - out.cell_len - right.cell_len)
             out.append(" " * pad)
             out.append_text(right)
