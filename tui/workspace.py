@@ -93,7 +93,7 @@ class FileStatus(NamedTuple):
     modified: bool
     """The config differs from what is on disk."""
     error: str | None
-    """Why the file could not be loaded, on one line, if it could not."""
+    """Why the file could not be loaded (``not loaded: …``) or is not a valid config, on one line; None when it is."""
 
 
 class SaveRefused(ConfigError):
@@ -209,7 +209,11 @@ class Workspace:
 
     def status(self) -> FileStatus:
         """The file's name, whether the config is modified, and why it could not be loaded."""
-        return FileStatus(self.label, self.modified, one_line(self.load_error) if self.load_error else None)
+        if not self.load_error:
+            return FileStatus(self.label, self.modified, None)
+        # Not read at all (missing, not YAML …), or read but not a valid config (shown as written, to fix here).
+        problem = f"not loaded: {one_line(self.load_error)}" if self._text is None else one_line(self.load_error)
+        return FileStatus(self.label, self.modified, problem)
 
     @property
     def label(self) -> str:

@@ -104,6 +104,22 @@ class TestBrokenConfig:
             await pilot.press("escape")
         assert path.read_bytes() == before
 
+    async def test_an_invalid_config_opens_as_written_with_its_problem_named(self, tmp_path: Path) -> None:
+        path = tmp_path / "wrong_type.yaml"
+        shutil.copy(INVALID / "wrong_type.yaml", path)
+        app = make_app(path, warm_up=False, cursor_blink=False, check_config=False)  # as kwb ui opens it
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert "wrong_type.yaml ✗ fit.epochs: must be an integer, got 'ten'" in top_bar(app)
+            assert "not loaded" not in top_bar(app)
+            # Its own layer, to fix here; fixed and saved, the mark goes and only the edit is written.
+            assert app.screen.query_one("#layers", DataTable).row_count == 1
+            app.workspace.set("fit.epochs", 10)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert top_bar(app).rstrip().endswith("wrong_type.yaml")
+        assert path.read_text(encoding="utf-8") == (INVALID / "wrong_type.yaml").read_text(encoding="utf-8").replace("epochs: ten", "epochs: 10")
+
     async def test_the_work_done_on_it_can_be_saved_as_another_file(self, tmp_path: Path) -> None:
         path = tmp_path / "broken.yaml"
         shutil.copy(INVALID / "syntax_error.yaml", path)

@@ -38,7 +38,7 @@ class NavBar(Widget):
     modified: reactive[bool] = reactive(False)
     """The config has edits not saved to its file: shown as ``long.yaml •``."""
     load_error: reactive[str] = reactive("")
-    """Why the config file could not be loaded: shown after its name, in the error colour."""
+    """Why the config file could not be loaded, or is not valid: shown after its name, in the error colour."""
 
     def on_mount(self) -> None:
         app = cast("KwbApp", self.app)
@@ -62,7 +62,7 @@ class NavBar(Widget):
         if self.modified:
             out.append(" •", style="bold yellow")
         if self.load_error:
-            out.append(f" ✗ not loaded: {self.load_error}", style="bold red")
+            out.append(f" ✗ {self.load_error}", style="bold red")
         if self.status != "idle":
             right = Text(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
             room = self.size.width - right.cell_len - 1
