@@ -50,7 +50,7 @@ class TrainSettings(ConfigForm):
                   options=(None, "mixed_float16", "mixed_bfloat16")),
         FormField("runtime.jit_compile", "XLA (jit_compile)", kind="select", options=("auto", True, False)),
         FormField("h-controls", "Controls", kind="heading"),
-        FormField("controls.lr_factor", "l multiplies LR by"),
+        FormField("controls.lr_factor", "l: LR × factor"),
     )  # fmt: skip
     """Compile, fit, callbacks, runtime and controls, in the order of the YAML. (multi_worker is not
     offered: it is started with ``kwb train`` on every worker.)"""
