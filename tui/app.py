@@ -35,6 +35,7 @@ from tui.key_order import OrderedKeys
 from tui.navigation import Navigation
 from tui.runner import Runner, TrainEngine
 from tui.screens import MODES
+from tui.screens.base import KwbScreen
 from tui.state import DashState, reduce, replay
 from tui.threads import lower_thread_priority
 from tui.saving import Saver
@@ -398,6 +399,9 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
 
     # ------------------------------------------------------------ config, screens, quit
     def action_screen(self, name: str) -> None:
+        if name == self.current_mode and isinstance(self.screen, KwbScreen):
+            self.screen.back_to_start()  # its key again: the screen's first state (Runs overlay → table)
+            return
         # ``switch_mode`` holds the screen back for 50 ms (``delay_update``) so that a
         # screen being built is not shown half done; one shown before is ready at once
         # (a few ms let its own resume messages run first; with 0 it was left unpainted).

@@ -83,6 +83,8 @@ class TestEscapeGoesBack:
             assert switcher.current == "overlay"
             await pilot.press("v")  # v again: back to the table
             assert switcher.current == "run-table"
+            await pilot.press("v", "4")  # the screen's key again: its first state
+            assert switcher.current == "run-table"
             await pilot.press("enter")
             assert switcher.current == "run-dashboard"
             await at_once(pilot, "escape", "v", "escape")  # several keys in one write
@@ -148,7 +150,7 @@ class TestFooter:
             try:
                 engine.send(started())
                 await wait_for(pilot, lambda: app.dash.status == "running", timeout=10)
-                await pilot.pause()
+                await wait_for(pilot, lambda: "s Stop" in footer(app), timeout=5, what="the run keys in the footer")
                 keys = footer(app)
                 assert keys[:3] == ["s Stop", "l LR drop", "L Set LR"] and "t Start" not in keys
                 assert footer_width(app) <= SMALL[0]

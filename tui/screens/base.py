@@ -47,6 +47,14 @@ class KwbScreen(Screen[None]):
         """What takes this screen back to its first state, or None when it is there. Screens with inner states override it."""
         return None
 
+    def back_to_start(self) -> None:
+        """Go back within this screen until it shows its first state (its key pressed again)."""
+        for _ in range(10):  # a few steps at most, whatever a screen's back_within does
+            step = self.back_within()
+            if step is None:
+                return
+            step()
+
     def action_leave_field(self) -> None:
         self.set_focus(None)
 
