@@ -130,6 +130,23 @@ class TestCatalogue:
         cls(**converted)
 
 
+class TestAnyKerasLayer:
+    """Beyond the catalogue, Keras itself says which layers exist and what they take (the builder's picker)."""
+
+    def test_keras_layer_names_are_the_layer_classes(self):
+        names = catalogue.keras_layer_names()
+        assert "GaussianDropout" in names and set(catalogue.LAYERS) <= set(names)
+        assert not {"Layer", "Input", "InputLayer", "InputSpec"} & set(names)
+        assert all(issubclass(getattr(keras.layers, n), keras.layers.Layer) for n in names)
+
+    def test_a_spec_from_the_signature(self):
+        spec = catalogue.keras_layer_spec("GaussianDropout")
+        assert spec is not None and spec.category == "keras"
+        assert [(a.name, a.required, a.default) for a in spec.args] == [("rate", True, None), ("seed", False, None)]
+        assert catalogue.keras_layer_spec("Dense") is catalogue.LAYERS["Dense"]
+        assert catalogue.keras_layer_spec("GausianDropout") is None
+
+
 class TestLayers:
     """Every catalogue layer, activation and regularizer builds and runs."""
 
