@@ -62,12 +62,14 @@ class Saver:
             PathDialog(self._save_as_prompt(), str(self._suggestion()), check=ws.save_refusal,
                        confirm_overwrite=True, current=None if ws.must_ask_path else ws.path),
             chosen,
-        )  # fmt: skip
+        )  # fmt: skip  (a file that must not be written over without asking is replaced only on a second enter)
 
     def _save_as_prompt(self) -> str:
         ws = self.workspace
         if ws.unreadable and ws.path is not None:
             return f"{ws.path.name} could not be loaded, so it is not written over. Save as:"
+        if ws.changed_on_disk() and ws.path is not None:
+            return f"{ws.path.name} was changed on disk since it was opened. Save as another file, or enter its name twice to replace it:"
         if ws.origin is not None and ws.origin.startswith("run "):
             return f"This is the config of {ws.origin}; save it as a new file:"
         if ws.origin is not None:

@@ -204,8 +204,20 @@ class Workspace:
 
     @property
     def must_ask_path(self) -> bool:
-        """True when ``save`` with no path must not write to ``path``: a run's config, or a file that could not be loaded."""
-        return self.path is None or self.origin is not None or self.unreadable
+        """True when ``save`` with no path must not write to ``path``: a run's config, a file that could not be loaded,
+        or one changed on disk since it was opened."""
+        return self.path is None or self.origin is not None or self.unreadable or self.changed_on_disk()
+
+    def changed_on_disk(self) -> bool:
+        """True when the file no longer holds the text the config was opened from (edited elsewhere since)."""
+        if self._text is None or self.path is None or self.origin is not None:
+            return False
+        try:
+            return self.path.read_text(encoding="utf-8") != self._text
+        except FileNotFoundError:
+            return False  # gone: nothing there to lose, ctrl+s writes it again
+        except (OSError, UnicodeDecodeError):
+            return True
 
     def status(self) -> FileStatus:
         """The file's name, whether the config is modified, and why it could not be loaded."""

@@ -341,6 +341,22 @@ class TestSaveKeepsTheFile:
         assert "# My experiment: keep this comment" in target.read_text(encoding="utf-8")
         assert "  epochs: 5\n" in target.read_text(encoding="utf-8")
 
+    async def test_a_file_changed_on_disk_is_not_written_over_without_asking(self, commented: Path) -> None:
+        app = make_app(commented, warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            app.workspace.set("fit.epochs", 12)
+            elsewhere = COMMENTED.replace("# My experiment", "# Edited in another editor")
+            commented.write_text(elsewhere, encoding="utf-8")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, PathDialog)
+            assert "changed on disk" in str(app.screen.query_one("#path-prompt", Label).render())
+            await pilot.press("enter")  # its own name, once: asks again
+            await pilot.pause()
+            assert isinstance(app.screen, PathDialog) and commented.read_text(encoding="utf-8") == elsewhere
+            await pilot.press("escape")
+        assert commented.read_text(encoding="utf-8") == elsewhere
+
     async def test_save_as_is_in_the_command_palette(self, commented: Path) -> None:
         app = make_app(commented, warm_up=False, cursor_blink=False)
         async with app.run_test(size=(80, 24)) as pilot:
