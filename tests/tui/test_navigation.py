@@ -44,6 +44,10 @@ class TestRunKeysWithoutARun:
                 await pilot.pause()
                 assert any("no run in progress" in n for n in notes), (key, notes)
             assert len(app.screen_stack) == 1  # L opened no dialog
+            notes.clear()
+            await at_once(pilot, "s", "p", "L", "l", "c")  # several keys in one write
+            await pilot.pause()
+            assert sum("no run in progress" in n for n in notes) == 5, notes
 
 
 def footer(app) -> list[str]:
