@@ -118,6 +118,8 @@ class Saver:
         if not ws.modified:
             then()
             return
+        if isinstance(self.app.screen, UnsavedDialog):
+            return  # already asked (ctrl+q pressed twice): one question, one answer
 
         def answer(choice: str | None) -> None:
             if choice == "save":

@@ -180,8 +180,9 @@ class TestUnsavedEdits:
         async with app.run_test(size=SIZE) as pilot:
             await focus_epochs(pilot)
             await pilot.press("end", "backspace", "backspace", *"12")
-            await at_once(pilot, "ctrl+q", "d")
+            await at_once(pilot, "ctrl+q", "ctrl+q", "d")  # pressed twice: still one question
             assert not app.is_running or app._exit
+            assert not any(isinstance(screen, UnsavedDialog) for screen in app.screen_stack)
         assert commented.read_text(encoding="utf-8") == COMMENTED
 
     async def test_ctrl_q_then_save_writes_then_quits(self, commented: Path) -> None:
