@@ -122,6 +122,10 @@ class TestSourceOptions:
             assert data(app)["header"] is False
             await type_into(pilot, "#f-data-delimiter", ";")
             assert data(app)["delimiter"] == ";"
+            await type_into(pilot, "#f-data-features", "0, 1")
+            assert data(app)["features"] == ["0", "1"]
+            await type_into(pilot, "#f-data-features", "")  # none named: every column but the target
+            assert data(app)["features"] is None
             text = await preview(pilot, app)
             assert "2 classes, input (2,)" in text and "cannot load" not in text, text
 
@@ -159,3 +163,20 @@ class TestSourceOptions:
             assert data(app)["image_size"] == [32, 48]
             await choose(pilot, "#f-data-color-mode", "grayscale")
             assert data(app)["color_mode"] == "grayscale"
+
+    async def test_synthetic_classes_input_features_and_limit(self, tiny_config) -> None:
+        app = make_app(tiny_config(), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert app.screen.query_one("#row-data-classes").display  # spirals has classes
+            assert not app.screen.query_one("#row-data-features-count").display
+            await choose(pilot, "#f-data-name", "blobs")
+            assert app.screen.query_one("#row-data-features-count").display
+            await type_into(pilot, "#f-data-classes", "4")
+            await type_into(pilot, "#f-data-features-count", "5")
+            await type_into(pilot, "#f-data-limit", "300")
+            assert (data(app)["classes"], data(app)["features_count"], data(app)["limit"]) == (4, 5, 300)
+            text = await preview(pilot, app)
+            assert "4 classes, input (5,)" in text and "train     300 samples" in text, text
+            await type_into(pilot, "#f-data-limit", "")
+            assert data(app)["limit"] is None

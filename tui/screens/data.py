@@ -57,6 +57,10 @@ def _when(*sources: str):
     return lambda raw: _source(raw) in sources
 
 
+def _synthetic(*names: str):
+    return lambda raw: _source(raw) == "synthetic" and (raw.get("data") or {}).get("name") in names
+
+
 def _text_dataset(raw: Mapping[str, Any]) -> bool:
     """imdb and reuters: word sequences, with a vocabulary size and a sequence length."""
     return _source(raw) == "keras" and (raw.get("data") or {}).get("name") in ("imdb", "reuters")
@@ -88,10 +92,14 @@ class DataForm(ConfigForm):
         FormField("data.color_mode", "colour mode", kind="select", options=("rgb", "grayscale"),
                   show_if=_when("directory")),
         FormField("data.stream", "stream from disk", kind="switch", show_if=_when("hdf5", "directory")),
+        FormField("data.features", "feature columns", kind="list", show_if=_when("csv")),
         FormField("data.samples", "samples", show_if=_when("synthetic")),
         FormField("data.noise", "noise", show_if=_when("synthetic")),
+        FormField("data.classes", "classes", show_if=_synthetic("spirals", "blobs")),
+        FormField("data.features_count", "input features", show_if=_synthetic("blobs")),
         FormField("data.validation_split", "validation split"),
         FormField("data.test_split", "test split"),
+        FormField("data.limit", "keep first N"),
         FormField("data.test.path", "test file", kind="optional", show_if=_when(*_FILES)),
         FormField("data.test.x", "  test x", kind="optional", enabled_by="data.test", show_if=_when("npz", "hdf5")),
         FormField("data.test.y", "  test y", kind="optional", enabled_by="data.test", show_if=_when("npz", "hdf5")),
@@ -122,6 +130,8 @@ class DataForm(ConfigForm):
             select.set_options([(name, name) for name in names])
 
     def _edit(self, field: FormField, value: Any) -> None:
+        if field.path == "data.features" and value == []:
+            value = None  # no columns named: every column but the target
         if field.path == "data.test.path" and value is None:
             # No test file: no ``data.test`` section (a DataRef without a path is not valid).
             if get_path(self.raw, "data.test") is not None:
