@@ -94,6 +94,21 @@ def _summary(model: Any) -> list[str]:
     return lines
 
 
+def _metric_names(model: Any, arguments: dict[str, Any] | None) -> tuple[str, ...]:
+    """The log keys ``fit`` will produce, from what the model was compiled with (Keras builds its metrics later)."""
+    try:
+        metrics = (model.get_compile_config() or {}).get("metrics") or []
+    except Exception:  # not compiled through compile(), or an old Keras
+        metrics = []
+    names = ["loss"]
+    for metric in metrics if isinstance(metrics, (list, tuple)) else []:
+        name = metric if isinstance(metric, str) else (metric.get("config") or {}).get("name") if isinstance(metric, dict) else None
+        if name:
+            names.append(str(name))
+    validation = bool(arguments and (arguments.get("validation_split") or arguments.get("validation_data") is not None))
+    return tuple(names + [f"val_{n}" for n in names] if validation else names)
+
+
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "keras": getattr(keras, "__version__", "?")}
     tf = sys.modules.get("tensorflow")
@@ -181,7 +196,7 @@ class _KwbHooks:
         self.life.started(
             self.model, epochs=epochs, name=self.name, initial_epoch=int((self.fit_arguments or {}).get("initial_epoch") or 0),
             steps_per_epoch=self.params.get("steps"), batch_size=(self.fit_arguments or {}).get("batch_size"),
-            metrics=tuple(getattr(self.model, "metrics_names", ()) or ()),
+            metrics=_metric_names(self.model, self.fit_arguments),
         )  # fmt: skip
         bridge.on_train_begin(logs)
         self._history = keras.callbacks.CSVLogger(str(self.run.history), append=True)
@@ -259,16 +274,23 @@ class _KwbHooks:
     def _bridge(self) -> Any:
         return self.life.bridge if self.life is not None else None
 
+    def _note_lr(self, bridge: Any) -> None:
+        """Report a rate the script's callbacks set; an optimizer's own schedule moves every step, the LR chart shows it."""
+        if isinstance(getattr(self.model.optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule):
+            bridge.note_lr_quietly()
+        else:
+            bridge.note_lr("script")
+
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (bridge := self._bridge()) is not None:
-            bridge.note_lr("script")  # the script's own LearningRateScheduler ran before us
+            self._note_lr(bridge)  # the script's own LearningRateScheduler ran before us
             bridge.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (bridge := self._bridge()) is not None:
             bridge.on_epoch_end(epoch, logs)
             self._history.on_epoch_end(epoch, dict(bridge.last_logs))  # with the learning rate, as kwb train's
-            bridge.note_lr("script")  # the user's own schedule or ReduceLROnPlateau moved it
+            self._note_lr(bridge)  # the script's own ReduceLROnPlateau may have moved it
             if self.model.stop_training and bridge.stop_reason in (None, "nan"):
                 bridge.note_stop("nan" if bridge.stop_reason == "nan" else "early_stopping")
 

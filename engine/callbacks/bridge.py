@@ -189,6 +189,10 @@ class Bridge(keras.callbacks.Callback):
             self.sink.emit(ev.LrChanged(old=self._known_lr, new=lr, source=source, epoch=self.epoch))
         self._known_lr = lr
 
+    def note_lr_quietly(self) -> None:
+        """Take the current rate as known without an event (a schedule that moves it every step)."""
+        self._known_lr = get_lr(self.model.optimizer)
+
     def note_stop(self, reason: str) -> None:
         """Emit ``stopping`` once when a callback (early stopping, NaN) ended training."""
         if self.stop_reason is None or self.stop_reason == "nan":
