@@ -15,7 +15,12 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.graph_spec import DEFAULT_INPUT, per_output, resolve_graph, uses_graph, wiring_issues
+
 __all__ = [
+    "KeyedIssues",
+    "DataKeys",
+    "per_output",
     "RunConfig",
     "DataConfig",
     "DataRef",
@@ -39,6 +44,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class KeyedIssues(ValueError):
+    """Problems a validator found, each with its full key path (``engine.config_issues`` reports them as given)."""
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(f"{key}: {msg}" for key, msg in issues))
+
+
+DataKeys = Union[str, dict[str, Union[str, list[str]]], None]
+"""One source key (npz key, HDF5 dataset path), or input/output name -> key (CSV: a list of columns)."""
+
+
 def _true_means_defaults(value: Any) -> Any:
     # `csv_logger: true` means "on, with the defaults"; `false` or null means off.
     if value is True:
@@ -53,8 +70,8 @@ class DataRef(_Strict):
     """Explicit validation or test data: a file of the same kind as the main source."""
 
     path: str
-    x: str | None = None
-    y: str | None = None
+    x: DataKeys = None
+    y: DataKeys = None
     target: Union[str, int, None] = None
 
 
@@ -65,10 +82,11 @@ class DataConfig(_Strict):
     """Per source: spirals, moons, circles, xor, blobs, sine; mnist, cifar10 …; digits, iris …"""
     path: str | None = None
     """File or folder for csv, npz, hdf5 and directory sources."""
-    x: str | None = None
-    """npz key or HDF5 dataset path of the inputs (e.g. ``train/x``)."""
-    y: str | None = None
-    """npz key or HDF5 dataset path of the targets."""
+    x: DataKeys = None
+    """npz key or HDF5 dataset path of the inputs (e.g. ``train/x``); for several inputs, input name -> key
+    (CSV: input name -> feature columns)."""
+    y: DataKeys = None
+    """npz key or HDF5 dataset path of the targets; for several outputs, output name -> key (CSV: -> columns)."""
     target: Union[str, int, None] = None
     """CSV target column, by name or index. Defaults to the last column."""
     features: list[str] | None = None
@@ -119,8 +137,13 @@ class ModelConfig(_Strict):
     name: str | None = None
     input_shape: list[int] | None = None
     """Shape of one sample, without the batch dimension. Defaults to the data's."""
+    inputs: dict[str, list[int]] | None = None
+    """Several named inputs: name -> shape of one sample (instead of ``input_shape``)."""
     layers: list[dict[str, Any]] = Field(default_factory=list)
-    """``{KerasLayerName: {kwargs}}`` entries, checked against Keras itself."""
+    """``{KerasLayerName: {kwargs}}`` entries, checked against Keras itself; each may add ``name: str`` and
+    ``inputs: [names]`` (model inputs or earlier layers; default: the layer above)."""
+    outputs: list[str] | None = None
+    """Names of the output layers. Defaults to the last layer."""
     path: str | None = None
     """Load this ``.keras`` / ``.h5`` model instead of building from layers (safe_mode)."""
 
@@ -128,11 +151,23 @@ class ModelConfig(_Strict):
     @classmethod
     def _positive_dims(cls, v: list[int] | None) -> list[int] | None:
         if v is not None:
+            _check_shape(v)
+        return v
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_shapes(cls, v: dict[str, list[int]] | None) -> dict[str, list[int]] | None:
+        if v is not None:
             if not v:
-                raise ValueError("must list at least one dimension")
-            for d in v:
-                if d is not None and d <= 0:
-                    raise ValueError(f"every dimension must be a positive integer, got {d}")
+                raise ValueError("must name at least one input")
+            issues = []
+            for name, shape in v.items():
+                try:
+                    _check_shape(shape)
+                except ValueError as exc:
+                    issues.append((f"model.inputs.{name}", str(exc)))
+            if issues:
+                raise KeyedIssues(issues)
         return v
 
     @model_validator(mode="after")
@@ -141,7 +176,35 @@ class ModelConfig(_Strict):
             raise ValueError("give either model.layers or model.path")
         if self.layers and self.path:
             raise ValueError("give model.layers or model.path, not both")
+        if self.inputs and self.input_shape:
+            raise KeyedIssues([("model.inputs", "give model.inputs or model.input_shape, not both")])
+        if self.path and (self.inputs or self.outputs):
+            raise KeyedIssues([("model.path", "a loaded model brings its own inputs and outputs; "
+                                              "remove model.inputs and model.outputs")])  # fmt: skip
+        if self.layers and uses_graph(self.inputs, self.layers, self.outputs):
+            _, issues = resolve_graph(self.inputs, self.input_shape, self.layers, self.outputs)
+            if issues:
+                raise KeyedIssues(issues)
         return self
+
+    def output_names(self) -> list[str]:
+        """The names the outputs go by in ``fit``'s ``y``, the losses and the logs ([] for an unnamed last layer)."""
+        if self.outputs:
+            return list(self.outputs)
+        last = self.layers[-1] if self.layers else None
+        return [last["name"]] if isinstance(last, dict) and isinstance(last.get("name"), str) else []
+
+    def input_names(self) -> list[str]:
+        """The model's input names (``model.inputs``' keys; a plain stack's one input is ``input``)."""
+        return list(self.inputs) if self.inputs else [DEFAULT_INPUT]
+
+
+def _check_shape(v: list[int]) -> None:
+    if not v:
+        raise ValueError("must list at least one dimension")
+    for d in v:
+        if d is not None and d <= 0:
+            raise ValueError(f"every dimension must be a positive integer, got {d}")
 
 
 # ---------------------------------------------------------------- compile
@@ -154,7 +217,13 @@ class OptimizerConfig(BaseModel):
 class CompileConfig(_Strict):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     loss: Union[str, dict[str, Any]] = "sparse_categorical_crossentropy"
-    metrics: list[Union[str, dict[str, Any]]] = Field(default_factory=lambda: ["accuracy"])
+    """A loss name, ``{name: .., <arguments>}``, or output name -> either of those."""
+    metrics: Union[list[Union[str, dict[str, Any]]], dict[str, list[Union[str, dict[str, Any]]]]] = Field(
+        default_factory=lambda: ["accuracy"]
+    )
+    """Metrics for every output, or output name -> that output's metrics."""
+    loss_weights: Union[list[float], dict[str, float], None] = None
+    """How much each output's loss counts in the total: one per output, or output name -> weight."""
 
     @field_validator("optimizer", mode="before")
     @classmethod
@@ -340,3 +409,14 @@ class RunConfig(_Strict):
                 f"got {v!r}"
             )
         return v
+
+    @model_validator(mode="after")
+    def _names_match(self) -> "RunConfig":
+        if self.model.path:
+            return self
+        issues = wiring_issues(
+            self.model.input_names(), self.model.output_names(), self.compile.model_dump(), self.data.model_dump()
+        )
+        if issues:
+            raise KeyedIssues(issues)
+        return self

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from engine.config import RunConfig
+from engine.config import KeyedIssues, RunConfig
 from engine.errors import format_loc, suggest
 
 __all__ = ["validation_issues"]
@@ -20,10 +20,18 @@ __all__ = ["validation_issues"]
 def validation_issues(exc: ValidationError) -> list[tuple[str, str]]:
     """One ``(key path, message)`` per key at fault, in pydantic's order."""
     seen: dict[str, tuple[str, str]] = {}
-    for loc, msg in (_translate(err) for err in exc.errors()):
+    for loc, msg in (issue for err in exc.errors() for issue in _issues(err)):
         # pydantic reports each arm of a Union; keep the first message per key.
         seen.setdefault(loc, (loc, msg))
     return list(seen.values())
+
+
+def _issues(err: Any) -> list[tuple[str, str]]:
+    """A validator's ``KeyedIssues`` as it gave them (full key paths); any other error translated."""
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, KeyedIssues):
+        return list(cause.issues)
+    return [_translate(err)]
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import format_loc, suggest
+from engine.graph_spec import layer_entry, per_output
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
@@ -349,15 +350,10 @@ def _check_regularizer(value: Any) -> str | None:
 def check_layer(index: int, entry: Any) -> list[tuple[str, str]]:
     """Issues with one ``{Name: kwargs}`` entry of ``model.layers`` (catalogue level)."""
     base = f"model.layers[{index}]"
-    if not isinstance(entry, dict) or len(entry) != 1:
-        return [(base, f"must be a single {{LayerName: {{arguments}}}} mapping, got {entry!r}")]
-    (name, kwargs), = entry.items()
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(name, str):
-        return [(base, f"layer name must be a string, got {name!r}")]
-    if not isinstance(kwargs, dict):
-        return [(f"{base}.{name}", f"arguments must be a mapping, got {kwargs!r}")]
+    parsed, problems = layer_entry(index, entry)  # the layer key beside a graph entry's name and inputs
+    if parsed is None:
+        return problems
+    name, kwargs = parsed.class_name, parsed.kwargs
     spec = LAYERS.get(name)
     if spec is None:
         # Not in the catalogue: Keras decides when the model is built (model.py).
@@ -403,17 +399,22 @@ def check_config(cfg: "RunConfig") -> list[tuple[str, str]]:
                     issues.append((f"compile.optimizer.{arg}", msg))
 
     loss = cfg.compile.loss
-    loss_name = loss if isinstance(loss, str) else loss.get("name") if isinstance(loss, dict) else None
-    if not isinstance(loss_name, str):
-        issues.append(("compile.loss", "must be a loss name, or {name: .., <arguments>}"))
-    elif canonical_loss(loss_name) not in LOSSES:
-        issues.append(("compile.loss", f"unknown loss {loss_name!r}{suggest(loss_name, LOSSES + tuple(LOSS_ALIASES))}"))
+    losses = loss.items() if per_output(loss) else [("", loss)]
+    for output, one in losses:
+        key = f"compile.loss.{output}" if output else "compile.loss"
+        loss_name = one if isinstance(one, str) else one.get("name") if isinstance(one, dict) else None
+        if not isinstance(loss_name, str):
+            issues.append((key, "must be a loss name, or {name: .., <arguments>}"))
+        elif canonical_loss(loss_name) not in LOSSES:
+            issues.append((key, f"unknown loss {loss_name!r}{suggest(loss_name, LOSSES + tuple(LOSS_ALIASES))}"))
 
-    for i, metric in enumerate(cfg.compile.metrics):
-        name = metric if isinstance(metric, str) else metric.get("name") if isinstance(metric, dict) else None
-        loc = format_loc(("compile", "metrics", i))
-        if not isinstance(name, str):
-            issues.append((loc, "must be a metric name, or {name: .., <arguments>}"))
-        elif name.lower() not in METRICS:
-            issues.append((loc, f"unknown metric {name!r}{suggest(name, METRICS)}"))
+    metrics = cfg.compile.metrics
+    for output, listed in metrics.items() if isinstance(metrics, dict) else [("", metrics)]:
+        for i, metric in enumerate(listed):
+            name = metric if isinstance(metric, str) else metric.get("name") if isinstance(metric, dict) else None
+            loc = format_loc(("compile", "metrics", *([output] if output else []), i))
+            if not isinstance(name, str):
+                issues.append((loc, "must be a metric name, or {name: .., <arguments>}"))
+            elif name.lower() not in METRICS:
+                issues.append((loc, f"unknown metric {name!r}{suggest(name, METRICS)}"))
     return issues
