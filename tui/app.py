@@ -425,7 +425,7 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
         self.file_status = status
 
     def on_workspace_changed(self, message: Workspace.Changed) -> None:
-        if "controls.lr_factor" in message.paths:  # the settings' "l multiplies LR by"
+        if "controls.lr_factor" in message.paths:  # the settings' "l: LR × factor"
             self.lr_factor = float(self.workspace.get("controls.lr_factor"))
 
     def action_save(self) -> None:
