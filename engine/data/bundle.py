@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,21 +15,42 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class DataBundle:
-    """What a data source produced: arrays, or ``*_ds`` streaming datasets in their place."""
+class Target:
+    """What one named output's targets are: ``task``, and the classes of a classification target."""
 
-    x_train: np.ndarray | None
-    y_train: np.ndarray | None
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
-    x_test: np.ndarray | None
-    y_test: np.ndarray | None
+    task: str
+    """"classification" or "regression"."""
+    num_classes: int | None = None
+    class_names: list[str] | None = None
+
+
+@dataclass
+class DataBundle:
+    """What a data source produced: arrays, or ``*_ds`` streaming datasets in their place.
+
+    With several inputs (``data.x`` a mapping, or a source with named inputs such as
+    synthetic ``two_inputs``) every ``x_*`` is a dict ``{input name: array}`` with the
+    same rows in every array, ``input_names`` lists the names and ``input_shape`` is
+    ``{name: shape}``; likewise ``y_*`` and ``output_names`` for several outputs, with
+    ``targets`` describing each output. ``task`` / ``num_classes`` / ``class_names`` then
+    describe the outputs together: the one output's, or for several outputs the common
+    task ("mixed" when they differ) and no class count.
+    """
+
+    x_train: Any
+    """An array, or ``{input name: array}``; None when streamed."""
+    y_train: Any
+    """An array, or ``{output name: array}``; None when streamed."""
+    x_val: Any
+    y_val: Any
+    x_test: Any
+    y_test: Any
     train_ds: Any = None
     """A ``keras.utils.PyDataset`` or ``tf.data.Dataset`` of (x, y) batches; then x_train/y_train are None."""
     val_ds: Any = None
     test_ds: Any = None
-    input_shape: tuple[int, ...] = ()
-    """One sample, no batch dimension."""
+    input_shape: Any = ()
+    """One sample, no batch dimension: a tuple, or ``{input name: tuple}`` for named inputs."""
     num_classes: int | None = None
     """None for regression."""
     class_names: list[str] | None = None
@@ -39,11 +61,46 @@ class DataBundle:
     train_samples: int = 0
     val_samples: int = 0
     test_samples: int = 0
+    input_names: tuple[str, ...] = ()
+    """The input names when the inputs are named (``x_*`` are dicts); () for one unnamed input."""
+    output_names: tuple[str, ...] = ()
+    """The output names when the targets are named (``y_*`` are dicts); () for one unnamed target."""
+    targets: dict[str, Target] = field(default_factory=dict)
+    """Each named output's task and classes; empty for one unnamed target."""
+
+
+def _kind(task: str, num_classes: int | None) -> str:
+    return f"{num_classes} classes" if task == "classification" else "regression"
 
 
 def _describe(label: str, b: DataBundle) -> str:
-    kind = f"{b.num_classes} classes" if b.task == "classification" else "regression"
-    return f"{label}: {b.train_samples} train / {b.val_samples} val / {b.test_samples} test, {kind}"
+    """One line: the splits, then the target kind, or each named input and output."""
+    head = f"{label}: {b.train_samples} train / {b.val_samples} val / {b.test_samples} test"
+    if not b.input_names and not b.output_names:
+        return f"{head}, {_kind(b.task, b.num_classes)}"
+    if b.input_names:
+        shapes = b.input_shape if isinstance(b.input_shape, dict) else {}
+        ins = ", ".join(f"{n} {tuple(shapes.get(n, ()))}" for n in b.input_names)
+        head += f"; inputs {ins}"
+    if b.output_names:
+        outs = ", ".join(f"{n} {_kind(t.task, t.num_classes)}" for n, t in b.targets.items())
+        head += f"; outputs {outs}"
+    else:
+        head += f"; {_kind(b.task, b.num_classes)}"
+    return head
+
+
+def _set_targets(b: DataBundle, targets: dict[str, Target]) -> None:
+    """Record named outputs on ``b``; its ``task`` / ``num_classes`` / ``class_names`` then describe them together."""
+    b.targets = targets
+    b.output_names = tuple(targets)
+    tasks = {t.task for t in targets.values()}
+    if len(targets) == 1:
+        only = next(iter(targets.values()))
+        b.task, b.num_classes, b.class_names = only.task, only.num_classes, only.class_names
+    else:
+        b.task = tasks.pop() if len(tasks) == 1 else "mixed"
+        b.num_classes = b.class_names = None
 
 
 # ================================================================ targets, scaling
@@ -106,6 +163,16 @@ def _fix_arrays(x: np.ndarray, y: np.ndarray, source: str, key: str) -> tuple[np
     if np.issubdtype(y.dtype, np.integer) and y.dtype != np.int32 and y.ndim == 1:
         y = y.astype("int32")
     return _as_float(x), _as_float(y)
+
+
+def _check_file(path: str, key: str | None, what: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        raise DataError("file not found", source=path, key=key)
+    if p.is_dir():
+        raise DataError(f"is a folder, expected {what}", source=path, key=key)
+    if p.stat().st_size == 0:
+        raise DataError(f"file is empty, expected {what}", source=path, key=key)
 
 
 def _need_name(cfg: "DataConfig", choices: tuple[str, ...]) -> str:

@@ -1,15 +1,15 @@
-"""In-memory file sources (npz, csv, hdf5), explicit validation/test files, and ``hdf5_tree``."""
+"""In-memory file sources (npz, hdf5; csv via ``csv_file``), explicit validation/test files, and ``hdf5_tree``."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.data.bundle import _fix_arrays
+from engine.data.bundle import _check_file, _fix_arrays
+from engine.data.csv_file import _read_csv
+from engine.data.named import fix_named
 from engine.errors import DataError, suggest
 
 if TYPE_CHECKING:
@@ -17,20 +17,13 @@ if TYPE_CHECKING:
 
 
 # ================================================================ files: npz, csv, hdf5
-def _check_file(path: str, key: str | None, what: str) -> None:
-    p = Path(path)
-    if not p.exists():
-        raise DataError("file not found", source=path, key=key)
-    if p.is_dir():
-        raise DataError(f"is a folder, expected {what}", source=path, key=key)
-    if p.stat().st_size == 0:
-        raise DataError(f"file is empty, expected {what}", source=path, key=key)
-
-
 _REF_KINDS = {".npz": "npz", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".h5": "hdf5", ".hdf5": "hdf5", ".he5": "hdf5"}
 
 
-def _read_ref(cfg: "DataConfig", ref: "DataRef", prefix: str, label_map: dict[str, int] | None):
+def _read_ref(cfg: "DataConfig", ref: "DataRef", prefix: str, label_maps: dict[str, dict[str, int]],
+              names: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())):
+    """(x, y) of an explicit validation or test file; ``names`` are the training data's input and output
+    names, which the file's keys default to when neither it nor ``data`` maps them."""
     kind = cfg.source if cfg.source in ("npz", "csv", "hdf5") else _REF_KINDS.get(Path(ref.path).suffix.lower())
     if kind is None:
         raise DataError(
@@ -39,39 +32,64 @@ def _read_ref(cfg: "DataConfig", ref: "DataRef", prefix: str, label_map: dict[st
         )
     x_key = ref.x if ref.x is not None else cfg.x
     y_key = ref.y if ref.y is not None else cfg.y
+    if x_key is None and names[0]:
+        x_key = {n: n for n in names[0]}
+    if y_key is None and names[1]:
+        y_key = {n: n for n in names[1]}
     target = ref.target if ref.target is not None else cfg.target
-    x, y, _ = _read_file(kind, ref.path, x_key, y_key, target, cfg, prefix, label_map)
+    x, y, _ = _read_file(kind, ref.path, x_key, y_key, target, cfg, prefix, label_maps)
     return x, y
 
 
-def _read_file(kind, path, x_key, y_key, target, cfg, prefix, label_map):
-    """(x, y, label map or None) from an npz, csv or hdf5 file; errors keyed under ``prefix``."""
+def _read_file(kind, path, x_key, y_key, target, cfg, prefix, label_maps=None):
+    """(x, y, label maps) from an npz, csv or hdf5 file; errors keyed under ``prefix``.
+
+    ``x_key`` / ``y_key`` are a key (or None for the default) or a mapping from input /
+    output name to a key, which makes that side a dict of arrays. ``label_maps`` maps an
+    output name ("" for one unnamed target) to the words of a CSV label column, in class
+    order; training builds it, validation and test files reuse it.
+    """
+    label_maps = dict(label_maps or {})
     if kind == "npz":
         x, y = _read_npz(path, x_key or "x", y_key or "y", prefix)
-        label_map = None
     elif kind == "csv":
-        x, y, label_map = _read_csv(path, target, cfg, prefix, label_map)
+        x, y, label_maps = _read_csv(path, x_key, y_key, target, cfg, prefix, label_maps)
     else:
         x, y = _read_hdf5(path, x_key or "x", y_key or "y", prefix)
-        label_map = None
-    x, y = _fix_arrays(x, y, path, f"{prefix}.y" if kind != "csv" else f"{prefix}.path")
-    return x, y, label_map
+    if isinstance(x, dict) or isinstance(y, dict):
+        x, y = fix_named(x, y, path, prefix)
+    else:
+        x, y = _fix_arrays(x, y, path, f"{prefix}.y" if kind != "csv" else f"{prefix}.path")
+    return x, y, label_maps
 
 
-def _closest(name: str, choices: list[str]) -> str:
-    """' (did you mean X?)': a close spelling, else a key that starts with or contains ``name``."""
+def _one_key(value: Any, key: str, what: str) -> str:
+    """A mapping's value for an npz or HDF5 file: one name."""
+    if not isinstance(value, str):
+        raise DataError(f"{what} is one name, got {value!r}", key=key)
+    return value
+
+
+def _closest_name(name: str, choices: list[str]) -> str | None:
+    """A close spelling of ``name`` among ``choices``, else one that starts with or contains it."""
     hint = suggest(name, choices)
     if hint:
-        return hint
+        return next(c for c in choices if repr(c) in hint)
     stem = name.strip("/").lower()
     for test in (lambda c: c.lower().startswith(stem), lambda c: stem in c.lower()):
         hits = [c for c in choices if test(c)]
         if hits:
-            return f" (did you mean {hits[0]!r}?)"
-    return ""
+            return hits[0]
+    return None
 
 
-def _read_npz(path: str, x_key: str, y_key: str, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+def _closest(name: str, choices: list[str]) -> str:
+    """' (did you mean X?)' from ``_closest_name``, or ''."""
+    close = _closest_name(name, choices)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def _read_npz(path: str, x_key: Any, y_key: Any, prefix: str) -> tuple[Any, Any]:
     import zipfile
 
     _check_file(path, f"{prefix}.path", "a .npz file")
@@ -81,127 +99,40 @@ def _read_npz(path: str, x_key: str, y_key: str, prefix: str) -> tuple[np.ndarra
         raise DataError(f"is not a readable .npz file ({exc})", source=path, key=f"{prefix}.path") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError("is a single .npy array, expected a .npz file holding x and y", source=path, key=f"{prefix}.path")
-    out = []
     with archive:
         names = list(archive.files)
-        for key, field in ((x_key, "x"), (y_key, "y")):
+
+        def get(key: str, where: str, mapped: bool) -> np.ndarray:
             if key not in names:
+                if mapped:
+                    close = _closest_name(key, names)
+                    raise DataError(
+                        f"{key!r} is not a key of {Path(path).name} (keys: {', '.join(names) or 'none'})"
+                        + (f"; did you mean {close!r}?" if close else ""),
+                        source=path, key=where,
+                    )  # fmt: skip
                 raise DataError(
                     f"no array {key!r} in this file{_closest(key, names)}; it holds: {', '.join(names) or 'nothing'}",
-                    source=path, key=f"{prefix}.{field}",
+                    source=path, key=where,
                 )
             try:
-                out.append(archive[key])
+                return archive[key]
             except ValueError as exc:
                 raise DataError(
-                    f"array {key!r} holds Python objects, which kwb never unpickles ({exc})",
-                    source=path, key=f"{prefix}.{field}",
+                    f"array {key!r} holds Python objects, which kwb never unpickles ({exc})", source=path, key=where
                 ) from None
             except Exception as exc:
-                raise DataError(f"array {key!r} cannot be read ({exc})", source=path, key=f"{prefix}.{field}") from None
-    return out[0], out[1]
+                raise DataError(f"array {key!r} cannot be read ({exc})", source=path, key=where) from None
 
+        def side(keys: Any, field: str) -> Any:
+            if isinstance(keys, dict):
+                return {
+                    name: get(_one_key(k, f"{prefix}.{field}.{name}", "an npz key"), f"{prefix}.{field}.{name}", True)
+                    for name, k in keys.items()
+                }  # fmt: skip
+            return get(keys, f"{prefix}.{field}", False)
 
-def _read_text(path: str, key: str) -> str:
-    _check_file(path, key, "CSV text")
-    raw = Path(path).read_bytes()
-    head = raw[:8192]
-    controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
-    if b"\x00" in head or controls > len(head) // 100 + 1:
-        raise DataError("is a binary file, expected CSV text", source=path, key=key)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    if not text.strip():
-        raise DataError("file is empty, expected CSV text", source=path, key=key)
-    return text
-
-
-def _column_index(spec: str | int, names: list[str], path: str, key: str) -> int:
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.lstrip("-").isdigit() and spec not in names):
-        i = int(spec)
-        if not -len(names) <= i < len(names):
-            raise DataError(f"column index {i} is out of range; the file has {len(names)} columns", source=path, key=key)
-        return i % len(names)
-    if spec not in names:
-        raise DataError(
-            f"no column {spec!r}{suggest(spec, names)}; columns: {', '.join(names)}", source=path, key=key
-        )
-    return names.index(spec)
-
-
-def _read_csv(path, target, cfg, prefix, label_map):
-    key = f"{prefix}.path"
-    text = _read_text(path, key)
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=cfg.delimiter)]
-    except csv.Error as exc:
-        raise DataError(f"is not valid CSV: {exc}", source=path, key=key) from None
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if cfg.header:
-        names = [c.strip() for c in numbered[0][1]]
-        numbered = numbered[1:]
-    else:
-        names = [str(i) for i in range(len(numbered[0][1]))]
-    if not numbered:
-        raise DataError("has a header but no data rows", source=path, key=key)
-    width = len(names)
-    for line, r in numbered:
-        if len(r) != width:
-            raise DataError(
-                f"line {line} has {len(r)} fields but the {'header' if cfg.header else 'first row'} has {width}"
-                + (f" (is data.delimiter {cfg.delimiter!r} right?)" if width == 1 or len(r) == 1 else ""),
-                source=path, key=key,
-            )
-    if width < 2:
-        raise DataError(
-            f"has a single column; need features and a target (is data.delimiter {cfg.delimiter!r} right?)",
-            source=path, key=f"{prefix}.path",
-        )
-    target_key = "data.target" if prefix == "data" or target is None else f"{prefix}.target"
-    t = _column_index(target if target is not None else -1, names, path, target_key)
-    if cfg.features:
-        f_idx = [_column_index(f, names, path, "data.features") for f in cfg.features]
-    else:
-        f_idx = [i for i in range(width) if i != t]
-    cells = [r for _, r in numbered]
-    lines = [line for line, _ in numbered]
-    x = np.empty((len(cells), len(f_idx)), dtype="float32")
-    for j, c in enumerate(f_idx):
-        col = [r[c].strip() for r in cells]
-        for row, v in enumerate(col):
-            try:
-                x[row, j] = float(v)
-            except ValueError:
-                what = "is empty" if not v else f"holds {v!r}"
-                raise DataError(
-                    f"column {names[c]!r} is not numeric: line {lines[row]} {what}",
-                    source=path, key="data.features",
-                ) from None
-    col = [r[t].strip() for r in cells]
-    if "" in col:
-        raise DataError(
-            f"target column {names[t]!r} is empty on line {lines[col.index('')]}", source=path, key=target_key
-        )
-    y: np.ndarray
-    try:
-        y = np.array([int(v) for v in col], dtype="int64")
-        y = y.astype("int32") if y.min() >= 0 else y.astype("float32")
-    except ValueError:
-        try:
-            y = np.array([float(v) for v in col], dtype="float32")
-        except ValueError:
-            if label_map is None:
-                label_map = {name: i for i, name in enumerate(sorted(set(col)))}
-            unknown = sorted(set(col) - set(label_map))
-            if unknown:
-                raise DataError(
-                    f"target column {names[t]!r} has labels not in the training data: {', '.join(map(repr, unknown[:5]))}",
-                    source=path, key=target_key,
-                ) from None
-            y = np.array([label_map[v] for v in col], dtype="int32")
-    return x, y, label_map
+        return side(x_key, "x"), side(y_key, "y")
 
 
 def _open_hdf5(path: str, key: str | None):
@@ -243,11 +174,19 @@ def _hdf5_dataset(f, name: str, path: str, key: str):
     )
 
 
-def _read_hdf5(path: str, x_key: str, y_key: str, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_hdf5(path: str, x_key: Any, y_key: Any, prefix: str) -> tuple[Any, Any]:
     with _open_hdf5(path, f"{prefix}.path") as f:
-        xd = _hdf5_dataset(f, x_key, path, f"{prefix}.x")
-        yd = _hdf5_dataset(f, y_key, path, f"{prefix}.y")
-        return xd[()], yd[()]
+
+        def side(keys: Any, field: str) -> Any:
+            if isinstance(keys, dict):
+                return {
+                    name: _hdf5_dataset(f, _one_key(k, f"{prefix}.{field}.{name}", "an HDF5 dataset path"), path,
+                                        f"{prefix}.{field}.{name}")[()]
+                    for name, k in keys.items()
+                }  # fmt: skip
+            return _hdf5_dataset(f, keys, path, f"{prefix}.{field}")[()]
+
+        return side(x_key, "x"), side(y_key, "y")
 
 
 def hdf5_tree(path: str) -> list[tuple[str, tuple[int, ...] | None, str | None]]:

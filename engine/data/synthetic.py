@@ -1,8 +1,8 @@
-"""Seeded pure-numpy toy datasets: spirals, moons, circles, xor, blobs, sine."""
+"""Seeded pure-numpy toy datasets: spirals, moons, circles, xor, blobs, sine, and two_inputs (two inputs, two outputs)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,14 +12,20 @@ if TYPE_CHECKING:
     from engine.config import DataConfig
 
 
-SYNTHETIC = ("spirals", "moons", "circles", "xor", "blobs", "sine")
+SYNTHETIC = ("spirals", "moons", "circles", "xor", "blobs", "sine", "two_inputs")
+
+TWO_INPUTS_WEIGHTS = np.array([0.5, -1.0, 2.0])
+"""two_inputs: ``score = meta @ TWO_INPUTS_WEIGHTS + 0.5 + noise``."""
 
 
 # ================================================================ synthetic
-def _synthetic(cfg: "DataConfig", seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _synthetic(cfg: "DataConfig", seed: int | None) -> tuple[Any, Any]:
+    """(x, y): arrays, or for ``two_inputs`` dicts keyed by input and output name."""
     name = _need_name(cfg, SYNTHETIC)
     rng = np.random.default_rng(seed)
     n, noise = cfg.samples, cfg.noise
+    if name == "two_inputs":
+        return _two_inputs(rng, n, cfg.classes, noise)
     if name == "sine":
         x = rng.uniform(-2 * np.pi, 2 * np.pi, size=(n, 1))
         y = np.sin(x[:, 0]) + noise * rng.standard_normal(n)
@@ -61,3 +67,24 @@ def _synthetic(cfg: "DataConfig", seed: int | None) -> tuple[np.ndarray, np.ndar
         x = centres[y] + 10 * noise * rng.standard_normal((m, cfg.features_count))
     order = rng.permutation(m)
     return x[order].astype("float32"), y[order].astype("int32")
+
+
+def _two_inputs(rng: np.random.Generator, n: int, classes: int, noise: float):
+    """Inputs ``image`` (n, 8, 8, 1) and ``meta`` (n, 3); outputs ``label`` and ``score``.
+
+    ``label`` (0 … classes-1) is the orientation of the stripes drawn in the image
+    (class k at k·180°/classes, random phase), so convolutions followed by global
+    pooling can read it; ``score`` is a linear function of ``meta``
+    (``TWO_INPUTS_WEIGHTS``) plus noise. ``noise`` is the pixel and score noise's std.
+    """
+    y = rng.integers(0, classes, n)
+    angle = np.pi * y / classes
+    phase = rng.uniform(0, 2 * np.pi, n)
+    rows, cols = np.mgrid[0:8, 0:8]
+    along = np.cos(angle)[:, None, None] * cols + np.sin(angle)[:, None, None] * rows
+    image = 0.5 + 0.5 * np.sin(2 * np.pi * along / 4 + phase[:, None, None])
+    image += noise * rng.standard_normal(image.shape)
+    meta = rng.standard_normal((n, 3))
+    score = meta @ TWO_INPUTS_WEIGHTS + 0.5 + noise * rng.standard_normal(n)
+    x = {"image": image[..., None].astype("float32"), "meta": meta.astype("float32")}
+    return x, {"label": y.astype("int32"), "score": score.astype("float32")}

@@ -69,7 +69,7 @@ class TestNames:
             load_data(cfg(source="synthetic", name="spiral"))
         assert error_text(e) == (
             "error:\n  data.name: unknown synthetic dataset 'spiral' (did you mean 'spirals'?); "
-            "choose one of: spirals, moons, circles, xor, blobs, sine"
+            "choose one of: spirals, moons, circles, xor, blobs, sine, two_inputs"
         )
 
     def test_missing_name(self):
