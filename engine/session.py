@@ -40,6 +40,7 @@ from engine.callbacks.factory import make_callbacks
 from engine.config import RunConfig
 from engine.control import Control, EventSink
 from engine.errors import UserError
+from engine.graph import output_names
 from engine.lifecycle import RunLifecycle, RunResult
 from engine.native_log import native_log, quiet_tensorflow, start_preload
 from engine.resume import backup_epoch, prepare_resume
@@ -94,15 +95,35 @@ def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
     return strategy, device
 
 
-def expected_metric_names(cfg: RunConfig, has_validation: bool) -> list[str]:
-    """The log keys ``fit`` will produce (loss, metrics, and their val_ twins)."""
+def expected_metric_names(cfg: RunConfig, has_validation: bool, outputs: list[str] | None = None) -> list[str]:
+    """The log keys ``fit`` will produce (loss, metrics, and their val_ twins).
+
+    With several outputs Keras logs the total ``loss``, then ``<output>_loss`` and
+    ``<output>_<metric>`` for each output (``label_loss``, ``label_accuracy``, ``score_mae``).
+
+    Args:
+        cfg: the run config.
+        has_validation: whether ``fit`` validates (adds the ``val_`` twins).
+        outputs: the built model's output names (``engine.graph.output_names``). Defaults to the
+            config's ``model.outputs``.
+    """
+    outputs = list(outputs) if outputs is not None else cfg.model.output_names()
+    metrics = cfg.compile.metrics
     names = ["loss"]
-    for m in cfg.compile.metrics:
-        name = m if isinstance(m, str) else str(m.get("name", ""))
-        names.append(name.lower())
+    if len(outputs) > 1:
+        for out in outputs:
+            listed = metrics.get(out, []) if isinstance(metrics, dict) else metrics
+            names += [f"{out}_loss", *(f"{out}_{_metric_name(m)}" for m in listed)]
+    else:
+        listed = next(iter(metrics.values()), []) if isinstance(metrics, dict) else metrics
+        names += [_metric_name(m) for m in listed]
     if has_validation:
         names += [f"val_{n}" for n in names]
     return names
+
+
+def _metric_name(metric: Any) -> str:
+    return (metric if isinstance(metric, str) else str(metric.get("name", ""))).lower()
 
 
 def prepare(cfg: RunConfig) -> Prepared:
@@ -289,7 +310,7 @@ def _fit(life: RunLifecycle, prep: Prepared, cluster: Any, initial_epoch: int, *
     cfg, data, model, run = prep.cfg, prep.data, prep.model, life.run
     bridge = life.make_bridge(batch_size=cfg.fit.batch_size, control=None if cluster is None else Control())
     fit_kwargs, has_val = _fit_inputs(data, cfg)
-    names = expected_metric_names(cfg, has_val)
+    names = expected_metric_names(cfg, has_val, output_names(model))
     callbacks = make_callbacks(cfg, run, bridge, life.out, names)
     if cluster is not None:
         from engine.distributed import CommandSync
