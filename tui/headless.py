@@ -13,7 +13,7 @@ from typing import TextIO
 from engine import events as ev
 from tui.state import format_duration
 
-__all__ = ["Printer", "failure_summary", "format_logs"]
+__all__ = ["Printer", "failure_summary", "format_logs", "split_by_output"]
 
 
 def _num(v: float) -> str:
@@ -33,6 +33,39 @@ def failure_summary(error: str | None, run_dir: object) -> str:
 
 def format_logs(logs: dict[str, float], skip: tuple[str, ...] = ("learning_rate",)) -> str:
     return "  ".join(f"{k} {_num(v)}" for k, v in logs.items() if k not in skip)
+
+
+def split_by_output(logs: dict[str, float]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Keras' logs of a model with several outputs: the totals, and each output's own keys (Keras' names kept).
+
+    An output ``label`` is known by its ``label_loss`` (or ``val_label_loss``) key; its keys
+    are ``label_*`` and ``val_label_*``, training ones first, each loss first. One output:
+    everything is a total.
+    """
+    bare_keys = dict.fromkeys(k[4:] if k.startswith("val_") else k for k in logs)
+    outputs = [k[: -len("_loss")] for k in bare_keys if k.endswith("_loss")]
+    if len(outputs) < 2:
+        return dict(logs), {}
+    per: dict[str, dict[str, float]] = {o: {} for o in outputs}
+    totals: dict[str, float] = {}
+    for key, value in logs.items():
+        bare = key[4:] if key.startswith("val_") else key
+        owner = max((o for o in outputs if bare.startswith(o + "_")), key=len, default=None)
+        if owner is None:
+            totals[key] = value
+        else:
+            per[owner][key] = value
+    for name, keys in per.items():
+        per[name] = dict(sorted(keys.items(), key=lambda kv: (kv[0].startswith("val_"), not kv[0].endswith("_loss"))))
+    return totals, per
+
+
+def _log_lines(head: str, logs: dict[str, float], tail: str = "") -> list[str]:
+    """``head`` and the totals on one line, then one indented line per output (several outputs)."""
+    totals, per = split_by_output(logs)
+    lines = [f"{head}{format_logs(totals)}{tail}"]
+    lines += [f"    {format_logs(keys)}" for keys in per.values()]
+    return lines
 
 
 class Printer:
@@ -112,13 +145,15 @@ class Printer:
         else:
             bar, frac, eta_text = "", str(e.step), ""
         rate = f"{e.samples_per_s:,.0f} samples/s" if e.samples_per_s else ""
-        text = f"epoch {e.epoch + 1}/{self._epochs} {bar} {frac}  {format_logs(e.logs)}  {rate}  {eta_text}"
+        totals, _ = split_by_output(e.logs)
+        text = f"epoch {e.epoch + 1}/{self._epochs} {bar} {frac}  {format_logs(totals)}  {rate}  {eta_text}"
         self._write("\r\x1b[2K" + text[:200])
         self._live = True
 
     def _on_epoch_ended(self, e: ev.EpochEnded) -> None:
         lr = f"  lr {e.learning_rate:.3g}" if e.learning_rate is not None else ""
-        self.line(f"epoch {e.epoch + 1:>3}/{self._epochs}  {format_logs(e.logs)}{lr}  ({e.duration_s:.1f}s)")
+        for text in _log_lines(f"epoch {e.epoch + 1:>3}/{self._epochs}  ", e.logs, f"{lr}  ({e.duration_s:.1f}s)"):
+            self.line(text)
 
     def _on_lr_changed(self, e: ev.LrChanged) -> None:
         self.line(f"  learning rate {e.old:.3g} -> {e.new:.3g} ({e.source})")
@@ -160,9 +195,9 @@ class Printer:
             f"in {format_duration(e.duration_s, missing='-')}"
         )
         val = {k: v for k, v in e.best.items() if k.startswith("val_")}
-        if val:
-            self.line(f"  best   {format_logs(val)}")
-        if e.test:
-            self.line(f"  final  {format_logs(e.test)}")
+        for text in _log_lines("  best   ", val) if val else []:
+            self.line(text)
+        for text in _log_lines("  final  ", e.test) if e.test else []:
+            self.line(text)
         if e.model_path:
             self.line(f"  model  {e.model_path}")
