@@ -150,9 +150,10 @@ def prepare(cfg: RunConfig) -> Prepared:
             key="data.stream",
         )
     with strategy.scope():
-        model = build_model(cfg, tuple(data.input_shape) if data.input_shape else None)
+        model = build_model(cfg, _data_shape(data))
         check_against_data(model, cfg, data)
         compile_model(model, cfg)
+    _class_weight(cfg, data)  # weights Keras cannot apply are bad input: refused before anything is written
     return Prepared(cfg, data, model, strategy, device)
 
 
@@ -162,8 +163,36 @@ def _is_tf_dataset(obj: Any) -> bool:
     return isinstance(obj, tf.data.Dataset)
 
 
+def _data_shape(data: Any) -> Any:
+    """The data's sample shape for ``build_model``: a tuple, ``{input name: tuple}``, or None."""
+    shape = data.input_shape
+    if isinstance(shape, dict):
+        return {name: tuple(s) for name, s in shape.items()} or None
+    return tuple(shape) if shape else None
+
+
+def _rows(arrays: Any) -> int:
+    """Samples in an array or a dict of arrays (one per input or output); 0 for None."""
+    if arrays is None:
+        return 0
+    return len(next(iter(arrays.values()), ())) if isinstance(arrays, dict) else len(arrays)
+
+
 def _class_weight(cfg: RunConfig, data: Any) -> dict[int, float] | None:
+    """``fit.class_weight`` for ``fit``: as given, or ``balanced`` computed from the training labels.
+
+    Raises:
+        UserError: the targets are named per output (Keras weighs classes only for one
+            target array), or ``balanced`` with streamed data.
+    """
     cw = cfg.fit.class_weight
+    if cw is not None and (data.output_names or isinstance(data.y_train, dict)):
+        outputs = ", ".join(data.output_names) or ", ".join(data.y_train)
+        raise UserError(
+            f"Keras weighs classes only for a model with one target array, and this data has one per output "
+            f"({outputs}); leave fit.class_weight out, or give data.y as one key for a single-output model",
+            key="fit.class_weight",
+        )
     if cw != "balanced":
         return cw  # type: ignore[return-value]
     import numpy as np
@@ -189,7 +218,7 @@ def _fit_inputs(data: Any, cfg: RunConfig) -> tuple[dict[str, Any], bool]:
     has_val = True
     if data.val_ds is not None:
         kwargs["validation_data"] = fit_input(data.val_ds, shuffle=False, prefetch=cfg.data.prefetch)
-    elif data.x_val is not None and len(data.x_val):
+    elif _rows(data.x_val):
         kwargs["validation_data"] = (data.x_val, data.y_val)
     else:
         has_val = False
@@ -201,13 +230,13 @@ def _evaluate(model: Any, data: Any, cfg: RunConfig) -> dict[str, float]:
     if data.test_ds is not None:
         res = model.evaluate(data.test_ds, verbose=0, return_dict=True)
         prefix = "test_"
-    elif data.x_test is not None and len(data.x_test):
+    elif _rows(data.x_test):
         res = model.evaluate(data.x_test, data.y_test, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True)
         prefix = "test_"
     elif data.val_ds is not None:
         res = model.evaluate(data.val_ds, verbose=0, return_dict=True)
         prefix = "val_"
-    elif data.x_val is not None and len(data.x_val):
+    elif _rows(data.x_val):
         res = model.evaluate(data.x_val, data.y_val, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True)
         prefix = "val_"
     else:

@@ -1,4 +1,4 @@
-"""``HDF5Sequence``: contiguous rows of two HDF5 datasets as a Keras ``PyDataset``, read one batch at a time.
+"""``HDF5Sequence``: contiguous rows of HDF5 datasets (inputs, targets; one each or one per name) as a Keras ``PyDataset``.
 
 Imports Keras (it subclasses ``keras.utils.PyDataset``), so ``engine.data.streaming``
 imports it only when a streamed split is built or handed to ``fit``.
@@ -14,50 +14,54 @@ import keras
 import numpy as np
 
 from engine.data.bundle import _as_float
+from engine.data.named import apply, count, each
 
 __all__ = ["HDF5Sequence"]
 
 
 class HDF5Sequence(keras.utils.PyDataset):
-    """Contiguous ``[start, stop)`` rows of two HDF5 datasets, read one batch at a time.
+    """Contiguous ``[start, stop)`` rows of HDF5 datasets, read one batch at a time.
 
-    Shuffling permutes the order of batches (each epoch), never the rows within a
-    batch, so every read is one contiguous slice. The file is opened on first read
-    (and again in each worker process) and never loaded whole.
+    The inputs and the targets are one dataset each, or one per input / output name
+    (``x_key`` / ``y_key`` dicts): batches are then ``({input: array}, {output: array})``,
+    the dicts Keras' functional models take. Shuffling permutes the order of batches
+    (each epoch), never the rows within a batch, so every read is one contiguous slice
+    per dataset. The file is opened on first read (and again in each worker process)
+    and never loaded whole.
     """
 
     def __init__(
         self,
         path: str,
-        x_key: str,
-        y_key: str,
+        x_key: str | dict[str, str],
+        y_key: str | dict[str, str],
         start: int,
         stop: int,
         batch_size: int,
         *,
         shuffle: bool = False,
         seed: int | None = None,
-        shift: np.ndarray | None = None,
-        span: np.ndarray | None = None,
+        shift: Any = None,
+        span: Any = None,
         pixels: bool = False,
-        num_classes: int | None = None,
+        num_classes: Any = None,
         **kwargs: Any,
     ) -> None:
         """Args:
             path: the HDF5 file.
-            x_key: dataset path of the inputs inside it.
-            y_key: dataset path of the targets inside it.
+            x_key: dataset path of the inputs inside it, or input name -> dataset path.
+            y_key: dataset path of the targets inside it, or output name -> dataset path.
             start: first row of this split.
             stop: one past its last row.
             batch_size: rows per batch (the last one may be shorter).
             shuffle: visit the batches in a fresh seeded order each epoch. Defaults to False.
             seed: the shuffling seed. Defaults to None (fresh entropy).
-            shift: per-feature value subtracted from the inputs (minmax/standard scaling).
-                Defaults to None, no scaling.
-            span: per-feature divisor applied after ``shift``. Defaults to None.
+            shift: per-feature value subtracted from the inputs (minmax/standard scaling),
+                or input name -> such values. Defaults to None, no scaling.
+            span: per-feature divisor applied after ``shift`` (or per input name). Defaults to None.
             pixels: divide the inputs by 255 instead. Defaults to False.
-            num_classes: one-hot encode integer targets to this many classes. Defaults to
-                None, targets as stored.
+            num_classes: one-hot encode integer targets to this many classes, or output
+                name -> class count (None: as stored). Defaults to None, targets as stored.
             **kwargs: ``keras.utils.PyDataset``'s (``workers``, ``use_multiprocessing``, ...).
         """
         super().__init__(**kwargs)
@@ -82,41 +86,57 @@ class HDF5Sequence(keras.utils.PyDataset):
             import h5py
 
             self._file = h5py.File(self.path, "r")
-            self._x, self._y = self._file[self.x_key], self._file[self.y_key]
+            f = self._file
+            self._x = {k: f[v] for k, v in self.x_key.items()} if isinstance(self.x_key, dict) else f[self.x_key]
+            self._y = {k: f[v] for k, v in self.y_key.items()} if isinstance(self.y_key, dict) else f[self.y_key]
         return self._x, self._y
 
-    def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-        """Raw rows ``[lo, hi)`` relative to this split, unscaled."""
+    def rows(self, lo: int, hi: int) -> tuple[Any, Any]:
+        """Raw rows ``[lo, hi)`` relative to this split, unscaled: arrays, or dicts of them."""
         with self._lock:
             x, y = self._datasets()
-            return x[self.start + lo : self.start + hi], y[self.start + lo : self.start + hi]
+            rows = slice(self.start + lo, self.start + hi)
+            return apply(lambda d: d[rows], x), apply(lambda d: d[rows], y)
 
-    def __getitem__(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, idx: int) -> tuple[Any, Any]:
         if not 0 <= idx < len(self):
             raise IndexError(idx)
         return self.batch(int(self._order[idx]))
 
-    def batch(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batch ``b`` in file order (one contiguous read), scaled and converted as for training."""
+    def batch(self, b: int) -> tuple[Any, Any]:
+        """Batch ``b`` in file order (one contiguous read per dataset), scaled and converted as for training."""
         lo = b * self.batch_size
         x, y = self.rows(lo, min(lo + self.batch_size, self.stop - self.start))
-        return self._inputs(x), self._targets(y)
+        if isinstance(x, dict):
+            x = {name: self._inputs(a, name) for name, a in x.items()}
+        else:
+            x = self._inputs(x, None)
+        if isinstance(y, dict):
+            return x, {name: self._targets(a, name) for name, a in y.items()}
+        return x, self._targets(y, None)
 
-    def _inputs(self, x: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _named(value: Any, name: str | None) -> Any:
+        return value.get(name) if isinstance(value, dict) else value
+
+    def _inputs(self, x: np.ndarray, name: str | None) -> np.ndarray:
         x = _as_float(x)
+        shift, span = self._named(self.shift, name), self._named(self.span, name)
         if self.pixels:
             x = x.astype("float32") / np.float32(255)
-        elif self.shift is not None:
-            x = ((x.astype("float64") - self.shift) / self.span).astype("float32")
+        elif shift is not None:
+            x = ((x.astype("float64") - shift) / span).astype("float32")
         return x[:, None] if x.ndim == 1 else x
 
-    def _targets(self, y: np.ndarray) -> np.ndarray:
+    def _targets(self, y: np.ndarray, name: str | None) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if np.issubdtype(y.dtype, np.integer):
             y = y.astype("int32")
-        if self.num_classes is not None:
-            y = np.eye(self.num_classes, dtype="float32")[y]
+        y = _as_float(y)
+        num_classes = self._named(self.num_classes, name)
+        if num_classes is not None:
+            y = np.eye(num_classes, dtype="float32")[y]
         return y
 
     def to_dataset(self, shuffle: bool | None = None, prefetch: bool = True, group: int = 8) -> Any:
@@ -140,23 +160,33 @@ class HDF5Sequence(keras.utils.PyDataset):
         n = len(self)
         x0, y0 = self.batch(0)
 
+        def stack(parts: list[Any]) -> Any:
+            if isinstance(parts[0], dict):
+                return {k: np.stack([p[k] for p in parts]) for k in parts[0]}
+            return np.stack(parts)
+
         def groups():
             order = self._rng.permutation(n) if shuffle else np.arange(n)
             for i in range(0, n, group):
                 batches = [self.batch(int(b)) for b in order[i : i + group]]
-                if len({len(bx) for bx, _ in batches}) == 1:
-                    yield np.stack([bx for bx, _ in batches]), np.stack([by for _, by in batches])
+                if len({count(bx) for bx, _ in batches}) == 1:
+                    yield stack([bx for bx, _ in batches]), stack([by for _, by in batches])
                 else:  # the short last batch cannot be stacked with full ones
                     for bx, by in batches:
-                        yield bx[None], by[None]
+                        yield apply(lambda a: a[None], bx), apply(lambda a: a[None], by)
 
-        spec = tuple(tf.TensorSpec((None, None, *a.shape[1:]), a.dtype) for a in (x0, y0))
+        def spec_of(a: Any) -> Any:
+            if isinstance(a, dict):
+                return {k: tf.TensorSpec((None, None, *v.shape[1:]), v.dtype) for k, v in each(a)}
+            return tf.TensorSpec((None, None, *a.shape[1:]), a.dtype)
+
+        spec = (spec_of(x0), spec_of(y0))
         ds = tf.data.Dataset.from_generator(groups, output_signature=spec).unbatch()
         ds = ds.apply(tf.data.experimental.assert_cardinality(n))
         return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
 
-    def labels(self) -> np.ndarray:
-        """Every target of this split (small next to the inputs), for class balance."""
+    def labels(self) -> Any:
+        """Every target of this split (small next to the inputs), for class balance: an array, or one per output."""
         return self.rows(0, self.stop - self.start)[1]
 
     def on_epoch_end(self) -> None:
