@@ -165,10 +165,11 @@ class TestInspect:
         assert result.code == 0, result
         lines = result.out.splitlines()
         assert lines[0] == f"{finished / 'model.keras'}: model 'spirals-mlp', input (None, 2)"
-        assert lines[1].split() == ["LAYER", "TYPE", "OUTPUT", "SHAPE", "PARAMS"]
+        assert lines[1].split() == ["LAYER", "TYPE", "OUTPUT", "SHAPE", "PARAMS", "CONNECTED", "TO"]
         rows = [line.split() for line in lines[2:-1]]
         assert [r[1] for r in rows] == ["Dense"] * 4
-        assert [r[-1] for r in rows] == ["192", "4,160", "4,160", "130"]
+        assert [r[4] for r in rows] == ["192", "4,160", "4,160", "130"]
+        assert [r[5] for r in rows] == ["input"] + [r[0] for r in rows[:-1]]  # a stack: each layer takes the one above
         assert lines[-1].strip() == "total 8,642 parameters (8,642 trainable)"
 
     def test_inspect_a_legacy_h5_model(self, kwb, tmp_path: Path):

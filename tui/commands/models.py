@@ -58,22 +58,35 @@ def evaluate(
     xs = {"test": (data.x_test, data.y_test, data.test_ds), "val": (data.x_val, data.y_val, data.val_ds),
           "train": (data.x_train, data.y_train, data.train_ds)}[split]  # fmt: skip
     x, y, ds = xs
-    if ds is None and (x is None or len(x) == 0):
-        if split == "test" and data.x_val is not None and len(data.x_val):
+    if ds is None and not _rows(x):
+        if split == "test" and _rows(data.x_val):
             split, (x, y, ds) = "val", (data.x_val, data.y_val, data.val_ds)
         else:
             bad_input(f"error in {rd.config}:\n  data: this run has no {split} data")
     res = model.evaluate(ds, verbose=0, return_dict=True) if ds is not None else model.evaluate(
         x, y, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True
     )
-    print(f"{path} on {split} ({len(x) if x is not None else '?'} samples)")
+    print(f"{path} on {split} ({_rows(x) if x is not None else '?'} samples)")
     for k, v in res.items():
         print(f"  {split}_{k:<24} {float(v):.6f}")
 
 
+def _rows(x) -> int:
+    """Samples in an array, or in ``{input name: array}`` (every array has the same rows); 0 for None."""
+    if x is None:
+        return 0
+    if isinstance(x, dict):
+        return len(next(iter(x.values()))) if x else 0
+    return len(x)
+
+
 def predict(
     run: RunArg,
-    input_: Annotated[Path, typer.Argument(metavar="INPUT", help="Inputs: .npy, .npz (key x) or .csv (numbers).")],
+    input_: Annotated[
+        Path,
+        typer.Argument(metavar="INPUT", help="Inputs: .npy, .npz (key x; several inputs: one key per input name, "
+                                            "or the run's data.x keys) or .csv (numbers)."),
+    ],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write predictions to .npy or .csv.")] = None,
     runs_dir: RunsDirOpt = None,
 ) -> None:
@@ -87,26 +100,86 @@ def predict(
         rd = find_run(run, runs_dir_or_default(runs_dir))
     except UserError as exc:
         bad_input(exc)
-    x = _read_inputs(input_)
     model, _ = _load_run_model(rd)
-    want = tuple(model.input_shape[1:])
-    if tuple(x.shape[1:]) != want and x.ndim == 2 and x.shape[1] == int(np.prod(want)):
-        # Flat rows (a CSV of 784 numbers for a (28, 28) model): reshape each row, never across rows.
-        x = x.reshape((len(x), *want))
-    if tuple(x.shape[1:]) != want:
-        bad_input(f"error in {input_}:\n  samples have shape {tuple(x.shape[1:])}, the model expects {want}")
-    preds = model.predict(x, verbose=0)
+    from engine.graph import input_names, output_names
+
+    names = input_names(model)
+    if len(names) > 1:
+        x = _read_named_inputs(input_, names, _data_keys(rd))
+        shapes = {n: tuple(t.shape[1:]) for n, t in zip(names, model.inputs)}
+    else:
+        x = {"": _read_inputs(input_)}
+        shapes = {"": tuple(model.input_shape[1:])}
+    for name, want in shapes.items():
+        a = x[name]
+        if tuple(a.shape[1:]) != want and a.ndim == 2 and a.shape[1] == int(np.prod(want)):
+            # Flat rows (a CSV of 784 numbers for a (28, 28) model): reshape each row, never across rows.
+            x[name] = a = a.reshape((len(a), *want))
+        if tuple(a.shape[1:]) != want:
+            of = f" of input {name!r}" if name else ""
+            bad_input(f"error in {input_}:\n  samples{of} have shape {tuple(a.shape[1:])}, the model expects {want}")
+    outputs = output_names(model)
+    if output is not None and len(outputs) > 1 and output.suffix != ".npz":
+        bad_input(f"error in {output}:\n  the model has {len(outputs)} outputs ({', '.join(outputs)}): "
+                  "write them to an .npz file (one key per output)")  # fmt: skip
+    preds = model.predict(x if len(names) > 1 else x[""], verbose=0)
+    by_output = dict(zip(outputs, preds)) if isinstance(preds, (list, tuple)) else preds
     if output is not None:
-        _write_predictions(output, preds)
-        print(f"wrote {len(preds)} predictions to {output}")
+        _write_predictions(output, by_output)
+        print(f"wrote {_rows(by_output)} predictions to {output}")
         return
-    classify = preds.ndim == 2 and preds.shape[1] > 1
-    for i, p in enumerate(preds):
-        if classify:
-            k = int(np.argmax(p))
-            print(f"{i}\tclass {k}\tp={float(p[k]):.4f}")
-        else:
-            print(f"{i}\t" + " ".join(f"{float(v):.6g}" for v in np.ravel(p)))
+    if not isinstance(by_output, dict):
+        for i, p in enumerate(by_output):
+            print(f"{i}\t{_prediction_text(p)}")
+        return
+    for i in range(_rows(by_output)):
+        print(f"{i}\t" + "\t".join(f"{name}: {_prediction_text(p[i])}" for name, p in by_output.items()))
+
+
+def _prediction_text(p) -> str:
+    """One sample's prediction: the class and its probability, or the values (regression)."""
+    import numpy as np
+
+    if p.ndim == 1 and p.shape[0] > 1:
+        k = int(np.argmax(p))
+        return f"class {k}\tp={float(p[k]):.4f}"
+    return " ".join(f"{float(v):.6g}" for v in np.ravel(p))
+
+
+def _data_keys(rd) -> dict[str, str]:
+    """The run's ``data.x`` mapping (input name -> npz key), read from its config.yaml without validating it."""
+    from engine.config_io import read_raw_config
+
+    try:
+        x = (read_raw_config(rd.config).get("data") or {}).get("x")
+    except Exception:  # an unreadable config leaves the input names as the keys
+        return {}
+    return {k: v for k, v in x.items() if isinstance(v, str)} if isinstance(x, dict) else {}
+
+
+def _read_named_inputs(path: Path, names: list[str], keys: dict[str, str]):
+    """One array per model input from an .npz: the key named like the input, else the run's data.x key."""
+    import numpy as np
+
+    if not path.exists():
+        bad_input(f"error in {path}:\n  file not found")
+    if path.suffix != ".npz":
+        bad_input(f"error in {path}:\n  the model has {len(names)} inputs ({', '.join(names)}): "
+                  "give an .npz file with one array per input name")  # fmt: skip
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = {}
+            for name in names:
+                key = name if name in z.files else keys.get(name, name)
+                if key not in z.files:
+                    bad_input(f"error in {path}:\n  no array for input {name!r} (the file has: {', '.join(z.files)})")
+                out[name] = z[key].astype("float32")
+    except (ValueError, OSError) as exc:
+        bad_input(f"error in {path}:\n  cannot read numbers: {exc}")
+    if len({len(a) for a in out.values()}) > 1:
+        rows = ", ".join(f"{n} {len(a)}" for n, a in out.items())
+        bad_input(f"error in {path}:\n  every input needs the same number of samples, got {rows}")
+    return out
 
 
 def _read_inputs(path: Path):
@@ -129,11 +202,16 @@ def _read_inputs(path: Path):
 
 
 def _write_predictions(path: Path, preds) -> None:
+    """An array to .npy or .csv; several outputs (output name -> array) to .npz, one key per output."""
     import numpy as np
 
     from engine.config_io import atomic_write_text
 
-    if path.suffix == ".npy":
+    if isinstance(preds, dict):  # the caller checked the suffix before predicting
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        np.savez(tmp, **preds)
+        os.replace(tmp, path)
+    elif path.suffix == ".npy":
         tmp = path.with_name(f".{path.name}.tmp.npy")
         np.save(tmp, preds)
         os.replace(tmp, path)
@@ -175,12 +253,7 @@ def inspect(file: Annotated[Path, typer.Argument(help="A .keras/.h5 model, an HD
             model = load_model_file(str(file))
         except ModelError as exc:
             bad_input(exc)
-        s = summary_of(model)
-        print(f"{file}: model {model.name!r}, input {tuple(model.input_shape)}")
-        print(f"  {'LAYER':<24} {'TYPE':<22} {'OUTPUT SHAPE':<22} {'PARAMS':>10}")
-        for r in s.rows:
-            print(f"  {r.name:<24} {r.class_name:<22} {r.output_shape:<22} {r.params:>10,}")
-        print(f"  total {s.total_params:,} parameters ({s.trainable_params:,} trainable)")
+        _print_model(file, model, summary_of(model))
         return
     if file.suffix not in (".h5", ".hdf5"):
         bad_input(f"error in {file}:\n  expected a .keras, .h5, .hdf5 or .npz file")
@@ -192,3 +265,22 @@ def inspect(file: Annotated[Path, typer.Argument(help="A .keras/.h5 model, an HD
         else:
             print(f"{path:<40} {str(shape):<20} {dtype}")
 
+
+
+def _print_model(file: Path, model, s) -> None:
+    """``kwb inspect``'s table: each layer's name, type, output shape, parameters and what feeds it."""
+    from engine.graph import input_names, output_names
+
+    names = input_names(model)
+    if len(names) > 1:
+        ins = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(names, model.inputs))
+        print(f"{file}: model {model.name!r}, inputs {ins}")
+    else:
+        print(f"{file}: model {model.name!r}, input {tuple(model.input_shape)}")
+    outs = output_names(model)
+    if len(outs) > 1:
+        print(f"  outputs {', '.join(outs)}")
+    print(f"  {'LAYER':<24} {'TYPE':<22} {'OUTPUT SHAPE':<22} {'PARAMS':>10}  CONNECTED TO")
+    for r in s.rows:
+        print(f"  {r.name:<24} {r.class_name:<22} {r.output_shape:<22} {r.params:>10,}  {', '.join(r.inputs)}")
+    print(f"  total {s.total_params:,} parameters ({s.trainable_params:,} trainable)")
