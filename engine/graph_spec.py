@@ -186,12 +186,31 @@ def _sources(
         elif ref == entry.name:
             issues.append((key, f"{ref!r} is this layer itself (a layer takes inputs only from layers above it)"))
         elif ref in later:
-            issues.append((key, f"{ref!r} is not an input or an earlier layer: it is model.layers[{later[ref]}], "
-                                "further down (a layer takes inputs only from layers above it, so there are no cycles)"))  # fmt: skip
+            issues.append((key, f"{ref!r} is not an input or an earlier layer: it is model.layers[{later[ref]}], below "
+                                "this one (inputs come only from layers above, so the graph has no cycles)"))  # fmt: skip
         else:
-            hint = suggest(ref, [*model_inputs, *known])
+            hint = _suggest_name(ref, [*model_inputs, *known])
             issues.append((key, f"{ref!r} is not an input or an earlier layer{hint}"))
     return out
+
+
+def _suggest_name(name: str, names: list[str]) -> str:
+    """``suggest``, or for short names it finds nothing close to ('c9'), the first name one edit away ('c1')."""
+    hint = suggest(name, names)
+    if hint:
+        return hint
+    near = next((n for n in names if _one_edit(name, n)), None)
+    return f" (did you mean {near!r}?)" if near else ""
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``b`` is ``a`` with one character replaced, added or removed."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _outputs(outputs: Sequence[str] | None, known: Mapping[str, int], count: int, issues: list[tuple[str, str]]) -> list[int]:
@@ -205,7 +224,7 @@ def _outputs(outputs: Sequence[str] | None, known: Mapping[str, int], count: int
                 issues.append((f"model.outputs[{j}]", f"{ref!r} is listed twice"))
             out.append(known[ref])
         else:
-            issues.append((f"model.outputs[{j}]", f"{ref!r} is not a layer{suggest(ref, list(known))}"))
+            issues.append((f"model.outputs[{j}]", f"{ref!r} is not a layer{_suggest_name(ref, list(known))}"))
     return out
 
 

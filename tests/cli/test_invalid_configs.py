@@ -14,6 +14,15 @@ INVALID = ROOT / "sample_configs" / "invalid"
 EXPECTED: dict[str, list[str]] = {
     "binary.yaml": ["is a binary file, expected YAML text"],
     "empty.yaml": ["is empty, expected a YAML mapping with at least a 'model' key"],
+    "graph_add_shapes.yaml": ["model.layers[2]: Add needs inputs of one shape, got (None, 28, 28, 16) and (None, 28, 28, 8)"],
+    "graph_bad_output.yaml": ["model.outputs[1]: 'scroe' is not a layer (did you mean 'score'?)"],
+    "graph_cycle.yaml": [
+        "model.layers[0].inputs: 'b' is not an input or an earlier layer: it is model.layers[1], below this one "
+        "(inputs come only from layers above, so the graph has no cycles)"
+    ],
+    "graph_duplicate_name.yaml": ["model.layers[1].name: 'hidden' is already the name of model.layers[0]"],
+    "graph_no_data.yaml": ["data.x: no data for input 'meta'"],
+    "graph_unknown_input.yaml": ["model.layers[4].inputs: 'c9' is not an input or an earlier layer (did you mean 'c1'?)"],
     "missing_file.yaml": ["data.path: file not found", "file: {dir}/no_such_file.csv"],
     "negative_units.yaml": ["model.layers[2].Dense.units: must be a positive integer, got -4"],
     "shape_mismatch.yaml": [
