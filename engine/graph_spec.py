@@ -197,7 +197,7 @@ def _sources(
 def _suggest_name(name: str, names: list[str]) -> str:
     """``suggest``, or for short names it finds nothing close to ('c9'), the first name one edit away ('c1')."""
     hint = suggest(name, names)
-    if hint:
+    if hint or len(name) < 2:
         return hint
     near = next((n for n in names if _one_edit(name, n)), None)
     return f" (did you mean {near!r}?)" if near else ""
