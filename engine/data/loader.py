@@ -115,10 +115,9 @@ def _select(arrays: Any, mapping: Any, field: str, label: str) -> Any:
     out = {}
     for name, source_key in mapping.items():
         if source_key not in have:
-            raise DataError(
-                f"{source_key!r} is not a key of {label} (keys: {', '.join(have)}){suggest(str(source_key), have)}",
-                key=f"{key}.{name}",
-            )
+            close = suggest(str(source_key), have).replace(" (", "; ").rstrip(")")
+            raise DataError(f"{source_key!r} is not a key of {label} (keys: {', '.join(have)}){close}",
+                            key=f"{key}.{name}")  # fmt: skip
         out[name] = arrays[source_key]
     return out
 

@@ -26,8 +26,55 @@ def _short(values: Any, limit: int = 6) -> str:
     return "[" + ", ".join(parts) + (", …" if len(values) > limit else "") + "]"
 
 
+def _render_balance(out: Text, balance: dict[str, int], title: str) -> None:
+    out.append(f"\n{title}\n", style="bold")
+    largest = max(balance.values())
+    width = min(12, max(len(str(k)) for k in balance))
+    for name, count in list(balance.items())[:20]:
+        out.append(f"{str(name)[:width]:>{width}} ")
+        out.append(_bar(count, largest), style="green")
+        out.append(f" {count}\n")
+    if len(balance) > 20:
+        out.append(f"… and {len(balance) - 20} more classes\n", style="dim")
+
+
+def _range(r: list[float] | None) -> str:
+    return f"  [{r[0]:.3g}, {r[1]:.3g}]" if r else ""
+
+
+def _render_named(info: dict[str, Any]) -> Text:
+    """Named inputs and outputs (``preview``'s ``inputs`` / ``outputs``): one line per array, a
+    class-balance block per classification output, samples as name=value."""
+    out = Text()
+    out.append(f"{info.get('description') or 'data'}\n", style="bold")
+    counts = ", ".join(f"{s['samples']} {split}" for split, s in info.get("splits", {}).items())
+    out.append(f"{counts}{' (streamed)' if info.get('streaming') else ''}\n\n")
+    out.append("inputs\n", style="bold")
+    for name, a in info["inputs"].items():
+        out.append(f"  {name} {tuple(a['shape'])} {a['dtype']}{_range(a.get('range'))}\n")
+    out.append("outputs\n", style="bold")
+    for name, a in info["outputs"].items():
+        kind = f"{a['num_classes']} classes" if a["task"] == "classification" else "regression"
+        out.append(f"  {name} {tuple(a['shape'])} {a['dtype']} {kind}{_range(a.get('range'))}\n")
+    for name, a in info["outputs"].items():
+        if a.get("class_balance"):
+            _render_balance(out, a["class_balance"], f"class balance of {name} (train)")
+    samples = info.get("samples") or []
+    if samples:
+        out.append("\nsamples\n", style="bold")
+        for s in samples:
+            xs = "  ".join(f"{k}={_short(v, 4)}" for k, v in s["x"].items())
+            labels = s["label"]
+            ys = "  ".join(f"{k}={labels[k] if labels.get(k) is not None else _short(v)}" for k, v in s["y"].items())
+            out.append(f"  {xs} → ")
+            out.append(f"{ys}\n", style="cyan")
+    return out
+
+
 def render_preview(info: dict[str, Any]) -> Text:
     """The preview dict as text: one line per split, a bar per class, a few samples."""
+    if "inputs" in info:
+        return _render_named(info)
     out = Text()
     out.append(f"{info.get('description') or 'data'}\n", style="bold")
     classes = f", {info['num_classes']} classes" if info.get("num_classes") else ""
