@@ -254,13 +254,12 @@ class TestUnsavedEdits:
             await pilot.press("t")
             await wait_for(pilot, lambda: app.dash.status == "running")
             await pilot.press("ctrl+q")
-            await pilot.pause()
-            assert isinstance(app.screen, UnsavedDialog)
+            await wait_for(pilot, lambda: isinstance(app.screen, UnsavedDialog), timeout=10, what="the save question")
             await pilot.press("s")
-            await pilot.pause()
-            assert isinstance(app.screen, ConfirmDialog)  # then: stop the run?
+            # then: stop the run?
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), timeout=10, what="the run question")
             await pilot.press("y")
-            await wait_for(pilot, lambda: app._exit or not app.is_running, timeout=60)
+            await wait_for(pilot, lambda: app._exit or not app.is_running, timeout=120, what="the run to stop")
         assert "  epochs: 400\n" in commented.read_text(encoding="utf-8")
 
 
