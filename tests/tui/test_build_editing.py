@@ -125,7 +125,7 @@ class TestTableColumns:
             await wait_for(pilot, lambda: app.screen.summary is not None and not app.screen.computing, what="Keras")
             assert "model.layers[1].Dense.units" in str(app.screen.summary.error)
             row = cells(app, 1)
-            assert row[0] == "1" and "must be a positive integer" in row[2]
+            assert row[0] == "1" and "must be a positive integer" in row[3]  # #, name, layer, arguments
 
     async def test_arguments_column_shrinks_after_an_error(self, tiny_config, wait_for) -> None:
         from textual.widgets import DataTable
@@ -142,14 +142,15 @@ class TestTableColumns:
             app.workspace.set("model.layers", [*app.workspace.raw["model"]["layers"], bad])
             await wait_for(pilot, lambda: not app.screen.computing, what="Keras")
             await pilot.pause()
-            assert "does not fit its input" in cells(app, 2)[2]
+            assert "does not fit its" in cells(app, 2)[3]  # cut to the room left at 80 columns ...
+            assert "does not fit its input of shape (None, 2)" in screen_text(app)  # ... and in full below the table
             assert sum(widths()) <= 80 - 2  # output shape and params still on screen
             assert "(None, 2)" in screen_text(app) and "params" in screen_text(app)
             await pilot.press("down", "down", "x")
             await wait_for(pilot, lambda: not app.screen.computing, what="Keras")
             await pilot.pause()
             assert [next(iter(e)) for e in layers(app)] == ["Dense", "Dense"]
-            assert widths()[2] == 2 + len("units=2 activation=softmax")
+            assert widths()[3] == 2 + len("units=2 activation=softmax")
 
 
 @pytest.fixture(scope="module")
@@ -200,20 +201,23 @@ class TestLoadModelFile:
             assert "layer list is unchanged" in " ".join(screen_text(app).split())
             assert layers(app) == before and not app.workspace.raw["model"].get("path")
 
-    async def test_a_model_file_shows_its_layers_and_gives_the_list_back(self, tiny_config, model_file, wait_for) -> None:
+    async def test_a_model_file_opens_as_editable_layers_and_gives_the_list_back(self, tiny_config, model_file, wait_for) -> None:
+        """Its layers become the config's entries (issue 13): editable, and saved as layers by ctrl+s."""
         app = make_app(tiny_config(), warm_up=False, cursor_blink=False)
         async with app.run_test(size=SIZE) as pilot:
             before = [dict(e) for e in layers(app)]
             await self._answer(pilot, str(model_file))
-            await wait_for(pilot, lambda: bool(app.workspace.raw["model"].get("path")), what="the load")
+            await wait_for(pilot, lambda: layers(app) != before, what="the load")
+            assert layers(app) == [{"Dense": {"units": 8, "activation": "relu"}}, {"Dense": {"units": 3}}]
+            assert app.workspace.raw["model"]["input_shape"] == [2] and not app.workspace.raw["model"].get("path")
             await wait_for(pilot, lambda: not app.screen.computing and app.screen.summary is not None, what="the table")
             await pilot.pause()
-            summary = app.screen.summary
-            assert [cells(app, i)[1] for i in range(2)] == ["Dense", "Dense"]
-            assert [cells(app, i)[4] for i in range(2)] == ["24", "27"]
-            assert summary.total_params == 24 + 27
-            assert f"{summary.total_params:,}" in screen_text(app)
-            # Editing keys say why they do nothing; m with an empty path gives the layers back.
+            assert [cells(app, i)[2] for i in range(2)] == ["Dense", "Dense"]
+            assert [cells(app, i)[6] for i in range(2)] == ["24", "27"]
+            assert app.screen.summary.total_params == 24 + 27
+            await pilot.press("e", "end", "ctrl+u", "4", "enter")  # editable: units 8 -> 4
+            assert layers(app)[0] == {"Dense": {"units": 4, "activation": "relu"}}
+            # m with an empty path gives the layers back.
             await pilot.press("m", "end", "ctrl+u", "enter")
             await pilot.pause()
             assert layers(app) == before and not app.workspace.raw["model"].get("path")

@@ -1,13 +1,19 @@
-"""Build screen: the layer stack with live output shapes and parameter counts.
+"""Build screen: the model's layers — a stack or a graph — with live connections, output shapes and parameter counts.
 
-Every edit goes through the engine's catalogue check at once; the shapes and
-parameter counts come from ``engine.model.summarize`` (Keras) in a thread worker,
-so the UI never waits on TensorFlow. A shape error is shown on its layer's row.
-Rows are numbered from 0, as messages name them (``model.layers[4]``).
+Every edit goes through the engine's checks at once: the catalogue's (``check_layer``)
+and the graph's (``engine.graph_spec.resolve_graph``: an unknown input, a forward
+reference, two layers with one name), each shown on the offending row; the shapes and
+parameter counts come from ``engine.model.summarize`` (Keras) in a thread worker, so the
+UI never waits on TensorFlow, and Keras' own complaints (a merge of incompatible shapes)
+land on their rows too. Rows are numbered from 0, as messages name them (``model.layers[4]``).
 
-A model file (``m``) is checked before anything changes, loaded in a worker, and only
-then replaces the layer list, which the screen keeps to give back when the path is
-cleared again; the table then shows the file's layers (read only).
+Graph keys (``tui.screens.graph_edits`` computes each edit, the workspace applies it): name
+a layer, choose its inputs, add a model input, add a merge layer, mark an output, and
+toggle a text drawing of the graph (``tui.widgets.graph_view``).
+
+A model file (``m``, ``tui.screens.model_file``) is checked before anything changes,
+loaded in a worker, and only then replaces the layer list with its layers as editable
+entries; the list it replaced comes back when the path is cleared again.
 """
 
 from __future__ import annotations
@@ -15,21 +21,34 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, cast
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from engine.errors import suggest
-from engine.layers import LAYERS, check_layer
+from engine.graph_spec import layer_class
+from engine.layers import LAYERS
+from tui.screens import graph_edits as edits
 from tui.screens.base import KwbScreen
+from tui.screens.build_graph_keys import GraphKeys, parse_input_shape
+from tui.screens.build_rows import (
+    ARGS_COLUMN,
+    COLUMNS,
+    describe_args,
+    fit_columns,
+    graph_nodes,
+    head_text,
+    layer_rows,
+)
 from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
 from tui.screens.model_file import ModelFileSwitch
 from tui.widgets.footer import KeyFooter
+from tui.widgets.graph_view import GraphView
 from tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
@@ -37,63 +56,37 @@ if TYPE_CHECKING:
     from tui.app import KwbApp
     from tui.workspace import Workspace
 
-__all__ = ["BuildScreen", "describe_args", "parse_input_shape"]
+__all__ = ["BuildScreen", "describe_args", "parse_input_shape"]  # describe_args: from build_rows, as before
 
-COLUMNS = ("#", "layer", "arguments", "output shape", "params")
-ARGS_COLUMN = 2
-"""The column that gives way (its text cut with …) so that the output shape and the params stay on screen."""
-
-
-def describe_args(kwargs: dict[str, Any] | None) -> str:
-    """``{units: 64, activation: relu}`` -> ``units=64 activation=relu``."""
-    return " ".join(f"{k}={v}" for k, v in (kwargs or {}).items())
-
-
-def parse_input_shape(text: str) -> tuple[list[int] | None, str | None]:
-    """``"[28, 28, 1]"`` -> ``([28, 28, 1], None)``; ``""`` -> ``(None, None)`` (from the data); else ``(None, why)``."""
-    from engine.config_io import parse_value
-
-    value = parse_value(text)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value]
-    if value is None:
-        return None, None
-    if isinstance(value, list) and value and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value):
-        return value, None
-    return None, f"must be a list of positive integers, e.g. [28, 28, 1]; got {text.strip()!r}"
-
-
-def fit_columns(rows: list[tuple[Any, ...]], width: int) -> list[int | None]:
-    """Column widths for ``rows`` in ``width`` cells: each as wide as its widest cell, but the arguments column no wider than what is left."""
-    natural = [max([cell_len(h), *(cell_len(str(r[i])) for r in rows)]) for i, h in enumerate(COLUMNS)]
-    if width <= 0:
-        return [None] * len(COLUMNS)
-    others = sum(w + 2 for i, w in enumerate(natural) if i != ARGS_COLUMN)  # each cell has 1 cell of padding a side
-    room = width - others - 2 - 2  # its own padding, and a vertical scrollbar's 2 cells
-    widths: list[int | None] = [None] * len(COLUMNS)
-    widths[ARGS_COLUMN] = max(len("arguments"), min(natural[ARGS_COLUMN], room))
-    return widths
-
-
-class BuildScreen(KwbScreen):
+class BuildScreen(GraphKeys, KwbScreen):
     """The model's layers, editable from the keyboard."""
 
     BINDINGS = [
         Binding("a", "add", "Add"),
         Binding("enter,e", "edit", "Edit"),
         Binding("x,delete", "remove", "Remove"),
+        Binding("n", "name", "Name"),
+        Binding("w", "wire", "Inputs"),
+        Binding("plus", "merge", "Merge"),
+        Binding("o", "output", "Output"),
+        Binding("g", "graph", "Graph"),
+        Binding("I", "model_input", "Add input"),
         Binding("[", "move(-1)", "Up"),
         Binding("]", "move(1)", "Down"),
         Binding("d", "duplicate", "Dup"),
-        Binding("i", "input_shape", "Input", show=False),
-        Binding("m", "load_model", "Load file", show=False),
+        Binding("i", "input_shape", "Input shape", show=False),
+        Binding("m", "load_model", "Open model file", show=False),
     ]
-    """Layer editing keys; i sets the input shape, m loads a .keras/.h5 model instead."""
+    """Layer editing keys. Graphs: n names the layer, w chooses its inputs (the names above it), + adds a merge
+    layer, o makes it an output (or not), I adds a model input (name and shape), g shows the graph's drawing;
+    i sets a plain stack's input shape, m opens a .keras/.h5 model as editable layers."""
 
     summary: reactive[Any] = reactive(None, always_update=True)
     """The last ``ModelSummary`` from Keras; None until the first one arrives."""
     computing: reactive[bool] = reactive(False)
     """True while Keras is computing shapes for the latest edit."""
+    show_graph: reactive[bool] = reactive(False)
+    """True while the drawing of the graph is shown instead of the table (g)."""
 
     class SummaryReady(Message):
         """Keras finished computing shapes (``summary``) or failed (``error``)."""
@@ -104,7 +97,7 @@ class BuildScreen(KwbScreen):
             self.error = error
 
     class SpecRead(Message):
-        """The arguments of a layer outside the catalogue, read from Keras (``spec`` None: Keras has no such layer)."""
+        """Every argument of a layer, read from Keras (``spec`` None: Keras has no such layer)."""
 
         def __init__(self, index: int, name: str, spec: LayerSpec | None, only_if_required: bool) -> None:
             super().__init__()
@@ -116,12 +109,16 @@ class BuildScreen(KwbScreen):
     def __init__(self) -> None:
         super().__init__()
         self.model_files = ModelFileSwitch(self)
-        """``m``: a model file instead of the layer list, and back."""
+        """``m``: a model file's layers instead of the layer list, and back."""
+        self._row_errors: list[str | None] = []
+        """Each row's error as drawn (its cell may be cut), shown whole below the table for the selected row."""
 
     def compose(self) -> ComposeResult:
         yield NavBar()
         yield Static(id="model-head")
         yield DataTable(id="layers", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="graph-scroll"):
+            yield GraphView(id="graph")
         yield Static(id="model-foot")
         yield KeyFooter()
 
@@ -146,7 +143,7 @@ class BuildScreen(KwbScreen):
     @property
     def raw_model(self) -> dict[str, Any]:
         """The config's ``model`` section, to read."""
-        return self.workspace.raw.get("model") or {}
+        return dict(self.workspace.raw.get("model") or {})
 
     @property
     def stack(self) -> list[dict[str, Any]]:
@@ -159,9 +156,13 @@ class BuildScreen(KwbScreen):
         return self.model_files.current
 
     def _set_layers(self, layers: list[dict[str, Any]], select: int | None = None) -> None:
-        self.workspace.set("model.layers", layers)
-        if select is not None and layers:
-            self.query_one(DataTable).move_cursor(row=max(0, min(select, len(layers) - 1)))
+        self._apply({"model.layers": layers}, select)
+
+    def _apply(self, changes: dict[str, Any], select: int | None = None) -> None:
+        """One workspace change (``Workspace.Changed``), then the cursor on row ``select``."""
+        self.workspace.update(changes)
+        if select is not None and self.stack:
+            self.query_one(DataTable).move_cursor(row=max(0, min(select, len(self.stack) - 1)))
 
     def _on_config_changed(self, message: Workspace.Changed) -> None:
         self._refresh()  # any key may change what Keras makes of the model (the data's shapes, for one)
@@ -177,57 +178,50 @@ class BuildScreen(KwbScreen):
         self._summarize(self.workspace.copy())
 
     # ------------------------------------------------------------ drawing
-    def _layer_rows(self) -> list[tuple[Any, ...]]:
-        summary = self.summary
-        rows = {r.index: r for r in summary.rows} if summary is not None else {}
-        out = []
-        for i, entry in enumerate(self.stack):
-            name, kwargs = next(iter(entry.items())) if isinstance(entry, dict) and entry else ("?", {})
-            issues = check_layer(i, entry)
-            info = rows.get(i)
-            shape = "…" if self.computing else info.output_shape if info is not None else "?"
-            params = f"{info.params:,}" if info is not None and not self.computing else ""
-            error = "; ".join(m for _l, m in issues) or (info.error if info is not None else None)
-            label = Text(name, style="bold red" if error else "bold")
-            args = Text(f"⚠ {error}", style="red") if error else Text(describe_args(kwargs))
-            out.append((str(i), label, args, shape, params))
-        return out
-
     def _file_rows(self) -> list[tuple[Any, ...]]:
         summary = self.summary
         if summary is None or self.computing:
             return []
         return [
-            (str(i), Text(r.class_name, style="bold"), Text(f"name={r.name}", style="dim"), r.output_shape, f"{r.params:,}")
+            (str(i), Text(r.name, style="bold"), Text(r.class_name, style="bold"), Text("(from the file)", style="dim"),
+             Text(", ".join(r.inputs)), r.output_shape, f"{r.params:,}")
             for i, r in enumerate(summary.rows)
-        ]
+        ]  # fmt: skip
 
     def _draw(self) -> None:
         table = self.query_one(DataTable)
-        rows = self._file_rows() if self.model_file else self._layer_rows()
+        model = self.raw_model
+        rows = self._file_rows() if self.model_file else layer_rows(model, self.summary, self.computing)
         row = table.cursor_row
         # Columns made anew each time: a DataTable column only ever grows, and one long
         # error would otherwise keep the output shape and the params off screen for good.
         table.clear(columns=True)
-        widths = fit_columns(rows, table.scrollable_content_region.width)
+        widths = fit_columns(rows, table.scrollable_content_region.width or self.size.width)
         for label, width in zip(COLUMNS, widths):
             table.add_column(label, width=width)
-        args_width = widths[ARGS_COLUMN]
         for cells in rows:
-            args = cells[ARGS_COLUMN].copy()
-            if args_width is not None:
-                args.truncate(args_width, overflow="ellipsis")
-            table.add_row(*cells[:ARGS_COLUMN], args, *cells[ARGS_COLUMN + 1 :])
+            table.add_row(*(_cut(cell, width) for cell, width in zip(cells, widths)))
         if rows:
             table.move_cursor(row=min(row, len(rows) - 1))
-        model = self.raw_model
-        head = Text.assemble(("input ", "dim"), (str(model.get("input_shape") or "from data"), "bold"))
+        head = head_text(model)
         if self.model_file:
-            head = Text.assemble(("model file ", "dim"), (self.model_file, "bold"), ("   m: back to the layer list", "dim"))
+            head = Text.assemble(("model file ", "dim"), (self.model_file, "bold"),
+                                 ("   an edit key opens it as editable layers", "dim"))  # fmt: skip
         self.query_one("#model-head", Static).update(head)
+        self._row_errors = [str(cells[ARGS_COLUMN]) if str(cells[ARGS_COLUMN]).startswith("⚠") else None for cells in rows]
+        self.query_one("#model-foot", Static).update(self._footer_text())
+        if self.show_graph:
+            self.query_one(GraphView).nodes = graph_nodes(model, self.summary, self.computing)
+
+    @on(DataTable.RowHighlighted, "#layers")
+    def _row_highlighted(self) -> None:
         self.query_one("#model-foot", Static).update(self._footer_text())
 
     def _footer_text(self) -> Text:
+        row = self.query_one(DataTable).cursor_row
+        error = self._row_errors[row] if 0 <= row < len(self._row_errors) else None
+        if error:  # the selected row's whole message (its cell may be cut)
+            return Text(f"model.layers[{row}]: {error.removeprefix('⚠ ')}", style="bold red")
         if self.computing:
             return Text("loading the model file…" if self.model_file else "computing shapes with Keras…", style="dim")
         summary = self.summary
@@ -241,6 +235,11 @@ class BuildScreen(KwbScreen):
     def watch_summary(self) -> None:
         if self.is_mounted:
             self._draw()
+
+    def watch_show_graph(self, shown: bool) -> None:
+        self.query_one("#graph-scroll").set_class(shown, "shown")
+        self.query_one(DataTable).set_class(shown, "hidden")
+        self._draw()
 
     # ------------------------------------------------------------ Keras, off the UI thread
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
@@ -265,7 +264,7 @@ class BuildScreen(KwbScreen):
         except Exception as exc:  # summarize never raises by contract; still, show it
             self.post_message(self.SummaryReady(None, f"{type(exc).__name__}: {exc}"))
 
-    def on_build_screen_summary_ready(self, message: "BuildScreen.SummaryReady") -> None:
+    def on_build_screen_summary_ready(self, message: BuildScreen.SummaryReady) -> None:
         self.computing = False
         if message.error is not None:
             from engine.model import ModelSummary
@@ -281,14 +280,15 @@ class BuildScreen(KwbScreen):
     @work(thread=True, exclusive=True, group="layer-spec", exit_on_error=False)
     def _read_spec(self, index: int, name: str, only_if_required: bool) -> None:
         self.kwb.wait_first_frame()
-        from engine.layers import keras_layer_spec
+        from engine.layer_args import layer_arguments
+        from tui.terminal import cache_dir
 
-        self.post_message(self.SpecRead(index, name, keras_layer_spec(name), only_if_required))
+        self.post_message(self.SpecRead(index, name, layer_arguments(name, cache_dir()), only_if_required))
 
     @on(SpecRead)
     def _spec_read(self, message: SpecRead) -> None:
         entry = self.stack[message.index] if message.index < len(self.stack) else None
-        if not isinstance(entry, dict) or next(iter(entry), None) != message.name:
+        if layer_class(entry) != message.name:
             return  # the layer moved or went meanwhile
         if message.spec is None:
             from engine.layers import keras_layer_names
@@ -296,20 +296,20 @@ class BuildScreen(KwbScreen):
             known = [*LAYERS, *keras_layer_names()]
             self.notify(f"Keras has no layer {message.name!r}{suggest(message.name, known)}", severity="error")
             return
-        kwargs = next(iter(entry.values())) or {}
+        kwargs = entry.get(message.name) or {}  # type: ignore[union-attr]
         if message.only_if_required and all(a.name in kwargs for a in message.spec.args if a.required):
             return
-        self._push_editor(message.index, message.spec)
+        self._push_editor(message.index, message.spec, complete=True)
 
     # ------------------------------------------------------------ actions
     def _cursor(self) -> int | None:
         return self.query_one(DataTable).cursor_row if self.stack else None
 
     def _editable(self) -> bool:
-        """False (and says why) while the model comes from a file."""
+        """False while the model comes from a file (which it then opens as editable layers)."""
         if self.model_file:
-            self.notify(f"the model comes from {self.model_file}; press m and clear the path to edit the layer list",
-                        severity="warning")  # fmt: skip
+            self.notify(f"opening {self.model_file} as editable layers…", timeout=3)
+            self.model_files.load(self.model_file)
         return not self.model_file
 
     def action_add(self) -> None:
@@ -336,24 +336,27 @@ class BuildScreen(KwbScreen):
         index = self._cursor()
         if index is None or not self._editable():
             return
-        entry = self.stack[index]
-        name = next(iter(entry), None) if isinstance(entry, dict) and len(entry) == 1 else None
+        name = layer_class(self.stack[index])
         if name is None:
             self.notify(f"model.layers[{index}] is not a {{LayerName: {{arguments}}}} entry; fix it in the YAML", severity="error")
         elif name in LAYERS:
-            self._push_editor(index, LAYERS[name])
+            from engine.layer_args import cached_layer_arguments
+            from tui.terminal import cache_dir
+
+            cached = cached_layer_arguments(name, cache_dir())  # a small file: every argument, without Keras
+            self._push_editor(index, cached or LAYERS[name], complete=cached is not None)
         else:
             self._read_spec(index, name, False)  # its arguments come from Keras' signature
 
-    def _push_editor(self, index: int, spec: LayerSpec) -> None:
+    def _push_editor(self, index: int, spec: LayerSpec, complete: bool = False) -> None:
         def save(kwargs: dict[str, Any] | None) -> None:
             if kwargs is None:
                 return
             layers = list(self.stack)
-            layers[index] = {spec.name: kwargs}
+            layers[index] = edits.with_arguments(layers[index], spec.name, kwargs)
             self._set_layers(layers, select=index)
 
-        self.app.push_screen(LayerEditor(index, self.stack[index], spec), save)
+        self.app.push_screen(LayerEditor(index, self.stack[index], spec, complete), save)
 
     def action_remove(self) -> None:
         index = self._cursor()
@@ -374,10 +377,17 @@ class BuildScreen(KwbScreen):
         index = self._cursor()
         if index is not None and self._editable():
             layers = list(self.stack)
-            layers.insert(index + 1, copy.deepcopy(layers[index]))
+            copied = copy.deepcopy(layers[index])
+            if edits.entry_name(copied):  # two layers cannot share a name
+                taken = {n for n in map(edits.entry_name, layers) if n} | set(edits.input_names(self.raw_model))
+                copied["name"] = edits.unique_name(str(copied["name"]), taken)
+            layers.insert(index + 1, copied)
             self._set_layers(layers, select=index + 1)
 
     def action_input_shape(self) -> None:
+        if self.raw_model.get("inputs"):
+            self.action_model_input()  # several named inputs: each has its own shape
+            return
         current = self.raw_model.get("input_shape")
 
         def check(text: str) -> str | None:
@@ -392,3 +402,12 @@ class BuildScreen(KwbScreen):
 
     def action_load_model(self) -> None:
         self.model_files.prompt()
+
+
+def _cut(cell: Any, width: int | None) -> Any:
+    """A cell cut to ``width`` with …, for the columns that give way."""
+    if width is None or not isinstance(cell, Text):
+        return cell
+    cut = cell.copy()
+    cut.truncate(width, overflow="ellipsis")
+    return cut

@@ -16,12 +16,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from engine.config_io import parse_value
 from engine.errors import suggest
-from engine.layers import LAYERS, LayerSpec, check_layer
+from engine.graph_spec import layer_class
+from engine.layer_args import choices_for
+from engine.layers import LAYERS, ArgSpec, LayerSpec, check_layer
 
 if TYPE_CHECKING:
     from tui.app import KwbApp
@@ -165,19 +168,38 @@ class LayerPicker(ModalScreen["str | None"]):
 class LayerEditor(ModalScreen["dict[str, Any] | None"]):
     """One input per argument, checked as you type; enter saves when nothing is wrong.
 
-    The arguments are the catalogue's for its layers, else those of the Keras
-    signature handed in as ``spec``, plus any the layer already has.
+    The arguments are the catalogue's first (checked), then every other argument of the
+    Keras class (from ``engine.layer_args``: signature and docstring, cached per Keras
+    version), plus any the layer already has. The focused field's line says what the
+    argument does; names an argument takes (activations, initializers …) are suggested as
+    you type. Values are read as a config file reads them (``1e-4`` is a number).
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     """escape closes without changing the layer."""
 
-    def __init__(self, index: int, entry: dict[str, Any], spec: LayerSpec | None = None) -> None:
+    class AllArguments(Message):
+        """Every argument of the layer, read from Keras (or its cache) in a worker; None if it could not be read."""
+
+        def __init__(self, spec: LayerSpec | None) -> None:
+            super().__init__()
+            self.spec = spec
+
+    def __init__(self, index: int, entry: dict[str, Any], spec: LayerSpec | None = None, complete: bool = False) -> None:
+        """Args:
+            index: the entry's place in ``model.layers``.
+            entry: the entry (its layer key, and maybe ``name`` and ``inputs``, which stay as they are).
+            spec: the arguments to offer. Defaults to None (the catalogue's).
+            complete: ``spec`` already lists every argument Keras has; otherwise the rest are read
+                in a worker and added when they arrive. Defaults to False.
+        """
         super().__init__()
         self.index = index
-        (self.layer_name, kwargs), = entry.items()
+        self.layer_name = layer_class(entry) or "?"
+        kwargs = entry.get(self.layer_name)
         self.kwargs: dict[str, Any] = dict(kwargs or {})
         self.spec = spec or LAYERS.get(self.layer_name)
+        self.complete = complete
         names = [a.name for a in self.spec.args] if self.spec else []
         self.arg_names = names + [k for k in self.kwargs if k not in names]
 
@@ -187,21 +209,51 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
             yield Label(f"[b]{self.layer_name}[/b] (model.layers[{self.index}]) — enter saves, esc cancels")
             with VerticalScroll(id="arg-fields"):
                 for name in self.arg_names:
-                    arg = spec.arg(name) if spec else None
-                    hint = f"default {_show(arg.default) or 'none'}" + (" · required" if arg and arg.required else "") if arg else ""
-                    with Horizontal(classes="arg-row"):
-                        yield Label(name, classes="arg-name")
-                        yield Input(value=_show(self.kwargs.get(name)), placeholder=hint, id=f"arg-{name}")
-                    yield Label("", id=f"err-{name}", classes="error arg-error")
+                    yield from self._arg_row(name, spec.arg(name) if spec else None)
             with Horizontal(classes="buttons"):
                 yield Button("Save (enter)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
 
+    def _arg_row(self, name: str, arg: ArgSpec | None) -> list[Any]:
+        """The widgets of one argument: its name, its field (the default as placeholder, names it takes suggested), its message line."""
+        hint = f"default {_show(arg.default) or 'none'}" + (" · required" if arg and arg.required else "") if arg else ""
+        choices = list(arg.choices) if arg and arg.choices else list(choices_for(name))
+        field = Input(value=_show(self.kwargs.get(name)), placeholder=hint, id=f"arg-{name}",
+                      suggester=SuggestFromList(choices, case_sensitive=False) if choices else None)  # fmt: skip
+        field.cursor_blink = cast("KwbApp", self.app).cursor_blink
+        return [Horizontal(Label(name, classes="arg-name"), field, classes="arg-row"),
+                Label("", id=f"err-{name}", classes="error arg-error")]  # fmt: skip
+
     def on_mount(self) -> None:
-        for field in self.query(Input):
-            field.cursor_blink = cast("KwbApp", self.app).cursor_blink
         inputs = list(self.query(Input))
         (inputs[0] if inputs else self.query_one("#save", Button)).focus()  # enter saves even with no argument to edit
+        if not self.complete:
+            self._read_all_arguments()
+
+    @work(thread=True, exclusive=True, group="layer-args", exit_on_error=False)
+    def _read_all_arguments(self) -> None:
+        from engine.layer_args import layer_arguments
+        from tui.terminal import cache_dir
+
+        cast("KwbApp", self.app).wait_first_frame()
+        try:
+            self.post_message(self.AllArguments(layer_arguments(self.layer_name, cache_dir())))
+        except Exception:  # Keras failed to load: the catalogue's arguments still work
+            self.post_message(self.AllArguments(None))
+
+    @on(AllArguments)
+    def _all_arguments(self, message: AllArguments) -> None:
+        if message.spec is None:
+            return
+        self.spec = message.spec
+        new = [a for a in message.spec.args if a.name not in self.arg_names]
+        self.arg_names += [a.name for a in new]
+        fields = self.query_one("#arg-fields", VerticalScroll)
+        for arg in new:
+            fields.mount_all(self._arg_row(arg.name, arg))
+
+    def on_descendant_focus(self, event: Any) -> None:
+        self._check()  # the focused field's line shows what the argument does
 
     def _values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -221,8 +273,13 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
         ok = True
         for name in self.arg_names:
             msg = issues.get(f"{base}.{name}", "")
-            self.query_one(f"#err-{name}", Label).update(msg)
-            self.query_one(f"#arg-{name}", Input).set_class(bool(msg), "invalid")
+            field = self.query_one(f"#arg-{name}", Input)
+            arg = self.spec.arg(name) if self.spec else None
+            about = arg.help if arg and field.has_focus and not msg else ""
+            label = self.query_one(f"#err-{name}", Label)
+            label.update(msg or about)
+            label.set_class(bool(about), "about")
+            field.set_class(bool(msg), "invalid")
             ok = ok and not msg
         return ok
 
