@@ -252,7 +252,7 @@ class TestUnsavedEdits:
         async with app.run_test(size=SIZE) as pilot:
             app.workspace.set("fit.epochs", 400)
             await pilot.press("t")
-            await wait_for(pilot, lambda: app.dash.status == "running")
+            await wait_for(pilot, lambda: app.dash.status == "running", timeout=180)  # TensorFlow's import, on shared CPUs
             await pilot.press("ctrl+q")
             await wait_for(pilot, lambda: isinstance(app.screen, UnsavedDialog), timeout=10, what="the save question")
             await pilot.press("s")
