@@ -12,6 +12,7 @@ from tui.factory import make_app
 
 SAMPLE = Path(__file__).parents[2] / "sample_configs" / "spirals.yaml"
 SIZES = [(80, 24), (120, 40)]
+TWO_OUTPUTS = Path(__file__).parent / "fixtures" / "multi_output_runs"
 
 
 def _app(runs_dir: Path | None = None, mode: str = "build"):
@@ -77,3 +78,12 @@ class TestRunsScreen:
             _app(runs_dir=fixture_runs, mode="runs"), terminal_size=size, press=["space", "down", "space", "v"],
             run_before=run_before,
         )
+
+
+class TestDashboardTwoOutputs:
+    """The dashboard of a recorded two-output run: every loss in one chart, each output's metric in its own."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_dashboard_of_two_outputs(self, snap_compare, size) -> None:
+        events = read_events(next(TWO_OUTPUTS.glob("*-two-outputs")) / "events.jsonl")
+        assert snap_compare(_app(mode="train"), terminal_size=size, run_before=_replayer(events))

@@ -124,7 +124,7 @@ class Chart(Widget):
     """One chart of one or more series; legend in the border title."""
 
     DEFAULT_CSS = """
-    Chart { height: 1fr; min-height: 6; border: round $panel; padding: 0; }
+    Chart { height: 1fr; min-height: 6; border: round $panel; padding: 0; border-subtitle-align: left; }
     """
 
     MIN_INTERVAL = 1.0
@@ -154,9 +154,24 @@ class Chart(Widget):
         self._budget = RepaintBudget(self.MIN_INTERVAL, self.CELLS_PER_S)
         self._due: Timer | None = None
         self._title = ""
+        self._subtitle = ""
+        self._note = ""
+
+    @property
+    def note(self) -> str:
+        """Shown at the bottom right of the border (the dashboard's page hint); empty: nothing."""
+        return self._note
+
+    @note.setter
+    def note(self, text: str) -> None:
+        self._note = text
+        self._update_title()
 
     def on_mount(self) -> None:
         self._update_title()
+
+    def on_resize(self) -> None:
+        self._update_title()  # a legend of many series wraps at the chart's width
 
     def plot(
         self,
@@ -233,15 +248,35 @@ class Chart(Widget):
         self._drawing, self._key = drawing, key
         self._lines = drawing.split("\n", allow_blank=True)
 
-    def _update_title(self) -> bool:
-        parts = [f"[b]{self.title}[/b]"]
+    def _legend(self) -> list[tuple[str, str]]:
+        """Each series' legend entry: (plain text, markup)."""
+        entries = []
         legend = self.legend
         for i, (label, points) in enumerate(self.series):
             color = SERIES_COLORS[i % len(SERIES_COLORS)]
             value = legend[i] if legend is not None and i < len(legend) else (points[-1][1] if points else None)
-            last = f" {value:.4g}" if value is not None else ""
-            parts.append(f"[{color}]━ {label}{last}[/]")
-        title = "  ".join(parts)
+            text = f"━ {label}" + (f" {value:.4g}" if value is not None else "")
+            entries.append((text, f"[{color}]{text}[/]"))
+        return entries
+
+    def _update_title(self) -> bool:
+        """Title and legend on the top border; a legend of more than two series that would not fit
+        goes on along the bottom border (before the note). True when the title changed."""
+        entries = self._legend()
+        top, bottom = entries, []
+        room = self.size.width - 6  # the corners, and a space each side of the title
+        if len(entries) > 2 and room > 0:
+            used = len(self.title)
+            for n, (text, _markup) in enumerate(entries):
+                used += 2 + len(text)
+                if used > room and n > 0:
+                    top, bottom = entries[:n], entries[n:]
+                    break
+        title = "  ".join([f"[b]{self.title}[/b]"] + [markup for _text, markup in top])
+        subtitle = "  ".join([markup for _text, markup in bottom] + ([self._note] if self._note else []))
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = subtitle
         if title == self._title:
             return False
         self._title = title
