@@ -180,3 +180,45 @@ class TestSourceOptions:
             assert "4 classes, input (5,)" in text and "train     300 samples" in text, text
             await type_into(pilot, "#f-data-limit", "")
             assert data(app)["limit"] is None
+
+
+GRAPH = """\
+name: graph
+data: {source: npz, path: %(path)s}
+model:
+  inputs: {image: [4, 4], meta: [3]}
+  layers:
+    - Flatten: {}
+      name: flat
+      inputs: [image]
+    - Concatenate: {}
+      inputs: [flat, meta]
+    - Dense: {units: 2, activation: softmax}
+      name: label
+    - Dense: {units: 1}
+      name: score
+      inputs: [flat]
+  outputs: [label, score]
+compile: {loss: {label: sparse_categorical_crossentropy, score: mse}}
+"""
+
+
+class TestNamedArrays:
+    """A mapping typed into x / y names one array per input / output; the preview lists each by name."""
+
+    async def test_npz_mapping_typed_in_the_x_and_y_fields(self, tiny_config, tmp_path: Path) -> None:
+        rng = np.random.default_rng(0)
+        np.savez(tmp_path / "two.npz", img=rng.random((40, 4, 4)), m=rng.random((40, 3)), cls=np.arange(40) % 2,
+                 val=rng.random(40))  # fmt: skip
+        config = tmp_path / "graph.yaml"
+        config.write_text(GRAPH % {"path": tmp_path / "two.npz"}, encoding="utf-8")
+        app = make_app(config, warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await type_into(pilot, "#f-data-x", "{image: img, meta: m}")
+            await type_into(pilot, "#f-data-y", "{label: cls, score: val}")
+            assert data(app)["x"] == {"image": "img", "meta": "m"}
+            assert data(app)["y"] == {"label": "cls", "score": "val"}
+            text = await preview(pilot, app)
+            assert "image (32, 4, 4) float32" in text and "meta (32, 3) float32" in text, text
+            assert "label (32,) int32 2 classes" in text and "class balance of label" in text, text

@@ -44,6 +44,23 @@ _FILES = ("csv", "npz", "hdf5", "directory")
 """Sources read from a file or folder (``data.path``); each can take its test data from another (``data.test``)."""
 
 
+def _placeholder_model(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``_PLACEHOLDER_MODEL``, or when ``data.x`` / ``data.y`` map names, a stand-in graph with those
+    input and output names (the config checks that a mapping names the model's inputs and outputs)."""
+    x, y = data.get("x"), data.get("y")
+    if not isinstance(x, dict) and not isinstance(y, dict):
+        return copy.deepcopy(_PLACEHOLDER_MODEL)
+    inputs = [str(n) for n in x] if isinstance(x, dict) and x else ["x"]
+    layers: list[dict[str, Any]] = []
+    top = inputs[0]
+    if len(inputs) > 1:
+        layers.append({"Concatenate": {}, "name": "joined", "inputs": inputs})
+        top = "joined"
+    outputs = [str(n) for n in y] if isinstance(y, dict) and y else ["out"]
+    layers += [{"Dense": {"units": 1}, "name": name, "inputs": [top]} for name in outputs]
+    return {"inputs": {name: [1] for name in inputs}, "layers": layers, "outputs": outputs}
+
+
 def _source(raw: Mapping[str, Any]) -> str:
     return str((raw.get("data") or {}).get("source") or "synthetic")
 
@@ -218,7 +235,9 @@ class DataScreen(KwbScreen):
     def action_preview(self) -> None:
         self.query_one(DataPreview).busy = True
         trial = self.workspace.copy()
-        trial["model"] = copy.deepcopy(_PLACEHOLDER_MODEL)
+        trial["model"] = _placeholder_model(trial.get("data") or {})
+        for section in ("compile", "callbacks"):  # they name the real model's outputs and metrics
+            trial.pop(section, None)
         self._shown_data = _data(trial)
         self._preview(trial, self.workspace.path)
 

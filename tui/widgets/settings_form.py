@@ -81,6 +81,8 @@ def parse_text(field: FormField, text: str) -> Any:
     if field.kind == "text":
         return text
     if field.kind == "optional":
+        if text.strip().startswith("{"):  # a mapping, e.g. data.x per input: {image: img, meta: m}
+            return parse_value(text.strip())
         return text.strip() or None
     if field.kind == "list":
         return [part.strip() for part in text.split(",") if part.strip()]
@@ -89,9 +91,20 @@ def parse_text(field: FormField, text: str) -> Any:
     return parse_value(text)
 
 
+def _flow(value: Any) -> str:
+    """A mapping or list as YAML flow text: ``{image: img, meta: [a, b]}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return str(value)
+
+
 def format_value(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        return _flow(value)
     if isinstance(value, list):
         return ", ".join(str(v) if not isinstance(v, dict) else next(iter(v), "?") for v in value)
     return str(value)
