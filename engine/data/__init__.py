@@ -21,15 +21,22 @@ Choices this module makes where the design is silent:
 * Scaling statistics come from the training split only, and are applied to every split.
 * imdb/reuters sequences are padded or cut to ``maxlen`` (200 when not given), because a
   ragged array cannot be fed to a model.
+* Several inputs or outputs: ``data.x`` / ``data.y`` (and a validation/test file's) may
+  map input / output names to keys (npz keys, HDF5 dataset paths, CSV column lists); the
+  bundle's arrays are then dicts keyed by those names, their rows aligned through every
+  step. ``scale`` applies per input array, ``one_hot`` to class outputs only, and the task
+  is inferred per output (``DataBundle.targets``). Synthetic ``two_inputs`` has named
+  arrays of its own, which a mapping may rename.
 * Streamed HDF5 cannot shuffle rows cheaply, so it shuffles the order of contiguous
   batches each epoch, and splits validation/test off the end by index range. ``fit``
   gets it as a tf.data pipeline (``fit_input``), which moves eight batches per Python call.
 
 Heavy modules (keras, tensorflow, h5py) are imported inside the functions that need them.
 Modules (this package only re-exports; no submodule imports it): ``bundle`` (DataBundle,
-shared preprocessing), ``loader`` (``load_data``), ``synthetic``, ``keras_datasets`` (and
-sklearn) with ``keras_cache`` (Keras' cache, fail-fast download), ``files`` (npz/csv/hdf5
-in memory), ``streaming`` (streamed HDF5) with ``hdf5_sequence`` (``HDF5Sequence``, the
+shared preprocessing), ``named`` (dicts of arrays kept row-aligned), ``loader``
+(``load_data``), ``synthetic``, ``keras_datasets`` (and sklearn) with ``keras_cache``
+(Keras' cache, fail-fast download), ``files`` (npz/hdf5 in memory, explicit files) with
+``csv_file`` (CSV tables), ``streaming`` (streamed HDF5) with ``hdf5_sequence`` (``HDF5Sequence``, the
 one module here that imports Keras), ``images`` (image folders), ``summary`` (``preview``).
 """
 
