@@ -61,6 +61,12 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
 
 def _scan(cfg: "DataConfig", path: str) -> list[str]:
     """Check the options and every folder before TensorFlow loads; the class names, sorted."""
+    for field in ("x", "y"):
+        if isinstance(getattr(cfg, field), dict):
+            raise DataError(
+                "image folders give one image input and one label; a mapping by name needs an npz, HDF5 or CSV file",
+                key=f"data.{field}",
+            )
     if cfg.scale in ("minmax", "standard"):
         raise DataError(
             f"{cfg.scale!r} is not available for image folders; use 'pixels' (÷255) or a Normalization layer",

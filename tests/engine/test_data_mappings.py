@@ -331,6 +331,12 @@ class TestTwoInputs:
             "did you mean 'image'?"
         )
         with pytest.raises(DataError) as e:
+            load_data(cfg(source="directory", path=".", x={"image": "x"}))
+        assert error_text(e) == (
+            "error:\n  data.x: image folders give one image input and one label; "
+            "a mapping by name needs an npz, HDF5 or CSV file"
+        )
+        with pytest.raises(DataError) as e:
             load_data(cfg(source="synthetic", name="spirals", x={"points": "x"}))
         assert error_text(e) == (
             "error:\n  data.x: a mapping names arrays of an npz, HDF5 or CSV file; synthetic spirals has one unnamed array"
