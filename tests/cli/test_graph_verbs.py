@@ -87,3 +87,17 @@ class TestGraphRun:
         np.savez(tmp_path / "half.npz", image=rng.random((4, 8, 8, 1)))
         result = kwb("predict", run.name, "half.npz")
         assert result.code == 2 and "no array for input 'meta' (the file has: image)" in result.err
+
+
+class TestValidateGraph:
+    """kwb validate on a graph lists each layer's name and inputs; a stack's table is unchanged."""
+
+    def test_validate_shows_the_wiring(self, kwb, tmp_path: Path):
+        shutil.copy(SAMPLE, tmp_path / "two_inputs.yaml")
+        result = kwb("validate", "two_inputs.yaml", "--set", "data.samples=100")
+        assert result.code == 0, result
+        lines = result.out.splitlines()
+        assert lines[0] == "two_inputs.yaml: ok"
+        assert lines[3].split()[-3:] == ["c1", "<-", "image"]
+        assert lines[5].split()[-4:] == ["skip", "<-", "c1,", "c2"]
+        assert not (tmp_path / "runs").exists()

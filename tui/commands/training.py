@@ -34,8 +34,12 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
     print(f"{config}: ok")
     print(f"  data   {prep.data.description}")
     print(f"  model  {len(summary.rows)} layers, {summary.total_params:,} parameters")
+    from engine.graph_spec import uses_graph
+
+    graph = uses_graph(cfg.model.inputs, cfg.model.layers, cfg.model.outputs)
     for row in summary.rows:
-        print(f"    {row.class_name:<22} {row.output_shape:<20} {row.params:>10,}")
+        wiring = f"  {row.name} <- {', '.join(row.inputs)}" if graph else ""  # a graph: each layer's name and inputs
+        print(f"    {row.class_name:<22} {row.output_shape:<20} {row.params:>10,}{wiring}")
 
 
 def train(
