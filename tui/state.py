@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from engine import events as ev
+from tui.families import bare, headline, output_names
 
 __all__ = [
     "SERIES_CAP",
@@ -260,7 +261,10 @@ def _epoch_ended(s: DashState, event: ev.EpochEnded) -> DashState:
         learning_rate=lr if _finite(lr) else s.learning_rate,
         epoch_durations=durations,
     )
-    parts = " ".join(f"{k}={_fmt(v)}" for k, v in event.logs.items() if k not in _LR_KEYS)
+    logs = {k: v for k, v in event.logs.items() if k not in _LR_KEYS}
+    if output_names(logs):  # several outputs: the totals first, not sorted in among the outputs' keys
+        logs = {k: logs[k] for k in sorted(logs, key=lambda k: bare(k) != "loss")}
+    parts = " ".join(f"{k}={_fmt(v)}" for k, v in logs.items())
     return replace(s, log=_log(s, event, "info", f"epoch {event.epoch + 1}: {parts}"))
 
 
@@ -297,7 +301,9 @@ def _stopping(s: DashState, event: ev.Stopping) -> DashState:
 def _run_ended(s: DashState, event: ev.RunEnded) -> DashState:
     s = replace(s, status=event.status, best=dict(event.best), model_path=event.model_path,
                 epoch=max(s.epoch, event.epochs_completed), duration_s=event.duration_s or None)  # fmt: skip
-    best = " ".join(f"{k}={_fmt(v)}" for k, v in event.best.items())
+    # Several outputs: the total loss and each output's metrics, not every key of every output.
+    picked = headline(event.best) if output_names(event.best) else event.best
+    best = " ".join(f"{k}={_fmt(v)}" for k, v in picked.items())
     tail = f" — best {best}" if best else ""
     why = f" ({event.reason})" if event.reason else ""
     kind = "error" if event.status == "failed" else "end"

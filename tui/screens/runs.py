@@ -57,9 +57,11 @@ class RunsScreen(KwbScreen):
         Binding("b", "back", "Back", show=False),
         Binding("E", "edit_config", "Edit config"),
         Binding("R", "reload", "Reload"),
+        Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
     ]
     """Open, mark for overlay, show the overlay (again: the table), edit the run's config, reload;
-    Escape (``KwbScreen``) or b: from a run or the overlay back to the table."""
+    Escape (``KwbScreen``) or b: from a run or the overlay back to the table; m: a run's next chart
+    where several take turns in one cell (a small terminal)."""
 
     marked: reactive[frozenset[str]] = reactive(frozenset())
     """Run ids marked for the overlay."""
@@ -193,6 +195,15 @@ class RunsScreen(KwbScreen):
             metric.series = overlay_series(states, f"val_{names[0]}")
         self.query_one(ContentSwitcher).current = "overlay"
         self.refresh_bindings()  # the footer shows the way back
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_chart":
+            shown = self.query_one(ContentSwitcher).current == "run-dashboard"
+            return shown and self.query_one("#run-dashboard", Dashboard).pages > 1
+        return super().check_action(action, parameters)
+
+    def action_next_chart(self) -> None:
+        self.query_one("#run-dashboard", Dashboard).next_chart()
 
     def back_within(self) -> Callable[[], None] | None:
         """A run's dashboard or the overlay go back to the run table."""

@@ -21,8 +21,12 @@ __all__ = ["TrainScreen"]
 class TrainScreen(KwbScreen):
     """The dashboard, with the training settings one key away (``o``)."""
 
-    BINDINGS = [Binding("o", "toggle_settings", "Settings")]
-    """o flips between the dashboard and the compile/fit/callback settings."""
+    BINDINGS = [
+        Binding("o", "toggle_settings", "Settings"),
+        Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
+    ]
+    """o flips between the dashboard and the compile/fit/callback settings; m shows the dashboard's
+    next chart where several take turns in one cell (a small terminal)."""
 
     def compose(self) -> ComposeResult:
         yield NavBar()
@@ -40,6 +44,14 @@ class TrainScreen(KwbScreen):
         self.query_one(Dashboard).state = state
         if state.active and self.query_one(ContentSwitcher).current != "dashboard":
             self._to_dashboard()  # focus leaves the hidden settings too
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_chart":
+            return self.query_one(ContentSwitcher).current == "dashboard" and self.query_one(Dashboard).pages > 1
+        return super().check_action(action, parameters)
+
+    def action_next_chart(self) -> None:
+        self.query_one(Dashboard).next_chart()
 
     def back_within(self) -> Callable[[], None] | None:
         """The settings go back to the dashboard."""
