@@ -140,6 +140,10 @@ def _range(a: np.ndarray) -> list[float] | None:
     return [float(np.min(a)), float(np.max(a))] if len(a) and np.issubdtype(a.dtype, np.number) else None
 
 
+def _one_or_list(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
 def _named_preview(bundle: DataBundle, n: int) -> dict:
     """``preview`` for named inputs or outputs: ``inputs`` and ``outputs`` describe each array by name
     (shape with the training count, dtype, value range; per output its task, classes and class balance),
@@ -178,7 +182,7 @@ def _named_preview(bundle: DataBundle, n: int) -> dict:
         samples.append({
             "x": {name: values for name, (values, _) in cut.items()},
             "truncated": any(c for _, c in cut.values()),
-            "y": {name: (lambda v: v[0] if len(v) == 1 else v)(_flat(a[i], 8)[0]) for name, a in ys.items()},
+            "y": {name: _one_or_list(_flat(a[i], 8)[0]) for name, a in ys.items()},
             "label": {name: _label(targets[name], a[i]) for name, a in ys.items()},
         })  # fmt: skip
     shape = bundle.input_shape
