@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from engine.config import RunConfig
 from engine.errors import ModelError
 from engine.fit_checks import check_against_data
-from engine.graph import build_graph, clean_keras_message, connected_to, make_layer, output_names, shape_text
-from engine.graph_spec import per_output
+from engine.graph import (
+    build_graph, clean_keras_message, connected_to, input_names, make_layer, output_names, shape_text,
+)  # fmt: skip
+from engine.graph_spec import per_output, wiring_issues
 from engine.layers import LOSSES, OPTIMIZERS, canonical_loss, canonical_optimizer
 
 if TYPE_CHECKING:
@@ -304,7 +306,17 @@ def _jit_compile(value: bool | str) -> bool | str | None:
 
 
 def compile_model(model: "keras.Model", cfg: RunConfig) -> "keras.Model":
+    """Compile with the config's optimizer, loss(es), loss weights and metrics, each per output when keyed by name.
+
+    Raises:
+        ModelError: a bad optimizer, loss or metric argument, or (a loaded ``model.path``) a
+            ``compile`` mapping naming an output the model does not have.
+    """
     outputs = output_names(model)
+    if cfg.model.path:  # a loaded model's names are known only now; a built one's were checked with the config
+        issues = wiring_issues(input_names(model), outputs, cfg.compile.model_dump(), {})
+        if issues:
+            raise ModelError(issues[0][1], key=issues[0][0])
     model.compile(
         optimizer=make_optimizer(cfg),
         loss=make_loss(cfg, outputs),

@@ -293,6 +293,24 @@ class TestSavedModel:
         assert [r.inputs for r in summary_of(loaded).rows] == [r.inputs for r in summary_of(model).rows]
 
 
+    def test_a_loaded_graph_compiles_per_output(self, tmp_path: Path):
+        build_model(load_config(SAMPLE)).save(tmp_path / "g.keras")
+        raw = {"model": {"path": str(tmp_path / "g.keras")},
+               "compile": {"loss": {"label": "sparse_categorical_crossentropy", "scroe": "mse"}}}  # fmt: skip
+        cfg = parse_config(raw)
+        model = build_model(cfg)
+        with pytest.raises(ModelError) as info:
+            compile_model(model, cfg)
+        assert (info.value.key, info.value.message) == ("compile.loss", "'scroe' is not an output (did you mean 'score'?)")
+        raw["compile"] = {"loss": {"label": "sparse_categorical_crossentropy", "score": "mse"}, "metrics": {"score": ["mae"]}}
+        cfg = parse_config(raw)
+        compile_model(model, cfg)
+        x, y = two_input_arrays(16)
+        history = model.fit(x, y, epochs=1, verbose=0).history
+        assert set(history) == set(expected_metric_names(cfg, False, output_names(model)))
+        assert {"label_loss", "score_mae"} <= set(history)
+
+
 class TestAgainstData:
     """check_against_data compares each named input and output with the data, naming the key to fix."""
 
