@@ -252,17 +252,28 @@ class BuildScreen(GraphKeys, KwbScreen):
         from engine.errors import ConfigError
 
         base = self.workspace.path.parent if self.workspace.path is not None else None
+        problem = None
         try:
             cfg = parse_config(raw, base_dir=base)
         except ConfigError as exc:
-            self.post_message(self.SummaryReady(None, "; ".join(f"{k}: {m}" for k, m in exc.issues[:2])))
-            return
+            problem = "; ".join(f"{k}: {m}" for k, m in exc.issues[:2])
+            if any(k.startswith("model") for k, _ in exc.issues):
+                self.post_message(self.SummaryReady(None, problem))
+                return
+            try:  # a compile section that does not fit the model yet (a loss per output while wiring them) hides no shape
+                cfg = parse_config({**raw, "compile": {}}, base_dir=base)
+            except ConfigError:
+                self.post_message(self.SummaryReady(None, problem))
+                return
         from engine.model import summarize
 
         try:
-            self.post_message(self.SummaryReady(summarize(cfg)))
+            summary = summarize(cfg)
         except Exception as exc:  # summarize never raises by contract; still, show it
             self.post_message(self.SummaryReady(None, f"{type(exc).__name__}: {exc}"))
+            return
+        summary.error = summary.error or problem
+        self.post_message(self.SummaryReady(summary))
 
     def on_build_screen_summary_ready(self, message: BuildScreen.SummaryReady) -> None:
         self.computing = False

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.graph_spec import layer_class
-from engine.layers import LAYERS
 from tui.screens import graph_edits as edits
 from tui.screens.graph_dialogs import ChoicePicker, InputsPicker
 from tui.screens.layer_dialogs import TextPrompt
@@ -77,7 +76,7 @@ class GraphKeys:
             if chosen is not None:
                 self._apply(edits.set_inputs(self.raw_model, index, chosen), select=index)
 
-        question = f"Inputs of model.layers[{index}] ({layer_class(entry)}): the model's inputs and the layers above it"
+        question = f"What model.layers[{index}] ({layer_class(entry)}) takes:"
         picker = InputsPicker(question, edits.choices_above(self.raw_model, index), list(current) if isinstance(current, list) else [current])
         self.app.push_screen(picker, apply)
 
@@ -100,10 +99,10 @@ class GraphKeys:
                 model["layers"] = layers
                 self._apply(edits.set_inputs(model, at, refs), select=at)
 
-            question = f"{cls} joins: mark two or more (space), in order, then enter"
+            question = f"{cls} of: mark two or more in order (space)"
             self.app.push_screen(InputsPicker(question, edits.choices_above(self.raw_model, at), []), chosen_inputs)
 
-        merges = [(m, f"{m:<12} {LAYERS[m].help if m in LAYERS else 'merge layer'}") for m in edits.MERGE_LAYERS]
+        merges = [(m, f"{m:<12} {about}") for m, about in edits.MERGE_LAYERS.items()]
         self.app.push_screen(ChoicePicker("Add a merge layer below the selected one: which?", merges), chosen_class)
 
     def action_output(self) -> None:
@@ -111,10 +110,14 @@ class GraphKeys:
         if index is None or not self._editable():
             return
         changes, now = edits.toggle_output(self.raw_model, index)
-        self._apply(changes, select=index)
-        name = edits.entry_name(self.stack[index])
-        self.notify(f"{name} is {'now an output' if now else 'no longer an output'} of the model"
-                    + ("; give it a loss in compile.loss if the loss is per output" if now else ""), timeout=4)  # fmt: skip
+        if changes:
+            self._apply(changes, select=index)
+        name = edits.entry_name(self.stack[index]) or f"model.layers[{index}]"
+        if not changes:
+            self.notify(f"{name} is the model's output: the last layer is, unless o marks others", timeout=4)
+        else:
+            self.notify(f"{name} is {'now an output' if now else 'no longer an output'} of the model"
+                        + ("; per-output losses and metrics are keyed by its name" if now else ""), timeout=4)  # fmt: skip
 
     def action_graph(self) -> None:
         self.show_graph = not self.show_graph

@@ -35,23 +35,22 @@ def describe_args(kwargs: dict[str, Any] | None) -> str:
 
 def fit_columns(rows: list[tuple[Any, ...]], width: int) -> list[int | None]:
     """Column widths for ``rows`` in ``width`` cells: each as wide as its widest cell, the arguments, then the inputs,
-    then the names narrower when the table would not fit."""
+    then the names narrower when the table would not fit.
+
+    Every width is given (not left to the table's own measuring, which misses rows added while a dialog covers the
+    screen); None for all when the width is not known yet.
+    """
     natural = [max([cell_len(h), *(cell_len(str(r[i])) for r in rows)]) for i, h in enumerate(COLUMNS)]
     if width <= 0:
         return [None] * len(COLUMNS)
-    widths: list[int | None] = [None] * len(COLUMNS)
     sizes = list(natural)
     excess = sum(w + 2 for w in sizes) + 2 - width  # each cell has 1 cell of padding a side; a scrollbar takes 2
     for column in GIVES_WAY:
-        if excess <= 0:
-            break
-        cut = min(excess, sizes[column] - LEAST[column])
+        cut = min(max(excess, 0), sizes[column] - LEAST[column])
         if cut > 0:
             sizes[column] -= cut
             excess -= cut
-        widths[column] = sizes[column]
-    widths[ARGS_COLUMN] = sizes[ARGS_COLUMN]
-    return widths
+    return list(sizes)
 
 
 _ROW_KEY = re.compile(r"model\.layers\[(\d+)\]\.?(.*)")

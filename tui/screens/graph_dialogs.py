@@ -74,7 +74,7 @@ class InputsPicker(ModalScreen["list[str] | None"]):
             yield SelectionList[str](
                 *(Selection(label, value, value in self.order) for value, label in self.choices), id="inputs-choices"
             )
-            yield Label("space marks · enter keeps · nothing marked: the layer above", classes="dim")
+            yield Label("space marks, enter keeps; none: the layer above", classes="dim")
             yield Label(self._order_text(), id="inputs-order")
 
     def on_mount(self) -> None:

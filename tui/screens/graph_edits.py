@@ -22,6 +22,7 @@ __all__ = [
     "input_names",
     "choices_above",
     "unique_name",
+    "snake_case",
     "with_arguments",
     "rename",
     "set_inputs",
@@ -31,8 +32,17 @@ __all__ = [
     "name_problem",
 ]
 
-MERGE_LAYERS = ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot")
-"""Keras' layers that join several inputs into one (offered by the merge key)."""
+MERGE_LAYERS = {
+    "Concatenate": "joins its inputs along the last axis (other axes equal)",
+    "Add": "sums inputs of one shape (a residual connection)",
+    "Subtract": "the first of two inputs minus the second",
+    "Multiply": "multiplies inputs of one shape, element by element",
+    "Average": "the mean of inputs of one shape",
+    "Maximum": "the element-wise maximum of inputs of one shape",
+    "Minimum": "the element-wise minimum of inputs of one shape",
+    "Dot": "the dot product of two inputs along the given axes",
+}
+"""Keras' layers that join several inputs into one (offered by the merge key), with what each does."""
 
 
 def entry_name(entry: Any) -> str | None:
@@ -46,13 +56,15 @@ def input_names(model: dict[str, Any]) -> list[str]:
     return list(inputs) if isinstance(inputs, dict) and inputs else [DEFAULT_INPUT]
 
 
-def _snake(cls: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls).lower()
+def snake_case(cls: str) -> str:
+    """A class name as Keras names its layers: ``GlobalAveragePooling2D`` -> ``global_average_pooling2d``."""
+    intermediate = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", cls)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", intermediate).lower()
 
 
 def unique_name(cls: str, taken: set[str]) -> str:
     """A name as Keras would give a ``cls`` layer (``dense``, ``dense_1`` …) that is not in ``taken``."""
-    base = _snake(cls) or "layer"
+    base = snake_case(cls) or "layer"
     name, n = base, 0
     while name in taken:
         n += 1
@@ -147,16 +159,20 @@ def set_inputs(model: dict[str, Any], index: int, chosen: list[str]) -> dict[str
 def toggle_output(model: dict[str, Any], index: int) -> tuple[dict[str, Any], bool]:
     """Make layer ``index`` an output of the model, or no longer one; the changes and whether it now is one.
 
-    With no ``model.outputs`` the last layer is the output, so the first toggle lists it
-    beside the new one (and un-marking the last leaves the other outputs).
+    With no ``model.outputs`` the last layer is the output: marking another lists both, and
+    the last layer itself stays the output (no change). Outputs are listed in layer order.
     """
     layers = copy.deepcopy(list(model.get("layers") or []))
-    name = _ensure_named(model, layers, index)
     outputs = list(model.get("outputs") or [])
+    if not outputs and index == len(layers) - 1:
+        return {}, True
+    name = _ensure_named(model, layers, index)
     if not outputs and layers:
         outputs = [_ensure_named(model, layers, len(layers) - 1)]
     now = name not in outputs
     outputs = [*outputs, name] if now else [o for o in outputs if o != name]
+    order = {entry_name(e): i for i, e in enumerate(layers)}
+    outputs.sort(key=lambda o: order.get(o, len(layers)))
     return {"model.layers": layers, "model.outputs": outputs or None}, now
 
 
