@@ -13,6 +13,13 @@ INVALID = ROOT / "sample_configs" / "invalid"
 # file -> the message lines after "error in invalid/<file>:" ({dir} is the copied invalid/ folder).
 EXPECTED: dict[str, list[str]] = {
     "binary.yaml": ["is a binary file, expected YAML text"],
+    "class_weight_outputs.yaml": [
+        "fit.class_weight: Keras weighs classes only for a model with one target array, and this data has one per "
+        "output (label, score); leave fit.class_weight out, or give data.y as one key for a single-output model"
+    ],
+    "data_unknown_key.yaml": [
+        "data.x.image: 'imgae' is not a key of synthetic two_inputs (keys: image, meta); did you mean 'image'?"
+    ],
     "empty.yaml": ["is empty, expected a YAML mapping with at least a 'model' key"],
     "graph_add_shapes.yaml": ["model.layers[2]: Add needs inputs of one shape, got (None, 28, 28, 16) and (None, 28, 28, 8)"],
     "graph_bad_output.yaml": ["model.outputs[1]: 'scroe' is not a layer (did you mean 'score'?)"],
