@@ -75,6 +75,12 @@ def _check_named_inputs(model: Any, names: list[str], data: "DataBundle") -> Non
             f"x: {{{', '.join(f'{n}: ...' for n in names)}}}",
             key="data.x",
         )
+    if len(names) == 1 and len(shapes) > 1:
+        raise ModelError(
+            f"the data has {len(shapes)} inputs ({', '.join(shapes)}) and the model one: name them in model.inputs "
+            f"with their shapes, e.g. inputs: {{{', '.join(f'{n}: {list(s)}' for n, s in shapes.items())}}}",
+            key="model.inputs",
+        )
     for name in shapes:
         if name not in names:
             raise DataError(f"{name!r} is not a model input{suggest(name, names)}", key="data.x")

@@ -358,6 +358,20 @@ class TestAgainstData:
             "model.layers[7].Dense.units", "the output 'label' outputs 3 values but the data has 5 classes (set its units to 5)"
         )
 
+    def test_two_data_inputs_for_a_stack(self):
+        x, y = two_input_arrays()
+        raw = {"model": {"input_shape": [3], "layers": [{"Dense": {"units": 3, "activation": "softmax"}}]}}
+        with pytest.raises(ModelError) as info:
+            self.check(x, y["label"], raw, num_classes=3)
+        assert (info.value.key, info.value.message) == ("model.inputs", (
+            "the data has 2 inputs (image, meta) and the model one: name them in model.inputs with their shapes, "
+            "e.g. inputs: {image: [8, 8, 1], meta: [3]}"
+        ))  # fmt: skip
+        del raw["model"]["input_shape"]
+        with pytest.raises(ModelError) as info:
+            build_model(parse_config(raw), {"image": (8, 8, 1), "meta": (3,)})
+        assert info.value.key == "model.inputs" and info.value.message.startswith("the data has 2 inputs (image, meta): ")
+
     def test_one_target_for_two_outputs(self):
         x, y = two_input_arrays()
         with pytest.raises(DataError) as info:
