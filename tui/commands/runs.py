@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
 from typing import Annotated, Optional
 
@@ -12,10 +12,11 @@ from tui.commands.common import (
     EXIT_FAILED, RunArg, RunsDirOpt,
     bad_input, err, runs_dir_or_default,
 )  # fmt: skip
+from tui.families import families, headline
 
 
 def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
-    """List runs: id, state, epochs, best validation metrics, duration."""
+    """List runs: id, state, epochs, best validation metrics (several outputs: the total loss and each output's metrics), duration."""
     from engine.runs import list_runs
     from tui.headless import format_logs
     from tui.state import format_duration
@@ -26,7 +27,7 @@ def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
         return
     print(f"{'RUN':<40} {'STATE':<9} {'EPOCHS':>7} {'TIME':>8}  BEST")
     for i in infos:
-        best = {k: v for k, v in i.best.items() if k.startswith("val_")} or i.best
+        best = headline(i.best)
         epochs = f"{i.epochs_done}/{i.epochs or '?'}"
         print(f"{i.id:<40} {i.state:<9} {epochs:>7} {format_duration(i.duration_s, missing='-'):>8}  {format_logs(best)}")
 
@@ -35,7 +36,6 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     """One run's summary, per-epoch history and loss curves."""
     from engine.errors import UserError
     from engine.runs import find_run, read_history, read_status, run_info
-    from tui.headless import format_logs
     from tui.state import format_duration
 
     try:
@@ -52,35 +52,109 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     print(f"epochs   {info.epochs_done}/{info.epochs}    time {format_duration(info.duration_s, missing='-')}")
     if status.get("error"):
         print(f"error    {status['error']}")
-    if info.best:
-        print(f"best     {format_logs(info.best)}")
-    if status.get("evaluation"):
-        print(f"final    {format_logs(status['evaluation'])}")
+    for label, logs in (("best", info.best), ("final", status.get("evaluation"))):
+        for line in _log_lines(label, logs, _width()) if logs else []:
+            print(line)
     history = read_history(rd.path)
     if not history:
         return
-    keys = [k for k in history[0] if k != "epoch"]
     print()
-    print("epoch  " + "  ".join(f"{k:>14}" for k in keys))
-    for row in history:
-        print(f"{int(row.get('epoch', 0)) + 1:>5}  " + "  ".join(f"{row.get(k, float('nan')):>14.5g}" for k in keys))
+    for line in history_table(history, _width()):
+        print(line)
     if len(history) >= 2 and sys.stdout.isatty():
         _plot_history(history)
 
 
+def _width() -> int:
+    """The terminal's columns, or 80 when the output is not a terminal (a file, a pipe, a test)."""
+    return shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80
+
+
+def _log_lines(label: str, logs: dict[str, float], width: int) -> list[str]:
+    """``label`` and the totals, then each output's values on lines of their own (several outputs), wrapped at ``width``."""
+    from tui.headless import format_logs, split_by_output
+
+    totals, per = split_by_output(logs)
+    lines = [f"{label:<9}{format_logs(totals)}"]
+    for keys in per.values():
+        # An output's values on one line if they fit, else its training values over its validation ones.
+        halves = [keys] if 9 + len(format_logs(keys)) <= width else [
+            {k: v for k, v in keys.items() if not k.startswith("val_")}, {k: v for k, v in keys.items() if k.startswith("val_")}
+        ]  # fmt: skip
+        lines += [" " * 9 + format_logs(half) for half in halves if half]
+    return lines
+
+
+CELL = 10
+"""Width of one value in ``kwb show``'s tables of several outputs."""
+
+
+def history_table(history: list[dict[str, float]], width: int = 80) -> list[str]:
+    """``kwb show``'s per-epoch table: one row per epoch, a column per log key.
+
+    When that is wider than ``width`` (several outputs, many metrics), one table per
+    metric family instead (all losses, then the metrics), each key under its training
+    name with its train and val values side by side; a family wider than ``width`` is
+    split between keys.
+    """
+    keys = [k for k in history[0] if k != "epoch"]
+    flat = ["epoch  " + "  ".join(f"{k:>14}" for k in keys)]
+    flat += [f"{int(row.get('epoch', 0)) + 1:>5}  " + "  ".join(f"{row.get(k, float('nan')):>14.5g}" for k in keys) for row in history]
+    if len(flat[0]) <= width:
+        return flat
+    blocks: list[list[tuple[str, list[str]]]] = [[]]
+    used = 5
+    for family in families(keys):
+        groups = [(base, [k for k in (base, f"val_{base}") if k in keys]) for base in family.keys if not base.startswith("val_")]
+        groups = [(base, present) for base, present in groups if present]
+        size = sum(_group_width(base, present) + 3 for base, present in groups)
+        if blocks[-1] and used + size > width:
+            blocks.append([])
+            used = 5
+        for base, present in groups:
+            grow = _group_width(base, present) + 3
+            if blocks[-1] and used + grow > width:
+                blocks.append([])
+                used = 5
+            blocks[-1].append((base, present))
+            used += grow
+    lines: list[str] = []
+    for block in blocks:
+        lines += [""] if lines else []
+        lines.append(("epoch" + "".join(f"   {base:<{_group_width(base, present)}}" for base, present in block)).rstrip())
+        lines.append(" " * 5 + "".join("   " + " ".join(f"{'val' if k.startswith('val_') else 'train':>{_cell(base, present)}}" for k in present) for base, present in block))
+        for row in history:
+            cells = "".join("   " + " ".join(f"{row.get(k, float('nan')):>{_cell(base, present)}.5g}" for k in present) for base, present in block)
+            lines.append(f"{int(row.get('epoch', 0)) + 1:>5}{cells}")
+    return lines
+
+
+def _cell(base: str, present: list[str]) -> int:
+    """One value's width in the group of ``base``: ``CELL``, wider when the name above needs it."""
+    return max(CELL, -(-(len(base) - len(present) + 1) // len(present)))
+
+
+def _group_width(base: str, present: list[str]) -> int:
+    return len(present) * (_cell(base, present) + 1) - 1
+
+
 def _plot_history(history: list[dict[str, float]]) -> None:
+    """One plot per metric family (all losses, then each metric with its val_ twin)."""
     import plotext as plt
 
     epochs = [int(r["epoch"]) + 1 for r in history]
-    plt.clear_figure()
-    plt.plot_size(min(100, os.get_terminal_size().columns), 15)
-    for key in ("loss", "val_loss"):
-        if key in history[0]:
+    for family in families(k for k in history[0] if k != "epoch"):
+        drawn = [key for key in family.keys if key in history[0]]
+        if not drawn:
+            continue
+        plt.clear_figure()
+        plt.plot_size(min(100, shutil.get_terminal_size().columns), 15)
+        for key in drawn:
             plt.plot(epochs, [r.get(key, float("nan")) for r in history], label=key)
-    plt.title("loss")
-    plt.xlabel("epoch")
-    print()
-    plt.show()
+        plt.title(family.title)
+        plt.xlabel("epoch")
+        print()
+        plt.show()
 
 
 def control(

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, DataTable, Static
 
+from tui.families import headline
 from tui.screens.base import KwbScreen
 from tui.state import DashState, format_duration, replay
 from tui.widgets.chart import Chart
@@ -126,7 +127,7 @@ class RunsScreen(KwbScreen):
         row = table.cursor_row
         table.clear()
         for info in self.runs:
-            val = [(k, v) for k, v in info.best.items() if k.startswith("val_")] or list(info.best.items())
+            val = list(headline(info.best).items())  # several outputs: val_loss first, then each output's metric
             best = " ".join(f"{k}={v:.4g}" for k, v in val[:2])
             epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
             table.add_row(
