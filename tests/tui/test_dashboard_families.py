@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,21 @@ class TestDashboardOfTwoOutputs:
             await pilot.pause()
             assert [c.title for c in app.screen.query_one(Dashboard).metric_charts] == ["accuracy"]
             assert len(app.screen.query(Chart)) == 3
+
+    async def test_a_run_with_a_third_output_adds_a_page(self) -> None:
+        events = read_events(TWO_OUTPUTS / "events.jsonl")
+        started = next(e for e in events if isinstance(e, ev.RunStarted))
+        three = replace(started, run_id="three", metrics=(*started.metrics, "third_loss", "third_auc"))
+        app = make_app(SAMPLE, warm_up=False, cursor_blink=False, start_mode="train")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.replay(events)
+            await pilot.pause()
+            app.replay([three])
+            await pilot.pause()
+            dash = app.screen.query_one(Dashboard)
+            assert [c.title for c in dash.metric_charts] == ["label_accuracy", "score_mae", "third_auc"]
+            assert dash.pages == 4 and [c.display for c in dash.metric_charts] == [True, False, False]
+            assert dash.metric_charts[2].border_subtitle == "m next chart 3/4"
 
     async def test_m_turns_the_runs_screens_dashboard_too(self) -> None:
         app = make_app(SAMPLE, warm_up=False, cursor_blink=False, start_mode="runs", runs_dir=TWO_OUTPUTS.parent)

@@ -130,6 +130,8 @@ class Dashboard(Widget):
         super().__init__(id=id, classes=classes)
         self.live = live
         self._layout: Layout | None = None
+        self._arranged: tuple[Layout, int] | None = None
+        """The layout last applied, and for how many metric charts."""
         self._charts: list[Chart] = []
         """The metric charts, one per metric family (at least one), in the grid's order."""
 
@@ -205,7 +207,8 @@ class Dashboard(Widget):
         for chart, family, series in zip(charts, metric_families, metric_series):
             chart.title = family.title
             chart.plot(series, legend=tuple(epoch_value(state, label) for label, _points in series), x_limits=x_limits)
-        if not metric_families:
+        if not metric_families:  # loss only: the cell keeps its place, empty
+            charts[0].title = "metric"
             charts[0].plot((), legend=(), x_limits=x_limits)
         self.query_one("#chart-lr", Chart).plot(lr_series, x_limits=x_limits)
         self.query_one(EventLog).lines = state.log
@@ -219,10 +222,10 @@ class Dashboard(Widget):
         charts = self._charts
         wide_loss = len(self.query_one("#chart-loss", Chart).series) > 2
         layout = chart_layout(len(charts), wide_loss, grid.size.height)
-        if layout == self._layout and not force:
+        if (layout, len(charts)) == self._arranged and not force:
             return
         pages_before = self.pages
-        self._layout = layout
+        self._layout, self._arranged = layout, (layout, len(charts))
         grid.styles.grid_size_rows = layout.rows
         self.query_one("#chart-loss", Chart).styles.column_span = 2 if layout.wide_loss else 1
         self.query_one(EventLog).styles.column_span = 2 if layout.wide_log else 1
