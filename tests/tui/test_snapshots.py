@@ -39,6 +39,25 @@ class TestBuildScreen:
         assert snap_compare(_app(), terminal_size=size, run_before=run_before)
 
 
+class TestBuildScreenGraph:
+    """The Build screen with a graph model (two inputs, a residual Add, two outputs): its connections, and its drawing."""
+
+    GRAPH = Path(__file__).parents[2] / "sample_configs" / "two_inputs.yaml"
+
+    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("press", [[], ["g"]], ids=["table", "drawing"])
+    def test_build_screen_with_graph(self, snap_compare, size, press) -> None:
+        async def run_before(pilot) -> None:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            for key in press:
+                await pilot.press(key)
+            await pilot.pause()
+
+        app = make_app(self.GRAPH, warm_up=False, cursor_blink=False, start_mode="build")
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
 class TestDashboard:
     """The dashboard reached by replaying recorded events: mid-run, ended, failed."""
 

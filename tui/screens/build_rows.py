@@ -88,19 +88,32 @@ def layer_rows(model: dict[str, Any], summary: Any, computing: bool) -> list[tup
         shape = "…" if computing else info.output_shape if info is not None else "?"
         params = f"{info.params:,}" if info is not None and not computing else ""
         name = entry_name(entry)
-        shown_name = Text(name, style="bold") if name else Text(info.name if info is not None else "", style="dim")
         label = Text(cls, style="bold red" if error else "bold")
         args = Text(f"⚠ {error}", style="red") if error else Text(describe_args(kwargs if isinstance(kwargs, dict) else {}))
-        out.append((str(i), shown_name, label, args, _inputs_cell(entry, info), shape, params))
+        out.append((str(i), Text(name or "", style="bold"), label, args, _inputs_cell(model, i), shape, params))
     return out
 
 
-def _inputs_cell(entry: Any, info: Any) -> Text:
-    """What feeds the layer: as the config lists it, else as Keras connected it (dim: the default, the layer above)."""
+def _key(model: dict[str, Any], index: int) -> str:
+    """How the builder refers to layer ``index``: its name, else its place (``#3``); never Keras' process-wide auto name."""
+    return entry_name((model.get("layers") or [])[index]) or f"#{index}"
+
+
+def default_sources(model: dict[str, Any], index: int) -> tuple[str, ...]:
+    """What a layer without ``inputs`` takes: the layer above, or the model's one input for the first layer."""
+    if index > 0:
+        return (_key(model, index - 1),)
+    names = input_names(model)
+    return (names[0],) if len(names) == 1 else ()
+
+
+def _inputs_cell(model: dict[str, Any], index: int) -> Text:
+    """What feeds the layer: as the config lists it, else (dim) the default."""
+    entry = (model.get("layers") or [])[index]
     listed = entry.get("inputs") if isinstance(entry, dict) else None
     if listed:
         return Text(", ".join(map(str, listed if isinstance(listed, list) else [listed])))
-    return Text(", ".join(info.inputs) if info is not None and info.inputs else "↑", style="dim")
+    return Text(", ".join(default_sources(model, index)) or "?", style="dim")
 
 
 def _shape(shape: Any) -> str:
@@ -116,19 +129,12 @@ def graph_nodes(model: dict[str, Any], summary: Any, computing: bool) -> list[Gr
     wiring, _ = graph_issues(model)
     layers = model.get("layers") or []
     outputs = model.get("outputs") if isinstance(model.get("outputs"), list) else None
-    keys: list[str] = []
     for i, entry in enumerate(layers):
         info = by_index.get(i)
         name = entry_name(entry)
-        key = name or (info.name if info is not None else f"#{i}")
+        key = _key(model, i)
         listed = entry.get("inputs") if isinstance(entry, dict) else None
-        if listed:
-            sources = tuple(listed if isinstance(listed, list) else [listed])
-        elif i > 0:
-            sources = (keys[-1],)
-        else:
-            sources = tuple(shapes) if len(shapes) == 1 else ()
-        keys.append(key)
+        sources = tuple(listed if isinstance(listed, list) else [listed]) if listed else default_sources(model, i)
         error = bool(wiring.get(i) or check_layer(i, entry) or (info is not None and info.error))
         detail = "" if computing or info is None else info.output_shape
         is_output = name in outputs if outputs and name else (not outputs and i == len(layers) - 1)

@@ -113,7 +113,8 @@ def draw_graph(nodes: list[GraphNode]) -> list[Text]:
 
 
 def _line(graph: str, node: GraphNode | None, width: int) -> Text:
-    text = Text(graph.ljust(width) if node is not None else graph, style="cyan")
+    text = Text()
+    text.append(graph.ljust(width) if node is not None else graph, style="cyan")
     if node is None:
         return text
     name_style = "bold red" if node.error else "bold" if node.named else "dim"
