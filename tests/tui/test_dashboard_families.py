@@ -235,3 +235,15 @@ class TestShowAndRuns:
         row = out.splitlines()[1]
         assert row.split()[0] == TWO_OUTPUTS.name
         assert [w for w in row.split() if w.startswith("val_")] == ["val_loss", "val_label_accuracy", "val_score_mae"]
+
+    def test_show_plots_one_chart_per_family_on_a_terminal(self, capsys: pytest.CaptureFixture[str]) -> None:
+        import re
+
+        from engine.runs import read_history
+        from tui.commands.runs import _plot_history
+
+        _plot_history(read_history(TWO_OUTPUTS))
+        text = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+        titles = [line.strip() for line in text.splitlines() if line.strip() in ("loss", "label_accuracy", "score_mae")]
+        assert titles == ["loss", "label_accuracy", "score_mae"]
+        assert all(re.search(rf"\b{key}\b", text) for key in (*LOSS_KEYS, "val_label_accuracy", "val_score_mae"))

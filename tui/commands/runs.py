@@ -139,22 +139,28 @@ def _group_width(base: str, present: list[str]) -> int:
 
 
 def _plot_history(history: list[dict[str, float]]) -> None:
-    """One plot per metric family (all losses, then each metric with its val_ twin)."""
-    import plotext as plt
+    """One plot per metric family (all losses, then each metric with its val_ twin), each curve labelled."""
+    import plotext
 
     epochs = [int(r["epoch"]) + 1 for r in history]
+    fig = plotext.figure
     for family in families(k for k in history[0] if k != "epoch"):
         drawn = [key for key in family.keys if key in history[0]]
         if not drawn:
             continue
-        plt.clear_figure()
-        plt.plot_size(min(100, shutil.get_terminal_size().columns), 15)
+        fig.clear()
+        # Taller for many curves: plotext leaves out a legend that does not fit.
+        fig.plot_size(min(100, shutil.get_terminal_size().columns), max(15, 2 * len(drawn) + 9))
+        fig.theme("simple")
         for key in drawn:
-            plt.plot(epochs, [r.get(key, float("nan")) for r in history], label=key)
-        plt.title(family.title)
-        plt.xlabel("epoch")
+            sig = fig.signal(epochs, [r.get(key, float("nan")) for r in history], marker="braille")
+            sig.lines()
+            sig.label(key)
+            fig.draw(sig)
+        fig.title(family.title)
+        fig.label("epoch", axis="x")
         print()
-        plt.show()
+        print(fig.build().string())  # through print, not plotext's own writer: sys.stdout as redirected
 
 
 def control(
