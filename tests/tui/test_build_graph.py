@@ -276,6 +276,38 @@ class TestModelFileAsEntries:
         assert [type(x).__name__ for x in rebuilt.layers] == [type(x).__name__ for x in original.layers]
 
 
+    async def test_a_config_with_model_path_opens_on_an_edit_key(self, config, tmp_path, wait_for) -> None:
+        from engine.kerasapi import keras
+
+        k = keras()
+        k.Sequential([k.Input((2,)), k.layers.Dense(4), k.layers.Dense(3)]).save(tmp_path / "seq.keras")
+        app = make_app(config(EMPTY.replace("layers: []", "path: seq.keras")), warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await settled(pilot, wait_for)
+            assert [cells(app, i)[2] for i in range(2)] == ["Dense", "Dense"]  # the file's layers, as they are
+            await pilot.press("e")  # an edit key opens them as entries
+            await wait_for(pilot, lambda: bool(model(app).get("layers")), what="the entries")
+            assert model(app)["layers"] == [{"Dense": {"units": 4}}, {"Dense": {"units": 3}}]
+            assert model(app)["input_shape"] == [2] and not model(app).get("path")
+
+    async def test_a_model_entries_cannot_express_is_used_as_it_is(self, config, tmp_path, wait_for) -> None:
+        from engine.kerasapi import keras
+
+        k = keras()
+        a, b = k.Input((3,), name="a"), k.Input((3,), name="b")
+        shared = k.layers.Dense(2, name="shared")
+        k.Model([a, b], k.layers.Add(name="sum")([shared(a), shared(b)])).save(tmp_path / "shared.keras")
+        app = make_app(config(EMPTY), warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("m", "ctrl+u")
+            await type_text(pilot, "shared.keras")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: bool(model(app).get("path")), what="the model file")
+            await pilot.pause()
+            shown = " ".join(str(n.message) for n in app._notifications)
+            assert "used as it is (read only): layer 'shared' (Dense) is called 2 times (shared weights)" in shown
+
+
 class TestGraphEdits:
     """The edits the keys make, as pure functions of the model section."""
 

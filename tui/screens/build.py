@@ -344,8 +344,8 @@ class BuildScreen(GraphKeys, KwbScreen):
         self.action_edit()  # enter on a row (the table takes enter before the screen's binding)
 
     def action_edit(self) -> None:
-        index = self._cursor()
-        if index is None or not self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is None:
             return
         name = layer_class(self.stack[index])
         if name is None:
@@ -370,13 +370,13 @@ class BuildScreen(GraphKeys, KwbScreen):
         self.app.push_screen(LayerEditor(index, self.stack[index], spec, complete), save)
 
     def action_remove(self) -> None:
-        index = self._cursor()
-        if index is not None and self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is not None:
             self._set_layers(self.stack[:index] + self.stack[index + 1 :], select=index)
 
     def action_move(self, step: int) -> None:
-        index = self._cursor()
-        if index is None or not self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is None:
             return
         to = index + step
         if 0 <= to < len(self.stack):
@@ -385,8 +385,8 @@ class BuildScreen(GraphKeys, KwbScreen):
             self._set_layers(layers, select=to)
 
     def action_duplicate(self) -> None:
-        index = self._cursor()
-        if index is not None and self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is not None:
             layers = list(self.stack)
             copied = copy.deepcopy(layers[index])
             if edits.entry_name(copied):  # two layers cannot share a name

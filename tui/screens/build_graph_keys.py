@@ -49,8 +49,8 @@ class GraphKeys:
         def notify(self, message: str, **kwargs: Any) -> None: ...
 
     def action_name(self) -> None:
-        index = self._cursor()
-        if index is None or not self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is None:
             return
         model = self.raw_model
         current = edits.entry_name(self.stack[index]) or ""
@@ -66,8 +66,8 @@ class GraphKeys:
         self.app.push_screen(TextPrompt(question, current, hint, lambda t: edits.name_problem(self.raw_model, index, t)), apply)
 
     def action_wire(self) -> None:
-        index = self._cursor()
-        if index is None or not self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is None:
             return
         entry = self.stack[index]
         current = entry.get("inputs") or []
@@ -106,8 +106,8 @@ class GraphKeys:
         self.app.push_screen(ChoicePicker("Add a merge layer below the selected one: which?", merges), chosen_class)
 
     def action_output(self) -> None:
-        index = self._cursor()
-        if index is None or not self._editable():
+        index = self._cursor() if self._editable() else None
+        if index is None:
             return
         changes, now = edits.toggle_output(self.raw_model, index)
         if changes:

@@ -182,7 +182,7 @@ def add_input(model: dict[str, Any], name: str, shape: list[int]) -> dict[str, A
     if not inputs and model.get("input_shape") and name != DEFAULT_INPUT:
         inputs[DEFAULT_INPUT] = list(model["input_shape"])
     inputs[name] = list(shape)
-    return {"model.inputs": inputs, "model.input_shape": None}
+    return {"model.inputs": inputs, **({"model.input_shape": None} if "input_shape" in model else {})}
 
 
 def remove_input(model: dict[str, Any], name: str) -> dict[str, Any]:

@@ -163,7 +163,7 @@ class ModelFileSwitch:
                           title="model file loaded", severity="warning", timeout=10)  # fmt: skip
             return
         self.loaded = None
-        screen.workspace.update({f"model.{k}": message.section.get(k) for k in MODEL_KEYS})
+        screen.workspace.update(_replacing(model, message.section))
         screen.notify(f"{message.path}: {len(message.section['layers'])} layers, {summary.total_params:,} params, "
                       "now editable; ctrl+s saves them as the config's layers (the file's weights are not kept; "
                       "m, then an empty path, gives the list back)", title="model file opened")  # fmt: skip
@@ -171,8 +171,13 @@ class ModelFileSwitch:
     def back_to_layers(self) -> None:
         before, self.before = self.before or {"layers": []}, None
         self.loaded = None
-        self.screen.workspace.update({f"model.{k}": before.get(k) for k in MODEL_KEYS})
+        self.screen.workspace.update(_replacing(dict(self.screen.workspace.raw.get("model") or {}), before))
         self.screen.notify("back to the layer list" + ("" if before.get("layers") else " (empty: press a to add a layer)"))
+
+
+def _replacing(model: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The dotted changes that make ``model``'s graph keys those of ``new``: its keys set, the others present cleared."""
+    return {f"model.{k}": new.get(k) for k in MODEL_KEYS if new.get(k) is not None or model.get(k) is not None}
 
 
 def _custom_class(message: str) -> str:
