@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Family", "bare", "base_names", "output_names", "is_loss", "metric_bases", "families", "headline"]
+__all__ = ["Family", "bare", "base_names", "families", "headline", "is_loss", "metric_bases", "output_names"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Family:
 
 def bare(key: str) -> str:
     """``val_label_loss`` -> ``label_loss``: the training key a validation key mirrors."""
-    return key[4:] if key.startswith("val_") else key
+    return key.removeprefix("val_")
 
 
 def base_names(keys: Iterable[str]) -> list[str]:
