@@ -11,6 +11,7 @@ import time
 from typing import TextIO
 
 from engine import events as ev
+from tui.families import bare, output_names
 from tui.state import format_duration
 
 __all__ = ["Printer", "failure_summary", "format_logs", "split_by_output"]
@@ -42,15 +43,13 @@ def split_by_output(logs: dict[str, float]) -> tuple[dict[str, float], dict[str,
     are ``label_*`` and ``val_label_*``, training ones first, each loss first. One output:
     everything is a total.
     """
-    bare_keys = dict.fromkeys(k[4:] if k.startswith("val_") else k for k in logs)
-    outputs = [k[: -len("_loss")] for k in bare_keys if k.endswith("_loss")]
-    if len(outputs) < 2:
+    outputs = output_names(logs)
+    if not outputs:
         return dict(logs), {}
     per: dict[str, dict[str, float]] = {o: {} for o in outputs}
     totals: dict[str, float] = {}
     for key, value in logs.items():
-        bare = key[4:] if key.startswith("val_") else key
-        owner = max((o for o in outputs if bare.startswith(o + "_")), key=len, default=None)
+        owner = max((o for o in outputs if bare(key).startswith(o + "_")), key=len, default=None)
         if owner is None:
             totals[key] = value
         else:
