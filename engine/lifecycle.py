@@ -78,6 +78,8 @@ class RunLifecycle:
             folder: ``run_started`` then names no directory). Defaults to True.
         reraise: re-raise an exception that escapes the block after reporting it;
             KeyboardInterrupt and SystemExit are always re-raised. Defaults to True.
+        trained_before_s: training time of the run's earlier processes (a resumed run), added
+            to this one's. Defaults to 0.0.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class RunLifecycle:
         log_path: Path | None = None,
         public: bool = True,
         reraise: bool = True,
+        trained_before_s: float = 0.0,
     ) -> None:
         self.run = run
         self.control = control if control is not None else Control()
@@ -111,6 +114,7 @@ class RunLifecycle:
         self._t0 = time.monotonic()
         self._train_t0: float | None = None
         self._paused_s = 0.0
+        self._trained_before_s = trained_before_s
         self._paused_since: float | None = None
 
     def __enter__(self) -> "RunLifecycle":
@@ -231,10 +235,11 @@ class RunLifecycle:
         self._heartbeat.beat()  # kwb runs / the Runs screen should see "paused" now, not in 2 s
 
     def training_s(self) -> float:
-        """Seconds of training so far: from ``run_started`` (or the block's start) on, pauses left out."""
+        """Seconds of training so far: from ``run_started`` (or the block's start) on, pauses left out, plus earlier processes'."""
         now = time.monotonic()
         paused = self._paused_s + (now - self._paused_since if self._paused_since is not None else 0.0)
-        return max(0.0, now - (self._train_t0 if self._train_t0 is not None else self._t0) - paused)
+        this = max(0.0, now - (self._train_t0 if self._train_t0 is not None else self._t0) - paused)
+        return this + self._trained_before_s
 
     def _close(self) -> None:
         """The end of every run: error.txt, final status, run_ended (the watcher and heartbeat are stopped)."""

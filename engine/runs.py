@@ -38,6 +38,7 @@ __all__ = [
     "effective_state",
     "run_state",
     "run_info",
+    "training_seconds",
     "read_events",
     "tail_events",
     "read_history",
@@ -218,16 +219,18 @@ def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
         epochs_done=int(status.get("epochs_done", 0)),
         epochs=status.get("epochs"),
         best=status.get("best", {}),
-        duration_s=_training_s(status),
+        duration_s=training_seconds(status),
         pid=status.get("pid"),
     )
 
 
-def _training_s(status: dict[str, Any]) -> float | None:
+def training_seconds(status: dict[str, Any]) -> float | None:
     """A run's training time, pauses left out: what the run recorded at its end, else counted up to its last heartbeat.
 
     The same clock as ``run_ended``'s ``duration_s`` and the dashboard's "elapsed"; runs
-    recorded before pauses were counted (no ``paused_s``) include their pauses.
+    recorded before pauses were counted (no ``paused_s``) include their pauses. A resumed
+    run adds the time its earlier processes trained (``trained_before_s``), not the gap
+    between them.
     """
     if isinstance(status.get("duration_s"), (int, float)):
         return float(status["duration_s"])
@@ -237,7 +240,7 @@ def _training_s(status: dict[str, Any]) -> float | None:
         return None
     paused_at = status.get("paused_at")
     paused = float(status.get("paused_s") or 0.0) + (max(0.0, end - paused_at) if paused_at else 0.0)
-    return max(0.0, end - begin - paused)
+    return max(0.0, end - begin - paused) + float(status.get("trained_before_s") or 0.0)
 
 
 def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:

@@ -80,6 +80,8 @@ class ScriptRuns:
         first_run: a run directory made before the script started (``--detach``), which
             the first ``fit`` records into. Defaults to None.
         sink: also receives every event of every run (``kwb run --json``). Defaults to None.
+        argv0: the script's path as the user typed it, for ``sys.argv[0]`` (Python keeps it as
+            typed). Defaults to None: the resolved path.
     """
 
     script: Path
@@ -89,6 +91,7 @@ class ScriptRuns:
     on_run: Callable[[Any], None] | None = None
     first_run: Any = None
     sink: Any = None
+    argv0: str | None = None
     fits: int = 0
     runs: list[Any] = field(default_factory=list)
     _patched: list[tuple[type, Callable[..., Any]]] = field(default_factory=list)
@@ -97,7 +100,8 @@ class ScriptRuns:
 
     # ------------------------------------------------------------ facts for script.json
     def describe(self) -> dict[str, Any]:
-        return {"kind": "script", "script": str(self.script), "args": list(self.args), "cwd": os.getcwd(), "argv0": sys.argv[0]}
+        return {"kind": "script", "script": str(self.script), "args": list(self.args), "cwd": os.getcwd(),
+                "argv0": self.argv0 or str(self.script)}  # fmt: skip
 
     # ------------------------------------------------------------ the wrapper
     def patch(self, model_class: type) -> None:
@@ -206,10 +210,10 @@ def run_script(runs: ScriptRuns) -> None:
         finder = _PatchOnImport(runs)
         sys.meta_path.insert(0, finder)
     saved_argv = sys.argv[:]
-    sys.argv = [str(runs.script), *runs.args]
+    sys.argv = [runs.argv0 or str(runs.script), *runs.args]
     sys.path.insert(0, str(runs.script.parent))
     try:
-        runpy.run_path(str(runs.script), run_name="__main__")
+        runpy.run_path(runs.argv0 or str(runs.script), run_name="__main__")  # it sets sys.argv[0] to this
     finally:
         sys.argv = saved_argv
         if sys.path and sys.path[0] == str(runs.script.parent):

@@ -44,7 +44,7 @@ from engine.graph import output_names
 from engine.lifecycle import RunLifecycle, RunResult
 from engine.native_log import native_log, quiet_tensorflow, start_preload
 from engine.resume import backup_epoch, prepare_resume
-from engine.runs import RunDir, create_run_dir
+from engine.runs import RunDir, create_run_dir, read_status, training_seconds
 
 __all__ = [
     "Prepared", "RunResult", "prepare", "train", "configure_runtime", "expected_metric_names", "backup_epoch",
@@ -285,6 +285,7 @@ def train(
         life = RunLifecycle(
             run, sink=sink, control=control, capture_output=capture_output, watch_control=watch_control_dir,
             log_path=Path(f"{scratch}.log") if scratch else None, public=scratch is None, reraise=False,
+            trained_before_s=float((read_status(run.path) or {}).get("trained_before_s") or 0.0),
         )  # fmt: skip
         with life:
             _fit(life, prep, cluster, initial_epoch, resumed=resume is not None)
@@ -311,8 +312,10 @@ def _open_run(
     """The run directory (new, resumed, or a worker's scratch folder), the epoch to start at, and the scratch path."""
     if resume is not None:
         initial_epoch = prepare_resume(resume, prep.model)
+        before = training_seconds(read_status(resume.path) or {}) or 0.0  # the earlier processes' training time
         resume.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),
-                            resumed=time.time(), ended=None, error=None, reason=None)  # fmt: skip
+                            resumed=time.time(), ended=None, error=None, reason=None, trained_before_s=round(before, 3),
+                            duration_s=None, paused_s=0.0, paused_at=None, train_started=None)  # fmt: skip
         return resume, initial_epoch, None
     if cluster is not None and not cluster.is_chief:
         # Not the chief: the same callbacks and saves (collectives need every worker),

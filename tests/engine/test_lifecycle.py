@@ -167,3 +167,22 @@ class TestTrainingTime:
 
         run.write_status(state="paused", started=100.0, train_started=110.0, heartbeat=200.0, paused_s=30.0, paused_at=180.0)
         assert run_info(run.path).duration_s == 200.0 - 110.0 - 30.0 - 20.0
+
+
+class TestResumedTime:
+    """A resumed run's time is the sum of its processes' training, not the gap between them."""
+
+    def test_earlier_training_is_added(self, run):
+        events: list[ev.Event] = []
+        with open_run(run, events, trained_before_s=100.0) as life:
+            life.make_bridge()
+            life.started(tiny_model(), epochs=1)
+        (ended,) = [e for e in events if isinstance(e, ev.RunEnded)]
+        assert 100.0 <= ended.duration_s < 110.0
+        assert 100.0 <= read_status(run.path)["duration_s"] < 110.0
+
+    def test_a_live_resumed_run_counts_from_its_earlier_time(self):
+        from engine.runs import training_seconds
+
+        status = {"train_started": 1000.0, "heartbeat": 1010.0, "paused_s": 2.0, "trained_before_s": 30.0}
+        assert training_seconds(status) == 38.0

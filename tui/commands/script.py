@@ -42,7 +42,7 @@ def run(
     root = runs_dir_or_default(runs_dir)
     if detach:
         _detach(path, ctx.args, name, root)
-    runs = ScriptRuns(path, list(ctx.args), root, name=name)
+    runs = ScriptRuns(path, list(ctx.args), root, name=name, argv0=str(script))
     if json_:
         from tui.headless import Printer
 
@@ -86,7 +86,7 @@ def _print_user_traceback(exc: BaseException, script: Path) -> None:
     import engine
 
     tb = exc.__traceback__
-    while tb is not None and Path(tb.tb_frame.f_code.co_filename) != script:
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename).resolve() != script:
         tb = tb.tb_next
     ours = {str(Path(engine.__file__).parent / name) for name in ("script_runner.py", "live.py")}
     report = traceback.TracebackException(type(exc), exc, tb if tb is not None else exc.__traceback__)
