@@ -1,7 +1,7 @@
-"""Turn ``benchmarks/results/*.json`` into the README's Performance table and its notes.
+"""Turn ``benchmarks/results/*.json`` into the performance table and its notes (docs/performance.md).
 
     python benchmarks/report.py            # print the table (Markdown)
-    python benchmarks/report.py --readme   # replace the table between the markers in README.md
+    python benchmarks/report.py --write    # replace the table between the markers in docs/performance.md
 
 Quick runs (``--quick``, files named ``*_quick.json``) are left out: the table shows full runs only.
 A result file is credited to the script that wrote it: ``responsiveness_burn1.json`` comes from
@@ -155,22 +155,22 @@ def render(docs: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md between the markers")
+    parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md between the markers")
     args = parser.parse_args()
     table = render(load())
-    if not args.readme:
+    if not args.write:
         print(table)
         return
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    target = ROOT / "docs" / "performance.md"
+    text = target.read_text()
     if BEGIN not in text or END not in text:
-        sys.exit(f"README.md has no {BEGIN} … {END} markers")
+        sys.exit(f"{target} has no {BEGIN} … {END} markers")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    tmp = readme.with_suffix(".md.tmp")
+    tmp = target.with_suffix(".md.tmp")
     tmp.write_text(head + BEGIN + "\n" + table + END + tail)
-    os.replace(tmp, readme)
-    print(f"wrote the table into {readme}")
+    os.replace(tmp, target)
+    print(f"wrote the table into {target}")
 
 
 if __name__ == "__main__":
