@@ -182,7 +182,7 @@ class TestHelpAndPalette:
                 if binding.action not in ("leave_field", "back"):  # only where they act
                     assert binding.description in listed, binding
             text = app.export_screenshot()
-            assert "Load&#160;file" in text and "Train&#160;detached" in text  # shown, not only known
+            assert "Open&#160;model&#160;file" in text and "Train&#160;detached" in text  # shown, not only known
             await pilot.press("escape")
             assert not isinstance(app.screen, HelpScreen)
 
