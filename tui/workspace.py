@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 from textual.message import Message
 
-from engine.config_io import atomic_write_text, read_raw_config
 from engine.errors import ConfigError
 from tui.terminal import cache_dir
 
@@ -263,6 +262,8 @@ class Workspace:
     @classmethod
     def _load(cls, path: Path, check: bool = True, remember: bool = False) -> Workspace:
         try:
+            from engine.config_io import read_raw_config  # PyYAML: after the first frame, not before
+
             raw = read_raw_config(path)  # the engine's reading of the file, without pydantic
         except ConfigError as exc:
             ws = cls({}, path.resolve(), load_error=str(exc))
@@ -331,6 +332,8 @@ class Workspace:
             raise SaveRefused(None, [("", refusal)])
         cfg = self.config()
         text, cfg_on_disk = self._document(cfg, target)
+        from engine.config_io import atomic_write_text
+
         atomic_write_text(target, text)
         remember_config(target)
         moved = target != self.path

@@ -12,7 +12,7 @@ from textual.widgets import ContentSwitcher, Input
 from textual.widgets._footer import FooterKey
 
 from tui.factory import make_app
-from tui.screens.base import FIELDS
+from tui.screens.base import is_field
 
 SAMPLE = Path(__file__).parents[2] / "sample_configs" / "spirals.yaml"
 SMALL = (80, 24)
@@ -99,10 +99,10 @@ class TestEscapeGoesBack:
         async with app.run_test(size=SMALL) as pilot:
             await pilot.press("3", "o")
             await pilot.pause()
-            assert isinstance(app.focused, FIELDS)
+            assert is_field(app.focused)
             assert footer(app)[0] == "esc Leave field"  # not just "^q Quit"
             await pilot.press("escape")
-            assert not isinstance(app.focused, FIELDS)
+            assert not is_field(app.focused)
             await pilot.pause()
             assert footer(app)[0] == "esc Back" and "o Settings" in footer(app)
             await pilot.press("escape")

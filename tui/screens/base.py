@@ -7,15 +7,20 @@ from typing import TYPE_CHECKING, Callable, cast
 from textual import events
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, SelectionList, Switch, TextArea
 
 if TYPE_CHECKING:
     from tui.app import KwbApp
 
-__all__ = ["KwbScreen", "FIELDS"]
+__all__ = ["KwbScreen", "FIELDS", "is_field"]
 
-FIELDS = (Input, TextArea, Select, Checkbox, Switch, RadioSet, RadioButton, SelectionList)
-"""Widgets that take typing or a choice: Escape leaves them (focus goes back to the screen, whose keys then work)."""
+FIELDS = frozenset({"Input", "TextArea", "Select", "Checkbox", "Switch", "RadioSet", "RadioButton", "SelectionList"})
+"""Textual widgets that take typing or a choice: Escape leaves them (focus goes back to the screen, whose keys then work).
+Named, not imported: importing TextArea costs the first frame its document machinery."""
+
+
+def is_field(widget: object) -> bool:
+    """True for a widget that is (or subclasses) one of Textual's ``FIELDS``."""
+    return any(c.__name__ in FIELDS and c.__module__.startswith("textual.widgets") for c in type(widget).__mro__)
 
 
 class KwbScreen(Screen[None]):
@@ -68,7 +73,7 @@ class KwbScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding (footer and help) where it would do nothing.
         if action == "leave_field":
-            return isinstance(self.focused, FIELDS)
+            return self.focused is not None and is_field(self.focused)
         if action == "back":
             return self.back_within() is not None or cast("KwbApp", self.app).can_go_back
         return True
