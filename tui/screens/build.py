@@ -39,13 +39,14 @@ from tui.screens.build_graph_keys import GraphKeys, parse_input_shape
 from tui.screens.build_rows import (
     ARGS_COLUMN,
     COLUMNS,
+    cut_to,
     describe_args,
     fit_columns,
     graph_nodes,
     head_text,
     layer_rows,
 )
-from tui.screens.layer_dialogs import LayerEditor, LayerPicker, TextPrompt
+from tui.screens.layer_dialogs import LayerEditor, LayerPicker
 from tui.screens.model_file import ModelFileSwitch
 from tui.widgets.footer import KeyFooter
 from tui.widgets.graph_view import GraphView
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from tui.app import KwbApp
     from tui.workspace import Workspace
 
-__all__ = ["BuildScreen", "describe_args", "parse_input_shape"]  # describe_args: from build_rows, as before
+__all__ = ["BuildScreen", "describe_args", "parse_input_shape"]  # the last two re-exported, as before
 
 class BuildScreen(GraphKeys, KwbScreen):
     """The model's layers, editable from the keyboard."""
@@ -200,7 +201,7 @@ class BuildScreen(GraphKeys, KwbScreen):
         for label, width in zip(COLUMNS, widths):
             table.add_column(label, width=width)
         for cells in rows:
-            table.add_row(*(_cut(cell, width) for cell, width in zip(cells, widths)))
+            table.add_row(*(cut_to(cell, width) for cell, width in zip(cells, widths)))
         if rows:
             table.move_cursor(row=min(row, len(rows) - 1))
         head = head_text(model)
@@ -395,30 +396,5 @@ class BuildScreen(GraphKeys, KwbScreen):
             layers.insert(index + 1, copied)
             self._set_layers(layers, select=index + 1)
 
-    def action_input_shape(self) -> None:
-        if self.raw_model.get("inputs"):
-            self.action_model_input()  # several named inputs: each has its own shape
-            return
-        current = self.raw_model.get("input_shape")
-
-        def check(text: str) -> str | None:
-            return parse_input_shape(text)[1]
-
-        def apply(text: str | None) -> None:
-            if text is not None:
-                self.workspace.set("model.input_shape", parse_input_shape(text)[0])
-
-        question = "Input shape: one sample, without the batch dimension, e.g. [28, 28, 1] or [2]. Leave it empty to take it from the data."
-        self.app.push_screen(TextPrompt(question, str(current or ""), "[2]", check), apply)
-
     def action_load_model(self) -> None:
         self.model_files.prompt()
-
-
-def _cut(cell: Any, width: int | None) -> Any:
-    """A cell cut to ``width`` with …, for the columns that give way."""
-    if width is None or not isinstance(cell, Text):
-        return cell
-    cut = cell.copy()
-    cut.truncate(width, overflow="ellipsis")
-    return cut

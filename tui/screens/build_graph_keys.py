@@ -1,4 +1,4 @@
-"""The Build screen's graph keys: name a layer, choose its inputs, add a merge layer, mark an output, add a model input.
+"""The Build screen's graph keys: name a layer, choose its inputs, add a merge layer, mark an output, the model's inputs.
 
 A mixin of ``BuildScreen`` (which owns the state): each key asks in a dialog
 (``tui.screens.graph_dialogs``, ``TextPrompt``), ``tui.screens.graph_edits`` computes the
@@ -32,7 +32,6 @@ def parse_input_shape(text: str) -> tuple[list[int] | None, str | None]:
     if isinstance(value, list) and value and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value):
         return value, None
     return None, f"must be a list of positive integers, e.g. [28, 28, 1]; got {text.strip()!r}"
-
 
 
 class GraphKeys:
@@ -138,6 +137,22 @@ class GraphKeys:
         question = ("Add a model input: its name and the shape of one sample, e.g. meta [3] or image [28, 28, 1]. "
                     f"A name alone removes that input{' (' + ', '.join(names) + ')' if names else ''}.")  # fmt: skip
         self.app.push_screen(TextPrompt(question, "", "meta [3]", check), apply)
+
+    def action_input_shape(self) -> None:
+        if self.raw_model.get("inputs"):
+            self.action_model_input()  # several named inputs: each has its own shape
+            return
+        current = self.raw_model.get("input_shape")
+
+        def check(text: str) -> str | None:
+            return parse_input_shape(text)[1]
+
+        def apply(text: str | None) -> None:
+            if text is not None:
+                self._apply({"model.input_shape": parse_input_shape(text)[0]})
+
+        question = "Input shape: one sample, without the batch dimension, e.g. [28, 28, 1] or [2]. Leave it empty to take it from the data."
+        self.app.push_screen(TextPrompt(question, str(current or ""), "[2]", check), apply)
 
 
 def _model_input(text: str, existing: list[str]) -> tuple[tuple[str, list[int] | None], str | None]:

@@ -18,7 +18,7 @@ from engine.layers import check_layer
 from tui.screens.graph_edits import entry_name, input_names
 from tui.widgets.graph_view import GraphNode
 
-__all__ = ["COLUMNS", "ARGS_COLUMN", "describe_args", "fit_columns", "layer_rows", "graph_nodes", "head_text", "graph_issues"]
+__all__ = ["COLUMNS", "ARGS_COLUMN", "cut_to", "describe_args", "fit_columns", "layer_rows", "graph_nodes", "head_text", "graph_issues"]
 
 COLUMNS = ("#", "name", "layer", "arguments", "inputs", "output shape", "params")
 ARGS_COLUMN = 3
@@ -163,3 +163,12 @@ def head_text(model: dict[str, Any]) -> Text:
     if others:
         text.append(f"   ⚠ {'; '.join(others)}", style="bold red")
     return text
+
+
+def cut_to(cell: Any, width: int | None) -> Any:
+    """A cell cut to ``width`` with …, for the columns that give way."""
+    if width is None or not isinstance(cell, Text):
+        return cell
+    cut = cell.copy()
+    cut.truncate(width, overflow="ellipsis")
+    return cut
