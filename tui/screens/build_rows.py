@@ -23,9 +23,9 @@ __all__ = ["COLUMNS", "ARGS_COLUMN", "cut_to", "describe_args", "fit_columns", "
 COLUMNS = ("#", "name", "layer", "arguments", "inputs", "output shape", "params")
 ARGS_COLUMN = 3
 """The column that gives way first (its text cut with …) so that the output shape and the params stay on screen."""
-GIVES_WAY = (ARGS_COLUMN, 4, 1)
-"""The columns that shrink when the table is too wide, in this order: arguments, inputs (connected to), name."""
-LEAST = {ARGS_COLUMN: len("arguments"), 4: len("inputs"), 1: len("name")}
+GIVES_WAY = ((ARGS_COLUMN, 9), (2, 12), (1, 14), (4, 12), (1, 8), (4, 6), (2, 6))
+"""(column, narrowest) in the order columns give way when the table is too wide: the arguments first (the selected
+row's are under the table), then long layer classes, names and inputs in turns; shapes and params never."""
 
 
 def describe_args(kwargs: dict[str, Any] | None) -> str:
@@ -34,8 +34,8 @@ def describe_args(kwargs: dict[str, Any] | None) -> str:
 
 
 def fit_columns(rows: list[tuple[Any, ...]], width: int) -> list[int | None]:
-    """Column widths for ``rows`` in ``width`` cells: each as wide as its widest cell, the arguments, then the inputs,
-    then the names narrower when the table would not fit.
+    """Column widths for ``rows`` in ``width`` cells: each as wide as its widest cell, narrower in the order of
+    ``GIVES_WAY`` when the table would not fit.
 
     Every width is given (not left to the table's own measuring, which misses rows added while a dialog covers the
     screen); None for all when the width is not known yet.
@@ -45,8 +45,8 @@ def fit_columns(rows: list[tuple[Any, ...]], width: int) -> list[int | None]:
         return [None] * len(COLUMNS)
     sizes = list(natural)
     excess = sum(w + 2 for w in sizes) + 2 - width  # each cell has 1 cell of padding a side; a scrollbar takes 2
-    for column in GIVES_WAY:
-        cut = min(max(excess, 0), sizes[column] - LEAST[column])
+    for column, least in GIVES_WAY:
+        cut = min(max(excess, 0), sizes[column] - least)
         if cut > 0:
             sizes[column] -= cut
             excess -= cut
