@@ -122,10 +122,13 @@ class TestGraphKeys:
             assert layers[2] == {"Dense": {"units": 16}, "name": "label"}
             assert layers[3] == {"Dense": {"units": 16}, "name": "score", "inputs": ["concatenate"]}
             assert model(app)["outputs"] == ["label", "score"]
+            await pilot.press("down", "e", "ctrl+u", "1", "enter")  # the editor changes the arguments only
+            assert model(app)["layers"][3] == {"Dense": {"units": 1}, "name": "score", "inputs": ["concatenate"]}
             await settled(pilot, wait_for)
             assert app.screen.summary.error is None
             assert [r.inputs for r in app.screen.summary.rows][1:] == [["meta", "flatten"], ["concatenate"], ["concatenate"]]
             assert cells(app, 1)[4] == "meta, flatten" and cells(app, 1)[5] == "(None, 67)"
+            assert cells(app, 3)[5] == "(None, 1)"
 
     async def test_a_rename_follows_into_inputs_and_outputs(self, config, wait_for) -> None:
         app = make_app(config(GRAPH), warm_up=False, cursor_blink=False)
@@ -266,6 +269,8 @@ class TestModelFileAsEntries:
             await wait_for(pilot, lambda: bool(model(app)["layers"]), what="the model file")
             assert model(app)["inputs"] == {"image": [8, 8, 1], "meta": [3]}
             assert model(app)["outputs"] == ["label", "score"]
+            await pilot.press("down", "e", "ctrl+u", "1", "enter")  # the editor changes the arguments only
+            assert model(app)["layers"][3] == {"Dense": {"units": 1}, "name": "score", "inputs": ["concatenate"]}
             await settled(pilot, wait_for)
             assert [cells(app, i)[1] for i in range(5)] == ["c", "flat", "both", "label", "score"]
             assert cells(app, 2)[4] == "flat, meta"
