@@ -3,8 +3,8 @@
 Nothing here imports Keras at import time, so configs can be checked and the app's
 pickers filled instantly. The catalogue is what is offered first and documented; any
 other Keras layer name still works and is checked against Keras itself when the model
-is built (:func:`keras_layer_names` and :func:`keras_layer_spec` ask Keras, off the UI
-thread).
+is built (:func:`keras_layer_names` asks Keras, off the UI thread; ``engine.layer_args`` reads
+every argument of a layer, the catalogue's first).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ __all__ = [
     "check_layer",
     "check_config",
     "keras_layer_names",
-    "keras_layer_spec",
 ]
 
 
@@ -250,30 +249,6 @@ def keras_layer_names() -> list[str]:
         if name[:1].isupper() and name not in _NOT_A_LAYER_ENTRY
         and isinstance(cls := getattr(layers, name), type) and issubclass(cls, layers.Layer)
     )
-
-
-def keras_layer_spec(name: str) -> LayerSpec | None:
-    """The catalogue entry for ``name`` or, for another Keras layer, one read from its signature; None if Keras has no such layer.
-
-    Arguments from a signature are not checked here (``kind`` "any"); Keras checks them
-    when the model is built. Imports Keras for a name outside the catalogue: call it off
-    the UI thread.
-    """
-    if name in LAYERS:
-        return LAYERS[name]
-    if name not in keras_layer_names():
-        return None
-    import inspect
-
-    from engine.kerasapi import keras
-
-    args = []
-    for param in inspect.signature(getattr(keras().layers, name).__init__).parameters.values():
-        if param.name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        required = param.default is inspect.Parameter.empty
-        args.append(ArgSpec(param.name, "any", None if required else param.default, required=required))
-    return LayerSpec(name, "keras", tuple(args))
 
 
 # ---------------------------------------------------------------- checks

@@ -31,6 +31,11 @@ class TestArgumentsFromKeras:
         assert spec.arg("axis").help == "Axis along which to concatenate."
         assert layer_arguments("Dens", tmp_path) is None
 
+    def test_a_spec_from_the_signature(self) -> None:
+        spec = layer_arguments("GaussianDropout")
+        assert spec is not None and spec.category == "keras"
+        assert [(a.name, a.required, a.default) for a in spec.args] == [("rate", True, None), ("seed", False, None)]
+
     def test_the_names_an_argument_takes(self) -> None:
         assert "he_normal" in choices_for("kernel_initializer")
         assert "relu" in choices_for("recurrent_activation")

@@ -138,13 +138,7 @@ class TestAnyKerasLayer:
         assert "GaussianDropout" in names and set(catalogue.LAYERS) <= set(names)
         assert not {"Layer", "Input", "InputLayer", "InputSpec"} & set(names)
         assert all(issubclass(getattr(keras.layers, n), keras.layers.Layer) for n in names)
-
-    def test_a_spec_from_the_signature(self):
-        spec = catalogue.keras_layer_spec("GaussianDropout")
-        assert spec is not None and spec.category == "keras"
-        assert [(a.name, a.required, a.default) for a in spec.args] == [("rate", True, None), ("seed", False, None)]
-        assert catalogue.keras_layer_spec("Dense") is catalogue.LAYERS["Dense"]
-        assert catalogue.keras_layer_spec("GausianDropout") is None
+    # A layer's arguments from its signature and docstring: tests/engine/test_layer_args.py.
 
 
 class TestLayers:
