@@ -241,6 +241,8 @@ class BuildScreen(GraphKeys, KwbScreen):
         self.query_one("#graph-scroll").set_class(shown, "shown")
         self.query_one(DataTable).set_class(shown, "hidden")
         self._draw()
+        # The arrows scroll a long drawing; the editing keys still act on the selected row.
+        (self.query_one("#graph-scroll") if shown else self.query_one(DataTable)).focus()
 
     # ------------------------------------------------------------ Keras, off the UI thread
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
