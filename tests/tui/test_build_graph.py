@@ -162,6 +162,15 @@ class TestRowErrors:
             head = str(app.screen.query_one("#model-head").render())
             assert "model.outputs[1]: 'scor' is not a layer (did you mean 'score'?)" in head
 
+    async def test_data_without_an_input_still_shows_the_shapes(self, config, wait_for) -> None:
+        text = GRAPH.replace("data: {source: synthetic, name: two_inputs, samples: 400, classes: 3}",
+                             "data: {source: npz, path: d.npz, x: {image: xi}, y: {label: yl, score: ys}}")  # fmt: skip
+        app = make_app(config(text), warm_up=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await settled(pilot, wait_for)
+            assert "data.x: no data for input 'meta'" in str(app.screen.summary.error)
+            assert cells(app, 4)[5] == "(None, 7)"  # Keras' shapes all the same
+
     async def test_a_forward_reference_and_a_merge_keras_refuses(self, config, wait_for) -> None:
         text = GRAPH.replace("inputs: [c1, c2]", "inputs: [c1, label]")
         app = make_app(config(text), warm_up=False)

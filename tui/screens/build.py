@@ -263,8 +263,8 @@ class BuildScreen(GraphKeys, KwbScreen):
             if any(k.startswith("model") for k, _ in exc.issues):
                 self.post_message(self.SummaryReady(None, problem))
                 return
-            try:  # a compile section that does not fit the model yet (a loss per output while wiring them) hides no shape
-                cfg = parse_config({**raw, "compile": {}}, base_dir=base)
+            try:  # shapes come from the model section alone: a loss per output not wired yet, or data.x missing an input, hides none
+                cfg = parse_config({"model": raw.get("model")}, base_dir=base)
             except ConfigError:
                 self.post_message(self.SummaryReady(None, problem))
                 return
