@@ -9,9 +9,12 @@ and, encoded one per line, through ``runs/<id>/events.jsonl`` (headless runs,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -239,7 +242,7 @@ def decode(line: str | bytes) -> Event:
     """Parse one line of events.jsonl. Unknown fields are ignored (forward compatible)."""
     try:
         raw = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # bytes: json guesses UTF-16/32 from a BOM
         raise DecodeError(f"not JSON: {exc}") from None
     if not isinstance(raw, dict) or "type" not in raw:
         raise DecodeError("an event must be a JSON object with a 'type' field")
@@ -261,7 +264,40 @@ def decode(line: str | bytes) -> Event:
         elif numeric:
             value = _unclean_float(value)
         kwargs[f.name] = value
+    hints = _hints(cls)
+    for name, value in kwargs.items():
+        if not _fits(value, hints.get(name, Any)):
+            raise DecodeError(f"{raw['type']}: {name} has the wrong type ({type(value).__name__})")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise DecodeError(f"{raw['type']}: {exc}") from None
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a decoded JSON value has the field's declared type (a damaged line must not reach a reducer)."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is dict or hint is dict:
+        args = typing.get_args(hint)
+        return isinstance(value, dict) and (not args or all(_fits(v, args[1]) for v in value.values()))
+    if origin is tuple or hint is tuple:
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return isinstance(value, tuple) and (not args or all(_fits(v, args[0]) for v in value))
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True

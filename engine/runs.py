@@ -137,10 +137,19 @@ def _new_run_dir(runs_dir: str | os.PathLike[str], name: str, epochs: int, descr
 
 
 def read_status(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The run's status.json as a mapping; None when it is missing, unreadable or not a JSON object."""
     try:
-        return json.loads((Path(path) / "status.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError, NotADirectoryError):
+        status = json.loads((Path(path) / "status.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+    return status if isinstance(status, dict) else None
+
+
+def _number(value: Any, kind: type = float) -> Any:
+    """``value`` as ``kind`` (int or float) when it is a finite number, else None: a damaged status.json is read, not trusted."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value) if value == value and abs(value) != float("inf") else None
 
 
 def _pid_alive(pid: Any, host: Any) -> bool | None:
@@ -164,9 +173,11 @@ def _pid_alive(pid: Any, host: Any) -> bool | None:
 def effective_state(status: dict[str, Any]) -> str:
     """The recorded state, or ``died`` for a live state whose process or heartbeat is gone."""
     state = status.get("state", "unknown")
+    if not isinstance(state, str):
+        return "unknown"
     if state in LIVE_STATES:
         alive = _pid_alive(status.get("pid"), status.get("host"))
-        stale = time.time() - float(status.get("heartbeat", 0)) > 5 * HEARTBEAT_S
+        stale = time.time() - (_number(status.get("heartbeat")) or 0.0) > 5 * HEARTBEAT_S
         if alive is False or (alive is None and stale):
             return "died"
     return state
@@ -209,18 +220,19 @@ def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
     status = read_status(path)
     if status is None:
         return None
-    started = status.get("started")
+    best = status.get("best")
+    name = status.get("name")
     return RunInfo(
         id=path.name,
         path=path,
-        name=status.get("name", path.name),
+        name=name if isinstance(name, str) else path.name,
         state=effective_state(status),
-        started=started,
-        epochs_done=int(status.get("epochs_done", 0)),
-        epochs=status.get("epochs"),
-        best=status.get("best", {}),
+        started=_number(status.get("started")),
+        epochs_done=_number(status.get("epochs_done"), int) or 0,
+        epochs=_number(status.get("epochs"), int),
+        best={k: v for k, v in best.items() if _number(v) is not None} if isinstance(best, dict) else {},
         duration_s=training_seconds(status),
-        pid=status.get("pid"),
+        pid=_number(status.get("pid"), int),
     )
 
 
@@ -232,15 +244,15 @@ def training_seconds(status: dict[str, Any]) -> float | None:
     run adds the time its earlier processes trained (``trained_before_s``), not the gap
     between them.
     """
-    if isinstance(status.get("duration_s"), (int, float)):
-        return float(status["duration_s"])
-    begin = status.get("train_started") or status.get("started")
-    end = status.get("ended") or status.get("heartbeat")
+    if (recorded := _number(status.get("duration_s"))) is not None:
+        return recorded
+    begin = _number(status.get("train_started")) or _number(status.get("started"))
+    end = _number(status.get("ended")) or _number(status.get("heartbeat"))
     if not begin or not end:
         return None
-    paused_at = status.get("paused_at")
-    paused = float(status.get("paused_s") or 0.0) + (max(0.0, end - paused_at) if paused_at else 0.0)
-    return max(0.0, end - begin - paused) + float(status.get("trained_before_s") or 0.0)
+    paused_at = _number(status.get("paused_at"))
+    paused = (_number(status.get("paused_s")) or 0.0) + (max(0.0, end - paused_at) if paused_at else 0.0)
+    return max(0.0, end - begin - paused) + (_number(status.get("trained_before_s")) or 0.0)
 
 
 def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:

@@ -159,3 +159,26 @@ class TestEventObjects:
         e = ev.EpochStarted(epoch=0, epochs=1)
         with pytest.raises(dataclasses.FrozenInstanceError):
             e.epoch = 2  # type: ignore[misc]
+
+
+class TestDamagedLines:
+    """A line with the right shape but wrong types is refused by decode, so no reader (the dashboard's reducer) sees it."""
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            '{"type":"epoch_ended","epoch":"x","logs":{}}',
+            '{"type":"epoch_ended","epoch":5,"logs":[1]}',
+            '{"type":"epoch_ended","epoch":5,"logs":{"loss":"high"}}',
+            '{"type":"lr_changed","old":"a","new":null}',
+            '{"type":"run_started","run_id":1,"run_dir":null,"name":"n","epochs":3}',
+            b'\xff\xfe{\x00}\x00',
+        ],
+    )
+    def test_refused(self, line):
+        with pytest.raises(ev.DecodeError):
+            ev.decode(line)
+
+    def test_nan_written_as_a_string_still_reads(self):
+        event = ev.decode('{"type":"epoch_ended","epoch":5,"logs":{"loss":"nan"}}')
+        assert math.isnan(event.logs["loss"])

@@ -368,3 +368,25 @@ class TestTolerantReading:
         assert len(paths) == 3
         assert all(load_config(p / "config.yaml") == cfg for p in paths)
         np.testing.assert_equal(sorted(p.name.endswith(("-mini", "-mini-2", "-mini-3")) for p in paths), [True] * 3)
+
+
+class TestDamagedStatus:
+    """A status.json that is not an object, or has fields of the wrong type, is read as far as it goes: no exception."""
+
+    @pytest.mark.parametrize(
+        "text",
+        ["[]", "null", '"x"', '{"epochs_done": "x", "best": [1], "heartbeat": "y", "state": "running", "started": "z"}',
+         '{"state": ["a"], "duration_s": "q", "pid": "p", "epochs": 1e400}'],
+    )  # fmt: skip
+    def test_listing_survives(self, tmp_path, text):
+        from engine.runs import list_runs
+
+        good, bad = tmp_path / "good", tmp_path / "bad"
+        good.mkdir()
+        bad.mkdir()
+        (good / "status.json").write_text('{"state": "finished", "epochs_done": 3, "best": {"loss": 0.5}}')
+        (bad / "status.json").write_text(text)
+        infos = {i.id: i for i in list_runs(tmp_path)}
+        assert infos["good"].state == "finished" and infos["good"].best == {"loss": 0.5}
+        if "bad" in infos:  # an object: read as far as it goes
+            assert infos["bad"].epochs_done == 0 and infos["bad"].best == {}

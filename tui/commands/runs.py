@@ -49,7 +49,7 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     print(f"run      {rd.id}")
     print(f"dir      {rd.path}")
     print(f"state    {info.state}" + (f" ({status['reason']})" if status.get("reason") else ""))
-    print(f"epochs   {info.epochs_done}/{info.epochs}    time {format_duration(info.duration_s, missing='-')}")
+    print(f"epochs   {info.epochs_done}/{info.epochs or '?'}    time {format_duration(info.duration_s, missing='-')}")
     if status.get("error"):
         print(f"error    {status['error']}")
     for label, logs in (("best", info.best), ("final", status.get("evaluation"))):
