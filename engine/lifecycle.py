@@ -130,7 +130,9 @@ class RunLifecycle:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        if exc is not None:
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C twice: the user stopped it, nothing failed
+            self.result.status, self.result.reason = "stopped", "interrupt"
+        elif exc is not None:
             self._record_failure(exc)
         self._stack.close()
         if exc is None or isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -220,7 +222,11 @@ class RunLifecycle:
         self.fail(explain(exc, self.model).text, detail=detail)
 
     def _on_progress(self, done: int, total: int) -> None:
-        self._heartbeat.update(epochs_done=done, state="running")
+        # Once an epoch: kwb runs and the Runs screen show the best so far, and a killed run keeps it.
+        from engine.callbacks.monitor import best_of
+
+        best = best_of(self.bridge.history, self.model) if self.bridge is not None else {}
+        self._heartbeat.update(epochs_done=done, state="running", best=best)
 
     def _on_state(self, state: str) -> None:
         # Pauses are counted out of the run's time (status.json's paused_s, run_ended's duration_s).

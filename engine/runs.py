@@ -32,6 +32,7 @@ __all__ = [
     "create_run_dir",
     "create_script_run_dir",
     "write_script_json",
+    "script_run",
     "list_runs",
     "find_run",
     "read_status",
@@ -96,6 +97,20 @@ def create_run_dir(cfg: RunConfig, runs_dir: str | os.PathLike[str] | None = Non
 def create_script_run_dir(name: str, runs_dir: str | os.PathLike[str], script: dict[str, Any], epochs: int = 0) -> RunDir:
     """Make a run directory for a ``fit`` that no config describes; ``script`` is what script.json records."""
     return _new_run_dir(runs_dir, name, epochs, lambda run: write_script_json(run, script))
+
+
+def script_run(run: RunDir) -> str | None:
+    """For a run of a user's own ``fit`` (script.json, no config.yaml): the script and its arguments, as a command line; else None."""
+    if run.config.exists() or not run.script.exists():
+        return None
+    try:
+        info = json.loads(run.script.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        info = None
+    if not isinstance(info, dict) or not info.get("script"):
+        return "your script"
+    args = info.get("args") if isinstance(info.get("args"), list) else []
+    return " ".join([str(info.get("argv0") or info["script"]), *map(str, args)])
 
 
 def write_script_json(run: RunDir, script: dict[str, Any]) -> None:

@@ -311,6 +311,7 @@ def _open_run(
 ) -> tuple[RunDir, int, str | None]:
     """The run directory (new, resumed, or a worker's scratch folder), the epoch to start at, and the scratch path."""
     if resume is not None:
+        resume = RunDir(resume.path.resolve())  # run_started names it as a new run does: absolute
         initial_epoch = prepare_resume(resume, prep.model)
         before = training_seconds(read_status(resume.path) or {}) or 0.0  # the earlier processes' training time
         resume.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),

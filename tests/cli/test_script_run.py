@@ -240,6 +240,18 @@ class TestFailures:
         assert status(run)["state"] == "failed" and "the user's own bug" in status(run)["error"]
         assert "RuntimeError: the user's own bug" in (run / "error.txt").read_text()
 
+    def test_json_stdout_is_the_event_stream_alone(self, tmp_path: Path):
+        script = write(tmp_path, "talks.py", with_common("""
+            print("the script talks")
+            mlp().fit(x, y, epochs=1, verbose=0)
+            print("and talks again")
+        """))
+        done = kwb("run", "--json", str(script), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        kinds = [json.loads(line)["type"] for line in done.stdout.splitlines()]  # every line is JSON
+        assert kinds[0] == "run_started" and kinds[-1] == "run_ended"
+        assert "the script talks" in done.stderr and "and talks again" in done.stderr
+
     def test_the_scripts_exit_status_is_kept(self, tmp_path: Path):
         script = write(tmp_path, "exits.py", "import sys\nprint('bye')\nsys.exit(3)\n")
         done = kwb("run", str(script), cwd=tmp_path)
@@ -272,11 +284,14 @@ class TestBadInput:
         assert done.stderr == f"error in {path}:\n  {message}\n"
         assert not (tmp_path / "runs").exists()
 
-    def test_resume_of_a_script_run_says_how(self, tmp_path: Path):
+    def test_resume_and_evaluate_of_a_script_run_say_why_not(self, tmp_path: Path):
         from engine.runs import create_script_run_dir
 
-        run = create_script_run_dir("train-1", tmp_path / "runs", {"script": "train.py"})
+        run = create_script_run_dir("train-1", tmp_path / "runs", {"script": "/x/train.py", "argv0": "train.py",
+                                                                   "args": ["--epochs", "3"]})  # fmt: skip
         run.write_status(state="stopped")
         done = kwb("resume", run.id, "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path, timeout=60)
         assert done.returncode == 2
-        assert "a script run is continued by running the script again" in done.stderr
+        assert "a script run is continued by running the script again (kwb run train.py --epochs 3)" in done.stderr
+        done = kwb("evaluate", run.id, "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path, timeout=60)
+        assert done.returncode == 2 and "it has no data config for kwb evaluate" in done.stderr

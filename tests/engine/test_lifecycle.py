@@ -103,7 +103,9 @@ class TestClosesOnce:
             with open_run(run, events, reraise=False):
                 raise KeyboardInterrupt
         assert [type(e) for e in events].count(ev.RunEnded) == 1
-        assert read_status(run.path)["state"] == "failed"
+        status = read_status(run.path)
+        assert (status["state"], status["reason"], status["error"]) == ("stopped", "interrupt", None)
+        assert not run.error.exists()
 
     def test_a_fit_that_never_started_still_closes(self, run):
         events: list[ev.Event] = []

@@ -45,6 +45,7 @@ def evaluate(
         rd = find_run(run, runs_dir_or_default(runs_dir))
     except UserError as exc:
         bad_input(exc)
+    _refuse_script_run(rd, "evaluate")
     cfg = load(rd.config, set_)
     model, path = _load_run_model(rd)
     from engine.data import load_data
@@ -284,3 +285,12 @@ def _print_model(file: Path, model, s) -> None:
     for r in s.rows:
         print(f"  {r.name:<24} {r.class_name:<22} {r.output_shape:<22} {r.params:>10,}  {', '.join(r.inputs)}")
     print(f"  total {s.total_params:,} parameters ({s.trainable_params:,} trainable)")
+
+
+def _refuse_script_run(rd, verb: str) -> None:
+    """A ``kwb run`` run has no data config to read: say so instead of "config.yaml: file not found"."""
+    from engine.runs import script_run
+
+    if (script := script_run(rd)) is not None:
+        bad_input(f"error:\n  RUN: {rd.id} recorded a fit of {script}; it has no data config for kwb {verb}: "
+                  f"load {rd.model.name} (or model.weights.h5) from {rd.path} in your own code")  # fmt: skip

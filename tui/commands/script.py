@@ -23,7 +23,8 @@ def run(
     detach: Annotated[bool, typer.Option("--detach", help="Run in the background; its output goes to output.log.")] = False,
     name: Annotated[Optional[str], typer.Option("--name", help="Base name of the runs. Defaults to the script's name.")] = None,
     runs_dir: RunsDirOpt = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print kwb's event stream as JSON lines.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print kwb's event stream as JSON lines on stdout; "
+                                                       "the script's own output goes to stderr.")] = False,
     announce: Annotated[Optional[Path], typer.Option("--announce", hidden=True)] = None,
     detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
 ) -> None:
@@ -46,7 +47,11 @@ def run(
     if json_:
         from tui.headless import Printer
 
-        printer = Printer(sys.stdout, mode="json")
+        # stdout carries nothing but the event stream; the script's own prints go to stderr.
+        events_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+        sys.stdout.flush()
+        os.dup2(2, 1)
+        printer = Printer(events_out, mode="json")
     else:
         printer = None
         runs.on_run = _say_where

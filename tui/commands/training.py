@@ -104,7 +104,7 @@ def resume(
 ) -> None:
     """Continue a stopped, died or killed run from its last saved state, in the same directory."""
     from engine.errors import UserError
-    from engine.runs import LIVE_STATES, run_state
+    from engine.runs import LIVE_STATES, run_state, script_run
 
     try:
         rd = find_run_or_exit(run, runs_dir)
@@ -113,8 +113,7 @@ def resume(
     state = run_state(rd)
     if state in LIVE_STATES:
         bad_input(f"error:\n  RUN: {rd.id} is still {state}; stop it first (kwb control {rd.id} stop)")
-    if rd.script.exists() and not rd.config.exists():
-        script = _script_of(rd)
+    if (script := script_run(rd)) is not None:
         bad_input(f"error:\n  RUN: {rd.id} recorded a fit of {script}; a script run is continued by running "
                   f"the script again (kwb run {script})")  # fmt: skip
     cfg = load(rd.config, None)
@@ -226,13 +225,3 @@ def _install_signal_handlers(control, received: list[int], printer, ignore_hup: 
         signal.signal(sig, handler)
     if ignore_hup:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-
-
-def _script_of(run) -> str:
-    """The script a ``kwb run`` run recorded (its script.json), for messages."""
-    import json
-
-    try:
-        return str(json.loads(run.script.read_text(encoding="utf-8")).get("script") or "the script")
-    except (OSError, ValueError, AttributeError):
-        return "the script"

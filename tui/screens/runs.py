@@ -220,6 +220,12 @@ class RunsScreen(KwbScreen):
         info = self._current()
         if info is None:
             return
+        from engine.runs import script_run
+
+        if (script := script_run(info.run_dir)) is not None:
+            self.notify(f"{info.id} recorded a fit of {script}: it has no config to edit; change the script and "
+                        "run it again with kwb run", title="a script run", severity="warning", timeout=8)  # fmt: skip
+            return
         self.kwb.saver.open_run_config(info.run_dir.config, info.id)  # asks first about unsaved edits
 
 
