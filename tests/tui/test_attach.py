@@ -77,7 +77,7 @@ class TestAttachLive:
         async with first.run_test(size=SIZE, message_hook=run_events.hook) as pilot:
             await wait_for(pilot, lambda: bool(getattr(first.screen, "runs", None)), what="the run table")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: first.attached is not None and first.current_mode == "train", timeout=10)
+            await wait_for(pilot, lambda: first.attached is not None and first.current_mode == "train", timeout=60)
             assert first.attached.path == run
             await wait_for(pilot, lambda: first.dash.status == "running" and run_events.seen(ev.Batch))
             await wait_for(pilot, lambda: first.dash.epoch >= 1, what="an epoch")
@@ -106,11 +106,11 @@ class TestAttachLive:
                 await pilot.press(key)
                 # Acknowledged in the file and, through the tail, on the dashboard.
                 await wait_for(pilot, lambda k=kind, f=fields: file_has(run, k, **f), timeout=30, what=kind.type)
-                await wait_for(pilot, lambda k=kind: run_events.seen(k), timeout=10, what=f"{kind.type} on the dashboard")
+                await wait_for(pilot, lambda k=kind: run_events.seen(k), timeout=30, what=f"{kind.type} on the dashboard")
             assert file_has(run, ev.Stopping)
             lr = run_events.last(ev.LrChanged, source="control")
             assert abs(lr.new - lr.old * 0.5) < 1e-6 * lr.old
-            await wait_for(pilot, lambda: second.dash.status == "stopped" and second.control is None, timeout=10)
+            await wait_for(pilot, lambda: second.dash.status == "stopped" and second.control is None, timeout=30)
             # Ended: the keys now say why they do nothing.
             await pilot.press("c")
             await pilot.pause()
@@ -131,7 +131,7 @@ class TestAttachEnded:
         before = sorted(p.name for p in control.iterdir()) if control.is_dir() else []
         app = make_app(attach=run, warm_up=False, cursor_blink=False)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.dash.status == "stopped", timeout=10)
+            await wait_for(pilot, lambda: app.dash.status == "stopped", timeout=30)
             final = read_events(run)[-1]
             assert isinstance(final, ev.RunEnded)
             assert app.dash.epoch == final.epochs_completed
