@@ -10,6 +10,12 @@ and ``t`` refuse, naming the field, until it is fixed, so typed text is never si
 dropped. A clean edit goes into the workspace (``Workspace.set``), so ``ctrl+s`` saves
 it and ``t`` trains with it. The form shows every later change of the workspace, from
 wherever it came (``KwbApp.config_changed_signal``).
+
+A field shows its value faithfully or as YAML flow text (``{label: [accuracy], score: [mae]}``,
+a mapping per output), never as something else: a list field's commas cannot spell a mapping,
+and a select cannot hold one, so a select whose value is no single choice is a text field
+until its value is one again. Text the form puts into a control is not an edit: the
+``Changed`` it causes writes nothing, so opening a form never changes the config.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, cast
 
+import yaml
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -53,6 +60,9 @@ class FormField:
     """Disabled while the section at this key path is off (null)."""
     show_if: Callable[[Mapping[str, Any]], bool] | None = None
     """Shown only while this is true of the raw config."""
+    free: bool = False
+    """select: a value that is none of the options (a loss alias, ``mse``) is shown as text, like a
+    mapping or list always is. Defaults to False: such a scalar shows as a blank choice, to be chosen again."""
 
 
 def field_id(path: str) -> str:
@@ -64,6 +74,11 @@ def _related(loc: str, path: str) -> bool:
     return loc == path or loc.startswith((path + ".", path + "[")) or (bool(loc) and path.startswith(loc + "."))
 
 
+def _inside(loc: str, path: str) -> str:
+    """Where in the value at ``path`` an issue at ``loc`` is, as a prefix: ``label[0]: `` for one output's metric."""
+    return f"{loc[len(path) + 1:]}: " if loc.startswith(path + ".") else ""
+
+
 def check_edit(raw: Mapping[str, Any], path: str, value: Any) -> str | None:
     """Why setting ``path`` to ``value`` makes the config invalid, or None if it does not."""
     trial = copy.deepcopy(raw)
@@ -71,7 +86,7 @@ def check_edit(raw: Mapping[str, Any], path: str, value: Any) -> str | None:
     try:
         parse_config(trial)
     except ConfigError as exc:
-        mine = [msg for loc, msg in exc.issues if _related(loc, path)]
+        mine = [_inside(loc, path) + msg for loc, msg in exc.issues if _related(loc, path)]
         return "; ".join(mine) or None
     return None
 
@@ -84,6 +99,8 @@ def parse_text(field: FormField, text: str) -> Any:
         if text.strip().startswith("{"):  # a mapping, e.g. data.x per input: {image: img, meta: m}
             return parse_value(text.strip())
         return text.strip() or None
+    if field.kind in ("list", "numbers") and text.strip().startswith(("{", "[")):
+        return parse_value(text)  # YAML flow text: a mapping per output, or a list holding mappings
     if field.kind == "list":
         return [part.strip() for part in text.split(",") if part.strip()]
     if field.kind == "numbers":
@@ -92,12 +109,8 @@ def parse_text(field: FormField, text: str) -> Any:
 
 
 def _flow(value: Any) -> str:
-    """A mapping or list as YAML flow text: ``{image: img, meta: [a, b]}``."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return str(value)
+    """A mapping or list as one line of YAML flow text: ``{image: img, meta: [a, b]}``."""
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1 << 16).strip()
 
 
 def format_value(value: Any) -> str:
@@ -108,6 +121,22 @@ def format_value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) if not isinstance(v, dict) else next(iter(v), "?") for v in value)
     return str(value)
+
+
+def format_text(field: FormField, value: Any) -> str:
+    """The text a field shows for ``value``: its own spelling where that reads back as ``value``
+    (``accuracy, mae``), else a mapping or list as YAML flow text."""
+    text = format_value(value)
+    if isinstance(value, (dict, list)) and parse_text(field, text) != value:
+        return _flow(value)
+    return text
+
+
+def _select_as_text(field: FormField, value: Any) -> bool:
+    """True when a select cannot show ``value`` as a choice: a mapping or list, or (``free``) another value."""
+    if isinstance(value, (dict, list)):
+        return True
+    return field.free and value is not None and not any(value is o or value == o for o in field.options)
 
 
 def _option_label(value: Any) -> str:
@@ -155,12 +184,18 @@ class ConfigForm(VerticalScroll):
         with Horizontal(classes="form-row", id=f"row-{fid}"):
             yield Label(field.label, classes="form-label")
             yield control
+            if field.kind == "select":  # in the select's place while its value is no single choice
+                text = Input(id=f"t-{fid}", compact=True)
+                text.display = False
+                yield text
         yield Label("", classes="form-error", id=f"err-{fid}")
 
     def on_mount(self) -> None:
-        self._by_id = {f"f-{field_id(f.path)}": f for f in self.FIELDS}
+        self._by_id = {f"{p}-{field_id(f.path)}": f for f in self.FIELDS for p in ("f", "t")}
         self._errors: dict[str, str] = {}
         """Why each field whose text is not valid is not, by key path."""
+        self._echo: dict[Widget, Any] = {}
+        """The value ``load`` last put into each control, until its ``Changed`` arrives: that one is no edit."""
         self.kwb.config_changed_signal.subscribe(self, self._on_config_changed, immediate=True)
         self.load()
 
@@ -197,22 +232,48 @@ class ConfigForm(VerticalScroll):
             if field.kind == "heading":
                 continue
             value = get_path(raw, field.path)
-            control = self.query_one(f"#f-{fid}")
+            typed = field.path in self._errors and changed is not None and not changed.touches(field.path)
+            control = self._control(field, value, typed)
             if field.enabled_by is not None:
                 control.disabled = get_path(raw, field.enabled_by) is None
             if isinstance(control, Select):
                 want = _option_label(value) if any(value is o or value == o for o in field.options) else Select.NULL
                 if control.value != want:
-                    control.value = want
+                    self._put(control, want)
             elif isinstance(control, Switch):
                 want_on = value is not None if field.kind == "toggle" else bool(value)
                 if control.value != want_on:
-                    control.value = want_on
-            elif field.path in self._errors and changed is not None and not changed.touches(field.path):
+                    self._put(control, want_on)
+            elif typed:
                 continue  # the user's text stays, with its error, until they fix it
             elif isinstance(control, Input) and parse_text(field, control.value) != value:
-                control.value = format_value(value)
+                self._put(control, format_text(field, value))
                 self._show(field, None)
+
+    def _control(self, field: FormField, value: Any, typed: bool) -> Widget:
+        """The control that shows ``value``: a select's text field in its place while the value is no
+        single choice (or the text typed there still stands), the field's own control otherwise."""
+        fid = field_id(field.path)
+        control = self.query_one(f"#f-{fid}")
+        if field.kind != "select":
+            return control
+        text = self.query_one(f"#t-{fid}", Input)
+        as_text = _select_as_text(field, value) or (text.display and (typed or parse_text(field, text.value) == value))
+        shown, hidden = (text, control) if as_text else (control, text)
+        if not shown.display:
+            shown.display, hidden.display = True, False
+            if hidden.has_focus:
+                shown.focus()
+        return shown
+
+    def _put(self, control: Input | Select[Any] | Switch, value: Any) -> None:
+        """Show ``value`` in ``control``; the ``Changed`` this causes is not the user's edit."""
+        self._echo[control] = value
+        control.value = value
+
+    def _echoed(self, control: Widget, value: Any) -> bool:
+        """True when ``value`` is what ``load`` put into ``control`` (the first ``Changed`` after it tells)."""
+        return control in self._echo and self._echo.pop(control) == value
 
     def _has_error(self, field: FormField) -> bool:
         return field.path in self._errors
@@ -237,14 +298,16 @@ class ConfigForm(VerticalScroll):
             if event.value != event.input.value:
                 return  # stale: a newer Changed is queued. Acting on it would undo that one, and
                 # load() would then set the old text back: an endless ping-pong between two values.
+            if self._echoed(event.input, event.value):
+                return
             self._edit(field, parse_text(field, event.value))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         field = self._by_id.get(event.select.id or "")
         if field is not None and event.value is not Select.NULL:
             event.stop()
-            if event.value != event.select.value:
-                return  # stale, as above
+            if event.value != event.select.value or self._echoed(event.select, event.value):
+                return  # stale, as above, or shown by load()
             self._edit(field, next((o for o in field.options if _option_label(o) == event.value), event.value))
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
@@ -252,6 +315,8 @@ class ConfigForm(VerticalScroll):
         if field is None:
             return
         event.stop()
+        if self._echoed(event.switch, event.value):
+            return
         if field.kind == "toggle":
             current = get_path(self.raw, field.path)
             if event.value == (current is not None):

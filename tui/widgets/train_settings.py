@@ -22,7 +22,7 @@ class TrainSettings(ConfigForm):
         FormField("h-compile", "Compile", kind="heading"),
         FormField("compile.optimizer.name", "optimizer", kind="select", options=tuple(OPTIMIZERS)),
         FormField("compile.optimizer.learning_rate", "learning rate"),
-        FormField("compile.loss", "loss", kind="select", options=tuple(LOSSES)),
+        FormField("compile.loss", "loss", kind="select", options=tuple(LOSSES), free=True),
         FormField("compile.metrics", "metrics", kind="list"),
         FormField("h-fit", "Fit", kind="heading"),
         FormField("fit.epochs", "epochs"),
