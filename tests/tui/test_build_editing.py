@@ -272,3 +272,28 @@ class TestAnyKerasLayer:
             assert app.screen.query_one(OptionList).get_option_at_index(0).id == "Reshape"
             await pilot.press("enter", "e")
             assert app.screen.__class__.__name__ == "LayerEditor" and app.screen.layer_name == "Reshape"
+
+
+class TestSummaryOfTheCurrentModel:
+    """Shapes and params are Keras' for the layers shown, not for a list edited away meanwhile (a, x in one write)."""
+
+    async def test_add_then_remove_in_one_write(self, tmp_path: Path, wait_for) -> None:
+        from engine.config_io import parse_config
+        from engine.model import summarize
+
+        path = tmp_path / "p2.yaml"
+        path.write_text((Path(__file__).parents[2] / "sample_configs" / "spirals.yaml").read_text(encoding="utf-8"))
+        app = make_app(path, warm_up=False, cursor_blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.summary is not None and not screen.computing, what="the first summary")
+            before = layers(app)
+            send_together(app, "a", *"Dense", "enter", "x")
+            await wait_for(pilot, lambda: app.screen is screen and layers(app) == before, timeout=10, what="the add and remove")
+            await app.workers.wait_for_complete()  # the worker for the five layers too
+            await pilot.pause()
+            await wait_for(pilot, lambda: not screen.computing, what="the summary")
+            fresh = summarize(parse_config(app.workspace.copy()))
+            assert [cells(app, i)[5:] for i in range(len(before))] == [[r.output_shape, f"{r.params:,}"] for r in fresh.rows]
+            assert screen.summary.total_params == fresh.total_params == 8642
+            assert " ".join(screen_text(app).split()).count("total 8,642 params") == 1

@@ -90,10 +90,12 @@ class BuildScreen(GraphKeys, KwbScreen):
     """True while the drawing of the graph is shown instead of the table (g)."""
 
     class SummaryReady(Message):
-        """Keras finished computing shapes (``summary``) or failed (``error``)."""
+        """Keras finished computing shapes (``summary``) or failed (``error``) for the config ``raw``."""
 
-        def __init__(self, summary: Any, error: str | None = None) -> None:
+        def __init__(self, raw: dict[str, Any], summary: Any, error: str | None = None) -> None:
             super().__init__()
+            self.raw = raw
+            """The config the summary was computed from: one that is no longer the workspace's is not drawn."""
             self.summary = summary
             self.error = error
 
@@ -261,24 +263,31 @@ class BuildScreen(GraphKeys, KwbScreen):
         except ConfigError as exc:
             problem = "; ".join(f"{k}: {m}" for k, m in exc.issues[:2])
             if any(k.startswith("model") for k, _ in exc.issues):
-                self.post_message(self.SummaryReady(None, problem))
+                self.post_message(self.SummaryReady(raw, None, problem))
                 return
             try:  # shapes come from the model section alone: a loss per output not wired yet, or data.x missing an input, hides none
                 cfg = parse_config({"model": raw.get("model")}, base_dir=base)
             except ConfigError:
-                self.post_message(self.SummaryReady(None, problem))
+                self.post_message(self.SummaryReady(raw, None, problem))
                 return
         from engine.model import summarize
 
         try:
             summary = summarize(cfg)
         except Exception as exc:  # summarize never raises by contract; still, show it
-            self.post_message(self.SummaryReady(None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.SummaryReady(raw, None, f"{type(exc).__name__}: {exc}"))
             return
         summary.error = summary.error or problem
-        self.post_message(self.SummaryReady(summary))
+        self.post_message(self.SummaryReady(raw, summary))
 
     def on_build_screen_summary_ready(self, message: BuildScreen.SummaryReady) -> None:
+        if message.raw != self.workspace.raw:
+            # Computed for a config edited since (``a`` then ``x`` in one write: the worker for the
+            # five layers ends after the one for the four). Every edit starts its own worker, so
+            # while ``computing`` the current config's summary is on its way; otherwise ask anew.
+            if not self.computing:
+                self._refresh()
+            return
         self.computing = False
         if message.error is not None:
             from engine.model import ModelSummary
