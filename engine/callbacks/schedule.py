@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 from engine.kerasapi import keras as _keras_module
 
-if TYPE_CHECKING:
-    from engine.callbacks.bridge import Bridge
-
 keras = _keras_module()
+
+
+class Bridge(Protocol):
+    """What these callbacks use of the run's bridge (``engine.callbacks.bridge.Bridge``, which imports this module)."""
+
+    lr_multiplier: float
+    stop_reason: str | None
+
+    def note_lr(self, source: str) -> None: ...
+
+    def note_stop(self, reason: str) -> None: ...
 
 __all__ = [
     "EpochSchedule", "LrWatch", "ScaledSchedule", "LrNotSettable", "get_lr", "set_lr", "scale_schedule",

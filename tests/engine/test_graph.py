@@ -324,7 +324,7 @@ class TestAgainstData:
 
     def test_matching_data_passes(self):
         x, y = two_input_arrays()
-        self.check(x, y, **self.targets())
+        assert self.check(x, y, **self.targets()) is None  # no DataError
 
     def test_an_input_with_no_data(self):
         x, y = two_input_arrays()

@@ -83,3 +83,4 @@ class TestBestCheckpoint:
         model, x, y = regression()
         with pytest.warns(UserWarning, match="available metrics are: accuracy_gap, loss"):
             model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[BestCheckpoint(tmp_path, monitor="val_mae")])
+        assert list(tmp_path.iterdir()) == []  # nothing to compare: nothing saved
