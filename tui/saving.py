@@ -60,7 +60,8 @@ class Saver:
 
         self.app.push_screen(
             PathDialog(self._save_as_prompt(), str(self._suggestion()), check=ws.save_refusal,
-                       confirm_overwrite=True, current=None if ws.must_ask_path else ws.path),
+                       confirm_overwrite=True, current=None if ws.must_ask_path else ws.path,
+                       cursor_blink=self.app.cursor_blink),
             chosen,
         )  # fmt: skip  (a file that must not be written over without asking is replaced only on a second enter)
 
@@ -141,7 +142,8 @@ class Saver:
                 self.confirm_unsaved(f"opening {path.name}", lambda: self._replace(Workspace.open(path)))
 
         folder = self.workspace.path.parent if self.workspace.path else Path.cwd()
-        self.app.push_screen(PathDialog("Open the config file:", f"{folder}/", check=check, action="Open"), chosen)
+        self.app.push_screen(PathDialog("Open the config file:", f"{folder}/", check=check, action="Open",
+                                          cursor_blink=self.app.cursor_blink), chosen)
 
     def open_run_config(self, config: Path, run_id: str) -> None:
         """Runs → ``E``: edit a run's config (asking first about unsaved edits); ``ctrl+s`` will ask where to save it."""

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 if TYPE_CHECKING:
-    from tui.app import KwbApp
+    from tui.navigation import Navigation  # the app's screen history (KwbApp mixes it in)
 
 __all__ = ["KwbScreen", "FIELDS", "is_field"]
 
@@ -68,12 +68,12 @@ class KwbScreen(Screen[None]):
         if step is not None:
             step()
         else:
-            cast("KwbApp", self.app).go_back()
+            cast("Navigation", self.app).go_back()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding (footer and help) where it would do nothing.
         if action == "leave_field":
             return self.focused is not None and is_field(self.focused)
         if action == "back":
-            return self.back_within() is not None or cast("KwbApp", self.app).can_go_back
+            return self.back_within() is not None or cast("Navigation", self.app).can_go_back
         return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, cast
+from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,9 +11,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
-
-if TYPE_CHECKING:
-    from tui.app import KwbApp
 
 __all__ = ["UnsavedDialog", "PathDialog"]
 
@@ -64,7 +61,8 @@ class PathDialog(ModalScreen["Path | None"]):
     """Ask for a file path (save as, open); stays open, saying why, until the path is one ``check`` accepts.
 
     ``check(path)`` returns why that path will not do, or None. With ``confirm_overwrite``
-    an existing file other than ``current`` must be entered twice to be replaced."""
+    an existing file other than ``current`` must be entered twice to be replaced.
+    ``cursor_blink`` is the app's setting (off for snapshot tests)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     """escape closes without a path."""
@@ -77,8 +75,10 @@ class PathDialog(ModalScreen["Path | None"]):
         confirm_overwrite: bool = False,
         current: Path | None = None,
         action: str = "Save",
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.prompt = prompt
         self.value = value
         self.check = check
@@ -98,7 +98,7 @@ class PathDialog(ModalScreen["Path | None"]):
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
-        field.cursor_blink = cast("KwbApp", self.app).cursor_blink
+        field.cursor_blink = self.cursor_blink
         field.focus()
 
     def _submit(self) -> None:
