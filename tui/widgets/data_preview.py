@@ -89,15 +89,7 @@ def render_preview(info: dict[str, Any]) -> Text:
             out.append(f"  x {tuple(s['x_shape'])} {s['x_dtype']}\n  y {tuple(s['y_shape'])} {s['y_dtype']}\n", style="dim")
     balance: dict[str, int] = info.get("class_balance") or {}
     if balance:
-        out.append("\nclass balance (train)\n", style="bold")
-        largest = max(balance.values())
-        width = min(12, max(len(str(k)) for k in balance))
-        for name, count in list(balance.items())[:20]:
-            out.append(f"{str(name)[:width]:>{width}} ")
-            out.append(_bar(count, largest), style="green")
-            out.append(f" {count}\n")
-        if len(balance) > 20:
-            out.append(f"… and {len(balance) - 20} more classes\n", style="dim")
+        _render_balance(out, balance, "class balance (train)")
     if info.get("x_range"):
         lo, hi = info["x_range"]
         out.append(f"\nx range [{lo:.3g}, {hi:.3g}]", style="dim")
