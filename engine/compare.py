@@ -1,0 +1,372 @@
+"""Runs compared: the settings that differ between runs, next to their epochs, duration and best and final metrics.
+
+UI-free; ``kwb compare`` prints it, the Runs screen shows it as columns. A run's settings
+are its config.yaml (or, for a run of a user's own ``fit``, its script.json) flattened to
+key paths (``compile.optimizer.learning_rate``, ``model.layers[0].units``); the columns
+are the paths whose values are not the same in every run, each under a short name people
+read (``lr``, ``layers[0].units``, ``batch_size``). A layer ``{Dense: {units: 16}}`` is
+read as the path ``model.layers[0]`` (its class) and its arguments under it, so two runs
+with different layer classes differ in one column, not in two absent ones. A section that
+is off in one run (``early_stopping: null``) and set in another differs in one column
+(``-`` / ``on``); its own keys count only among the runs that have it.
+
+Best values take each metric's direction from :func:`engine.callbacks.monitor.metric_direction`;
+they come from history.csv, else from status.json's ``best``. A damaged run (no readable
+config, no history) is shown with what can be read: its unknown settings read ``?`` and
+take no part in deciding which settings differ.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from engine import events as ev
+from engine.callbacks.monitor import best_of, metric_direction
+from engine.runs import RunInfo, read_events, read_history, run_info
+
+__all__ = [
+    "Comparison",
+    "RunRow",
+    "SortKey",
+    "compare_runs",
+    "differing_paths",
+    "flatten",
+    "format_value",
+    "run_labels",
+    "run_settings",
+    "short_names",
+]
+
+IGNORED = ("name", "output.runs_dir", "fit.epochs")
+"""Paths never shown as a differing setting: the name is in the run's id, the planned epochs in its epochs column."""
+
+ALIASES = {"learning_rate": "lr", "reduce_lr_on_plateau": "plateau"}
+"""Shorter words for long path segments people know."""
+
+ON = "on"
+"""The value of a section that is set (a mapping) where another run has it off."""
+MISSING = "-"
+"""The value of a key a run does not have."""
+UNKNOWN = "?"
+"""A setting of a run whose settings could not be read."""
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A config as ``{key path: leaf value}``: mappings and lists of mappings opened, lists of scalars kept whole.
+
+    A layer (a mapping with one capitalised key, ``{Dense: {...}}``) gives its class at its
+    own path and its arguments under it (``model.layers[0]``: ``Dense``, ``model.layers[0].units``: 16).
+    """
+    out: dict[str, Any] = {}
+    if isinstance(value, dict) and value:
+        if len(value) == 1 and _is_layer(value):
+            (cls, args), = value.items()
+            out[prefix] = cls
+            out.update(flatten(args, prefix) if isinstance(args, dict) else {})
+            return out
+        for key, sub in value.items():
+            out.update(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        for i, sub in enumerate(value):
+            out.update(flatten(sub, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = value
+    return out
+
+
+def _is_layer(value: dict[str, Any]) -> bool:
+    key = next(iter(value))
+    return isinstance(key, str) and key[:1].isupper() and isinstance(value[key], (dict, type(None)))
+
+
+def _parent(path: str) -> str:
+    """``a.b[2].c`` -> ``a.b[2]``; ``a.b[2]`` -> ``a.b``; ``a`` -> ``""``."""
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+def _containers(flat: dict[str, Any]) -> set[str]:
+    """Every path that holds other paths in ``flat`` (the root ``""`` included)."""
+    out = {""}
+    for path in flat:
+        while (path := _parent(path)) and path not in out:
+            out.add(path)
+    return out
+
+
+def _identity(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _value_in(flat: dict[str, Any], containers: set[str], path: str) -> tuple[bool, Any]:
+    """(counted, value) of ``path`` in one run: not counted where the section holding it is off."""
+    if path in flat:
+        return True, flat[path]
+    if path in containers:
+        return True, ON
+    if _parent(path) in containers:
+        return True, MISSING
+    return False, None
+
+
+def differing_paths(settings: list[dict[str, Any] | None]) -> list[str]:
+    """The key paths whose values are not the same in every run, in config order.
+
+    Args:
+        settings: each run's flattened settings (:func:`flatten`); None for a run whose
+            settings could not be read (it takes no part).
+    """
+    known = [s for s in settings if s is not None]
+    containers = [_containers(s) for s in known]
+    order: dict[str, None] = {}
+    for flat in known:
+        order.update(dict.fromkeys(flat))
+    out = []
+    for path in order:
+        if path in IGNORED:
+            continue
+        seen = {_identity(v) for flat, cont in zip(known, containers) for counted, v in [_value_in(flat, cont, path)] if counted}
+        if len(seen) > 1:
+            out.append(path)
+    return out
+
+
+def _segments(path: str) -> list[str]:
+    """``model.layers[0].units`` -> ``["model", "layers[0]", "units"]``."""
+    return [part for part in path.split(".") if part]
+
+
+def short_names(paths: list[str]) -> dict[str, str]:
+    """Each path's shortest tail that no other path shares (``lr``, ``layers[0].units``, ``batch_size``, ``plateau.patience``).
+
+    A key keeps the section it belongs to (``plateau.patience``, ``optimizer.name``) unless
+    that section is one of the config's top-level ones (``fit.batch_size`` reads
+    ``batch_size``) or the key has a short name of its own (``learning_rate`` reads ``lr``);
+    a tail never starts right after a list index, so a layer argument keeps its layer
+    (``layers[0].units``, never ``units``).
+    """
+    parts = {p: [ALIASES.get(s, s) for s in _segments(p)] for p in paths}
+
+    def tail(path: str, n: int) -> str:
+        segs = parts[path]
+        start = max(0, len(segs) - n)
+        while start > 0 and segs[start - 1].endswith("]") and not segs[start].endswith("]"):
+            start -= 1  # keep the layer (or list item) a key belongs to
+        return ".".join(segs[start:])
+
+    names: dict[str, str] = {}
+    for path in paths:
+        segs = _segments(path)
+        n = 1 if len(segs) <= 2 or segs[-1] in ALIASES else 2
+        while n < len(parts[path]) and any(tail(other, n) == tail(path, n) for other in paths if other != path):
+            n += 1
+        names[path] = tail(path, n)
+    return names
+
+
+def format_value(value: Any) -> str:
+    """A setting or metric as a table cell: ``0.001``, ``relu``, ``[2]``, ``-`` for None."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def run_settings(path: str | Path) -> dict[str, Any] | None:
+    """A run's settings flattened: its config.yaml, else its script.json; None when neither can be read."""
+    from engine.config_io import yaml_load  # PyYAML only when asked
+
+    run = Path(path)
+    for name, load in (("config.yaml", yaml_load), ("script.json", json.loads)):
+        try:
+            raw = load((run / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except Exception:  # a torn or hand-broken file: this run's settings are unknown
+            return None
+        return flatten(raw) if isinstance(raw, dict) else None
+    return None
+
+
+@dataclass
+class RunRow:
+    """One run's row: what it is, its settings, and its results."""
+
+    info: RunInfo
+    settings: dict[str, Any] | None
+    """Flattened settings; None when they could not be read."""
+    best: dict[str, float] = field(default_factory=dict)
+    final: dict[str, float] = field(default_factory=dict)
+    damaged: list[str] = field(default_factory=list)
+    """What could not be read (``config``, ``history``), for a ``damaged`` mark."""
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def setting(self, path: str) -> Any:
+        """The value of ``path`` in this run (``?`` unknown, ``-`` absent, ``on`` a section that is set)."""
+        if self.settings is None:
+            return UNKNOWN
+        counted, value = _value_in(self.settings, _containers(self.settings), path)
+        return value if counted else MISSING
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A column to sort by: a setting's path, ``best_<metric>``, ``final_<metric>``, ``epochs``, ``duration`` or ``run``."""
+
+    column: str
+    descending: bool = False
+
+
+@dataclass
+class Comparison:
+    """Runs side by side: the differing settings as columns, metrics best and final."""
+
+    rows: list[RunRow]
+    settings: list[str]
+    """The differing key paths, in config order."""
+    names: dict[str, str]
+    """Each differing path's short name."""
+    metrics: list[str]
+    """Every metric any run logged (validation ones first)."""
+
+    def columns(self) -> list[str]:
+        """Every sortable column: run, state, epochs, each setting's short name, best_ and final_ of each metric, duration."""
+        return ["run", "state", "epochs", *(self.names[p] for p in self.settings),
+                *(f"best_{m}" for m in self.metrics), *(f"final_{m}" for m in self.metrics), "duration"]  # fmt: skip
+
+    def resolve(self, column: str) -> str:
+        """A column given by short name, key path or metric name (``val_loss`` is ``best_val_loss``); KeyError otherwise."""
+        by_name = {self.names[p]: p for p in self.settings}
+        if column in by_name or column in ("run", "state", "epochs", "duration"):
+            return column
+        if column in self.settings:
+            return self.names[column]
+        if column in self.metrics:
+            return f"best_{column}"
+        if column in self.columns():
+            return column
+        raise KeyError(column)
+
+    def value(self, row: RunRow, column: str) -> Any:
+        """The raw value of ``column`` (as :meth:`columns` names it) in ``row``."""
+        info = row.info
+        if column == "run":
+            return info.id
+        if column == "state":
+            return info.state
+        if column == "epochs":
+            return info.epochs_done
+        if column == "duration":
+            return info.duration_s
+        for prefix, source in (("best_", row.best), ("final_", row.final)):
+            if column.startswith(prefix) and column[len(prefix):] in self.metrics:
+                return source.get(column[len(prefix):])
+        path = next(p for p in self.settings if self.names[p] == column)
+        return row.setting(path)
+
+    def cell(self, row: RunRow, column: str) -> str:
+        """``column``'s value in ``row`` as text: epochs as done/planned; a duration in seconds (callers format it)."""
+        if column == "epochs":
+            info = row.info
+            return f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
+        return format_value(self.value(row, column))
+
+    def sorted(self, key: SortKey) -> list[RunRow]:
+        """The rows ordered by ``key``: numbers by value, then text; unknown and missing values last either way."""
+        column = self.resolve(key.column)
+        present = [r for r in self.rows if _sortable(self.value(r, column))]
+        absent = [r for r in self.rows if not _sortable(self.value(r, column))]
+        present.sort(key=lambda r: _order(self.value(r, column)), reverse=key.descending)
+        return present + absent
+
+    def default_descending(self, column: str) -> bool:
+        """Best first for a metric (higher first where higher is better), else ascending."""
+        for prefix in ("best_", "final_"):
+            if column.startswith(prefix):
+                return metric_direction(None, column[len(prefix):]) == "max"
+        return False
+
+
+def _sortable(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is not None and value not in (MISSING, UNKNOWN)
+
+
+def _order(value: Any) -> tuple[int, float, str]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, format_value(value))
+
+
+def _results(path: Path, info: RunInfo) -> tuple[dict[str, float], dict[str, float], bool]:
+    """(best, final, any epoch readable) of one run: from history.csv, else its events, else status.json's best."""
+    try:
+        history = read_history(path)
+    except (OSError, UnicodeDecodeError, ValueError):
+        history = []
+    if not history:
+        history = [dict(e.logs) for e in read_events(path) if isinstance(e, ev.EpochEnded)]
+    if not history:
+        return dict(info.best), {}, False
+    final = {k: v for k, v in history[-1].items() if k not in ("epoch", "learning_rate")}
+    return best_of(history), final, True
+
+
+def _row(path: Path) -> RunRow | None:
+    info = run_info(path)
+    if info is None:
+        return None
+    settings = run_settings(path)
+    best, final, has_history = _results(path, info)
+    damaged = [] if settings is not None else ["config"]
+    if not has_history and info.epochs_done > 0:
+        damaged.append("history")
+    return RunRow(info, settings, best, final, damaged)
+
+
+def _metric_order(rows: Iterable[RunRow]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row.best))
+        seen.update(dict.fromkeys(row.final))
+    names = list(seen)
+    return [m for m in names if m.startswith("val_")] + [m for m in names if not m.startswith("val_")]
+
+
+def compare_runs(paths: Iterable[str | Path]) -> Comparison:
+    """The comparison of the runs in ``paths`` (run directories); a directory without a readable status.json is left out."""
+    rows = [row for p in paths if (row := _row(Path(p))) is not None]
+    settings = differing_paths([r.settings for r in rows])
+    return Comparison(rows, settings, short_names(settings), _metric_order(rows))
+
+
+def run_labels(comparison: Comparison, limit: int = 2) -> dict[str, str]:
+    """A short, distinct label per run for a legend: its differing settings (``lr=0.01 layers[0].units=64``).
+
+    Up to ``limit`` settings; where that leaves two runs alike (or no setting differs), the
+    run's name, or its id without the date when names repeat.
+    """
+    names = [r.info.name for r in comparison.rows]
+    fallback = {r.id: r.info.name if names.count(r.info.name) == 1 else r.id.split("-", 1)[-1] for r in comparison.rows}
+    shown = comparison.settings[:limit]
+    labels = {
+        r.id: " ".join(f"{comparison.names[p]}={format_value(r.setting(p))}" for p in shown) or fallback[r.id]
+        for r in comparison.rows
+    }
+    values = list(labels.values())
+    return {rid: text if values.count(text) == 1 or text == fallback[rid] else f"{fallback[rid]} {text}" for rid, text in labels.items()}
