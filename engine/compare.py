@@ -241,7 +241,7 @@ class Comparison:
     names: dict[str, str]
     """Each differing path's short name."""
     metrics: list[str]
-    """Every metric any run logged (validation ones first)."""
+    """Every metric any run logged: validation ones first, each half led by its loss."""
 
     def columns(self) -> list[str]:
         """Every sortable column: run, state, epochs, each setting's short name, best_ and final_ of each metric, duration."""
@@ -344,8 +344,8 @@ def _metric_order(rows: Iterable[RunRow]) -> list[str]:
     for row in rows:
         seen.update(dict.fromkeys(row.best))
         seen.update(dict.fromkeys(row.final))
-    names = list(seen)
-    return [m for m in names if m.startswith("val_")] + [m for m in names if not m.startswith("val_")]
+    # Validation first, each half led by its loss: the headline people sort by.
+    return sorted(seen, key=lambda m: (not m.startswith("val_"), m.removeprefix("val_") != "loss"))
 
 
 def compare_runs(paths: Iterable[str | Path]) -> Comparison:

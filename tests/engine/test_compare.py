@@ -139,7 +139,7 @@ class TestCompareRuns:
         assert a.best["val_loss"] == pytest.approx(0.3)  # lower is better
         assert a.best["val_accuracy"] == pytest.approx(0.65)  # higher is better
         assert a.final["val_loss"] == pytest.approx(0.4)
-        assert comp.metrics[:2] == ["val_loss", "val_accuracy"]
+        assert comp.metrics == ["val_loss", "val_accuracy", "loss", "accuracy"]
         assert comp.columns() == ["run", "state", "epochs", "layers[0].units", "lr", "best_val_loss", "best_val_accuracy",
                                   "best_loss", "best_accuracy", "final_val_loss", "final_val_accuracy", "final_loss",
                                   "final_accuracy", "duration"]  # fmt: skip

@@ -1,0 +1,138 @@
+"""``kwb compare``: runs side by side, the settings that differ next to epochs, duration and best and final metrics.
+
+The table is :mod:`engine.compare`'s, the same the Runs screen shows; this verb prints it
+for people (validation metrics when the runs have them) or, with ``--csv``, one row per run
+with every metric to stdout.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from tui.commands.common import RunsDirOpt, bad_input, runs_dir_or_default
+
+if TYPE_CHECKING:
+    from engine.compare import Comparison, RunRow
+
+__all__ = ["compare", "resolve_runs", "table_columns"]
+
+
+def resolve_runs(refs: list[str], runs_dir: Path) -> list[Path]:
+    """Each RUN as run directories: a path, an id, or a part of ids (every run it names); none given: every run.
+
+    Raises:
+        UserError: a RUN names no run (``key="RUN"``).
+    """
+    from engine.errors import UserError
+    from engine.runs import list_runs
+
+    listed = [info.path for info in reversed(list_runs(runs_dir))]  # oldest first
+    if not refs:
+        return listed
+    out: list[Path] = []
+    for ref in refs:
+        path = Path(ref)
+        if (path / "status.json").exists():
+            found = [path]
+        else:
+            found = [p for p in listed if p.name == ref] or [p for p in listed if ref in p.name]
+        if not found:
+            raise UserError(f"no run {ref!r} (looked for a run directory path and under {runs_dir}/)", key="RUN")
+        out += [p for p in found if p not in out]
+    return out
+
+
+def table_columns(comp: Comparison) -> list[str]:
+    """The human table's columns: validation metrics only when there are some (the CSV has them all)."""
+    shown = [m for m in comp.metrics if m.startswith("val_")] or comp.metrics
+    settings = [comp.names[p] for p in comp.settings]
+    return ["run", "state", "epochs", *settings, *(f"best_{m}" for m in shown), *(f"final_{m}" for m in shown), "duration"]
+
+
+def _cell(comp: Comparison, row: RunRow, column: str, missing: str) -> str:
+    from tui.state import format_duration
+
+    if column == "duration":
+        return format_duration(row.info.duration_s, missing=missing)
+    return comp.cell(row, column)
+
+
+def _print_table(comp: Comparison, rows: list[RunRow]) -> None:
+    columns = table_columns(comp)
+    cells = [[_cell(comp, row, c, "-") for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    numeric = [i > 2 and all(_numberish(r[i]) for r in cells) for i in range(len(columns))]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    print(line(columns))
+    for row in cells:
+        print(line(row))
+    if not comp.settings and len(rows) > 1:
+        print("\nno setting differs between these runs")
+    for row in rows:
+        if row.damaged:
+            print(f"\n{row.id}: damaged ({', '.join(row.damaged)} unreadable): shown with what could be read", end="")
+    if any(row.damaged for row in rows):
+        print()
+
+
+def _numberish(text: str) -> bool:
+    try:
+        float(text.replace(":", "").replace("/", ""))
+    except ValueError:
+        return text in ("-", "?")
+    return True
+
+
+def _write_csv(comp: Comparison, rows: list[RunRow]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    columns = comp.columns()
+    keys = ["run", "state", "epochs_done", "epochs", *comp.settings, *columns[3 + len(comp.settings):-1], "duration_s", "damaged"]
+    writer.writerow(keys)
+    for row in rows:
+        info = row.info
+        values = [comp.value(row, c) for c in columns[3 + len(comp.settings):-1]]
+        settings = [comp.cell(row, comp.names[p]) for p in comp.settings]
+        duration = "" if info.duration_s is None else f"{info.duration_s:.3f}"
+        writer.writerow([info.id, info.state, info.epochs_done, info.epochs or "", *settings,
+                         *("" if v is None else repr(float(v)) for v in values), duration, " ".join(row.damaged)])  # fmt: skip
+
+
+def compare(
+    runs: Annotated[Optional[list[str]], typer.Argument(help="Runs: ids, parts of ids (every run matching) or run directories. Defaults to every run.", show_default=False)] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a column: a setting (lr, layers[0].units), a metric (val_loss: its best), final_val_loss, epochs, duration. Metrics best first, settings ascending.", show_default=False)] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the sort.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="One row per run to stdout as CSV, every metric best and final, settings by key path.")] = False,
+    runs_dir: RunsDirOpt = None,
+) -> None:
+    """Compare runs: exactly the settings that differ between them, with best and final metrics, epochs and duration."""
+    from engine.compare import SortKey, compare_runs
+    from engine.errors import UserError, suggest
+
+    root = runs_dir_or_default(runs_dir)
+    try:
+        paths = resolve_runs(list(runs or []), root)
+    except UserError as exc:
+        bad_input(exc)
+    comp = compare_runs(paths)
+    if not comp.rows:
+        print(f"no runs in {root}/")
+        return
+    rows = comp.rows
+    if sort is not None:
+        try:
+            column = comp.resolve(sort)
+        except KeyError:
+            choices = comp.metrics + comp.columns() + comp.settings
+            bad_input(UserError(f"no column {sort!r}{suggest(sort, choices)}; columns: {', '.join(comp.columns())}", key="--sort"))
+        rows = comp.sorted(SortKey(column, comp.default_descending(column) != reverse))
+    elif reverse:
+        rows = rows[::-1]
+    (_write_csv if as_csv else _print_table)(comp, rows)
