@@ -146,6 +146,8 @@ class ModelConfig(_Strict):
     """Names of the output layers. Defaults to the last layer."""
     path: str | None = None
     """Load this ``.keras`` / ``.h5`` model instead of building from layers (safe_mode)."""
+    unsafe: bool = False
+    """Load ``path`` even when it holds a Lambda layer, whose Python code then runs (trust the file). Defaults to False."""
 
     @field_validator("input_shape")
     @classmethod
@@ -233,8 +235,9 @@ class CompileConfig(_Strict):
 
 # ---------------------------------------------------------------- fit
 class FitConfig(_Strict):
-    epochs: int = Field(30, gt=0)
-    batch_size: int = Field(32, gt=0)
+    epochs: int = Field(30, gt=0, le=1_000_000)
+    """At most 1,000,000, so a stray exponent (1e30) is a config error rather than a run that never ends."""
+    batch_size: int = Field(32, gt=0, le=2**31 - 1)
     """Global batch size (split across replicas under a distribution strategy)."""
     shuffle: bool = True
     class_weight: Union[dict[int, float], Literal["balanced"], None] = None
@@ -246,7 +249,7 @@ class FitConfig(_Strict):
     @model_validator(mode="after")
     def _initial_before_end(self) -> "FitConfig":
         if self.initial_epoch >= self.epochs:
-            raise ValueError(f"initial_epoch ({self.initial_epoch}) must be below epochs ({self.epochs})")
+            raise KeyedIssues([("fit.initial_epoch", f"must be below fit.epochs ({self.epochs}), got {self.initial_epoch}")])
         return self
 
 

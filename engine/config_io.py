@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "yaml_load",
+    "YamlRefused",
+    "MAX_CONFIG_BYTES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
     "parse_value",
     "read_raw_config",
     "parse_config",
@@ -51,9 +55,73 @@ _YamlLoader.add_implicit_resolver(
 )
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file larger than this (1 MiB) is refused before it is parsed."""
+MAX_YAML_DEPTH = 64
+"""Nesting deeper than this is refused while composing (PyYAML would recurse until Python gives up)."""
+MAX_YAML_NODES = 100_000
+"""A document that expands (aliases counted each time they are used) to more nodes than this is refused."""
+
+
+class YamlRefused(ValueError):
+    """YAML text over one of the limits above: too large, too deep, or expanding too far through aliases."""
+
+
+class _LimitedYamlLoader(_YamlLoader):
+    """``_YamlLoader`` that refuses deep nesting and alias bombs before any Python object is built.
+
+    Aliases are cheap to compose (they share one node) and explode only when something walks the
+    result, so the expanded size is counted on the node graph, each node once (memoised).
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise YamlRefused(f"nests deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise YamlRefused(f"expands to more than {MAX_YAML_NODES:,} values through its aliases (a YAML bomb?)")
+        return node
+
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    """Nodes under ``node`` with every alias expanded; stops counting past the limit."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = MAX_YAML_NODES + 1  # a node inside itself (a recursive alias) counts as too big
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded_size(child, memo)
+        if total > MAX_YAML_NODES:
+            break
+    memo[id(node)] = total
+    return total
+
+
 def yaml_load(text: str) -> Any:
-    """Parse YAML text safely (no Python objects), with ``1e-4`` read as a float."""
-    return yaml.load(text, Loader=_YamlLoader)
+    """Parse YAML text safely (no Python objects), with ``1e-4`` read as a float.
+
+    Raises:
+        YamlRefused: nesting deeper than ``MAX_YAML_DEPTH`` or more than ``MAX_YAML_NODES``
+            values once aliases are expanded.
+        yaml.YAMLError: not YAML.
+    """
+    return yaml.load(text, Loader=_LimitedYamlLoader)
 
 
 def parse_value(text: str) -> Any:
@@ -68,7 +136,7 @@ def parse_value(text: str) -> Any:
         return None
     try:
         return yaml_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, YamlRefused):
         return text
 
 
@@ -95,6 +163,9 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(label, [("", "file not found")])
     if path.is_dir():
         raise ConfigError(label, [("", "is a folder, expected a YAML file")])
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(label, [("", f"is {size / 2**20:.1f} MiB; a config file is at most {MAX_CONFIG_BYTES >> 20} MiB")])
     raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
         raise ConfigError(label, [("", "is a binary file, expected YAML text")])
@@ -106,6 +177,8 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(label, [("", "is empty, expected a YAML mapping with at least a 'model' key")])
     try:
         return yaml_load(text)
+    except YamlRefused as exc:
+        raise ConfigError(label, [("", f"refused: the YAML {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -113,21 +186,24 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(label, [("", f"YAML syntax error at {where}{problem}")]) from None
 
 
-def _resolve_paths(cfg: RunConfig, base: Path | None) -> None:
-    if base is None:
-        return
+def _resolve_paths(cfg: RunConfig, base: Path | None, source: str | None = None) -> None:
+    """Make the data and model paths absolute (relative to ``base``); refuse one no file system can hold."""
 
-    def fix(p: str | None) -> str | None:
+    def fix(p: str | None, key: str) -> str | None:
         if p is None:
             return None
+        if "\x00" in p or not p.strip():
+            raise ConfigError(source, [(key, f"must be a file path, got {p!r:.60}")])
+        if base is None:
+            return p
         expanded = Path(os.path.expanduser(p))
         return str(expanded if expanded.is_absolute() else (base / expanded).resolve())
 
-    cfg.data.path = fix(cfg.data.path)
-    for ref in (cfg.data.validation, cfg.data.test):
+    cfg.data.path = fix(cfg.data.path, "data.path")
+    for key, ref in (("data.validation.path", cfg.data.validation), ("data.test.path", cfg.data.test)):
         if ref is not None:
-            ref.path = fix(ref.path)  # type: ignore[assignment]
-    cfg.model.path = fix(cfg.model.path)
+            ref.path = fix(ref.path, key)  # type: ignore[assignment]
+    cfg.model.path = fix(cfg.model.path, "model.path")
 
 
 def parse_config(raw: Any, source: str | None = None, base_dir: Path | None = None) -> RunConfig:
@@ -145,7 +221,7 @@ def parse_config(raw: Any, source: str | None = None, base_dir: Path | None = No
         cfg = RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, validation_issues(exc)) from None
-    _resolve_paths(cfg, base_dir)
+    _resolve_paths(cfg, base_dir, source)
     # Catalogue-level checks (layer names and arguments, optimizer, loss, metrics).
     from engine import layers as catalogue
 
