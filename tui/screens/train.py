@@ -21,12 +21,17 @@ __all__ = ["TrainScreen"]
 class TrainScreen(KwbScreen):
     """The dashboard, with the training settings one key away (``o``)."""
 
+    AUTO_FOCUS = ""
+    """Nothing focused on arrival: the charts take the focus from the arrow keys or Tab, not by default."""
+
     BINDINGS = [
         Binding("o", "toggle_settings", "Settings"),
         Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
+        *Dashboard.CHART_BINDINGS,
     ]
     """o flips between the dashboard and the compile/fit/callback settings; m shows the dashboard's
-    next chart where several take turns in one cell (a small terminal)."""
+    next chart where several take turns in one cell (a small terminal); S, Y, z and the arrows read
+    the charts (``Dashboard.CHART_BINDINGS``; S here smooths, the app's "Save as…" is in the palette)."""
 
     def compose(self) -> ComposeResult:
         yield NavBar()
@@ -47,15 +52,38 @@ class TrainScreen(KwbScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_chart":
-            return self.query_one(ContentSwitcher).current == "dashboard" and self.query_one(Dashboard).pages > 1
+            return self._on_dashboard() and self.query_one(Dashboard).pages > 1
+        if action in Dashboard.CHART_ACTIONS:
+            return self._on_dashboard()
         return super().check_action(action, parameters)
+
+    def _on_dashboard(self) -> bool:
+        """The dashboard is shown (asked before the screen is composed too: not yet)."""
+        switcher = self.query(ContentSwitcher)
+        return bool(switcher) and switcher.first().current == "dashboard"
 
     def action_next_chart(self) -> None:
         self.query_one(Dashboard).next_chart()
 
+    def action_smooth(self) -> None:
+        self.query_one(Dashboard).cycle_smoothing()
+
+    def action_log_scale(self) -> None:
+        self.query_one(Dashboard).toggle_log()
+
+    def action_zoom(self) -> None:
+        self.query_one(Dashboard).toggle_zoom()
+        self.refresh_bindings()
+
+    def action_focus_chart(self, step: int) -> None:
+        self.query_one(Dashboard).focus_chart(step)
+
     def back_within(self) -> Callable[[], None] | None:
-        """The settings go back to the dashboard."""
-        return None if self.query_one(ContentSwitcher).current == "dashboard" else self._to_dashboard
+        """The settings go back to the dashboard; a zoomed chart goes back to the layout."""
+        if self.query_one(ContentSwitcher).current != "dashboard":
+            return self._to_dashboard
+        dashboard = self.query_one(Dashboard)
+        return self.action_zoom if dashboard.zoomed is not None else None
 
     def _to_dashboard(self) -> None:
         self.query_one(ContentSwitcher).current = "dashboard"

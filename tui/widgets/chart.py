@@ -9,6 +9,12 @@ most once a second and less often after a big change (``Chart.MIN_INTERVAL``,
 ``Chart.CELLS_PER_S``; the first data shows at once), and not while its screen is
 hidden. The axes snap to round limits (``nice_range``), so a growing curve leaves the
 rest of the plot as it was instead of rescaling it on every point.
+
+Reading aids: ``smoothing`` draws TensorBoard's debiased EMA (``engine.smoothing``) over
+the raw curve, which stays faint behind it; ``log_y`` a log scale; ``marks`` small ticks on
+the time axis (learning-rate changes, manual checkpoints). The legend
+(``tui.widgets.chart_legend``) names each series in its line colour with its latest and
+best value. A chart takes the focus (Tab, arrows on the dashboard) so ``z`` can zoom it.
 """
 
 from __future__ import annotations
@@ -17,18 +23,29 @@ import math
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.markup import escape
 from textual.reactive import reactive, var
 from textual.timer import Timer
 from textual.widget import Widget
 
+from engine.smoothing import debiased_ema, weight_label
 from tui.widgets.cells import RepaintBudget, changed_regions, sent_cells
+from tui.widgets.chart_legend import LegendEntry, fit_legend
 
-__all__ = ["SERIES_COLORS", "Chart", "epoch_axis_end", "nice_range", "nice_ticks", "render_chart"]
+__all__ = ["SERIES_COLORS", "Chart", "Mark", "epoch_axis_end", "nice_range", "nice_ticks", "render_chart"]
 
 SERIES_COLORS = ("bright_blue", "bright_green", "bright_red", "bright_cyan", "bright_magenta", "bright_yellow")
-"""Rich names of plotext's first colours (palette 12, 10, 9, 14, 13, 11), for legends."""
+"""Rich names of the series' colours, in order (the 256-colour palette's 12, 10, 9, 14, 13, 11), for legends."""
+LINE_COLORS = (12, 10, 9, 14, 13, 11)
+"""The same colours as palette numbers, for plotext."""
+FAINT_COLORS = (25, 28, 88, 30, 90, 100)
+"""Darker shades of ``LINE_COLORS``: the raw curve behind a smoothed one."""
+MARK_STYLES = {"lr_down": ("▾", 5), "lr_up": ("▴", 5), "checkpoint": ("◆", 6)}
+"""A time-axis mark's glyph and palette colour (magenta: the learning rate; cyan: a manual checkpoint)."""
 
 Series = tuple[str, tuple[tuple[float, float], ...]]
+Mark = tuple[float, str]
+"""A mark on the time axis: (x, kind), kind one of ``MARK_STYLES``."""
 
 
 def _nice_step(raw: float) -> float:
@@ -72,10 +89,73 @@ def epoch_axis_end(epochs_seen: float, planned: int = 0) -> float:
     return float(min(end, planned)) if planned >= target else end
 
 
+def _signals(fig, series: Sequence[Series], log_y: bool, smoothing: float) -> tuple[list[float], list[float]]:
+    """Draw each series (its raw curve faint behind the smoothed one when ``smoothing``); return every x and y drawn."""
+    import plotext
+
+    all_x: list[float] = []
+    all_y: list[float] = []
+    for i, (_label, points) in enumerate(series):
+        pts = [(x, y) for x, y in points if math.isfinite(y) and (y > 0 or not log_y)]
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        raw = [p[1] for p in pts]
+        curves = [(raw, LINE_COLORS[i % len(LINE_COLORS)])]
+        if smoothing and len(pts) > 1:
+            curves = [(raw, FAINT_COLORS[i % len(FAINT_COLORS)]), (debiased_ema(raw, smoothing), curves[0][1])]
+        for ys, color in curves:
+            # plotext's own log scale fails on flat series; plot log10 and label the ticks.
+            ys = [math.log10(y) if log_y else y for y in ys]
+            sig = fig.signal(xs, ys, marker=plotext.marker("braille", pixel=color))
+            if len(pts) > 1:
+                sig.lines()
+            fig.draw(sig)
+            all_y += ys
+        all_x += xs
+    return all_x, all_y
+
+
+def _mark_axis(drawing: str, marks: Sequence[Mark], x_low: float, x_high: float) -> str:
+    """``drawing`` with each mark's glyph on the plot's bottom edge (the time axis), at its x."""
+    lines = drawing.split("\n")
+    row = next((i for i, line in enumerate(lines) if "└" in line and "┘" in line), None)
+    if row is None or not marks or x_high <= x_low:
+        return drawing
+    line = lines[row]
+    left, right = line.index("└") + 1, line.rindex("┘") - 1
+    cells = {}
+    for x, kind in marks:
+        if kind in MARK_STYLES and x_low <= x <= x_high:
+            cells[left + round((x - x_low) / (x_high - x_low) * (right - left))] = MARK_STYLES[kind]
+    out = []
+    for col, ch in enumerate(line):
+        glyph, color = cells.get(col, (None, 0))
+        out.append(f"\x1b[38;5;{color}m{glyph}\x1b[0m" if glyph else ch)
+    lines[row] = "".join(out)
+    return "\n".join(lines)
+
+
 def render_chart(
-    series: Sequence[Series], width: int, height: int, log_y: bool = False, x_limits: tuple[float, float] | None = None
+    series: Sequence[Series],
+    width: int,
+    height: int,
+    log_y: bool = False,
+    x_limits: tuple[float, float] | None = None,
+    smoothing: float = 0.0,
+    marks: Sequence[Mark] = (),
 ) -> str:
-    """plotext's ANSI drawing of ``series`` at ``width`` × ``height`` cells (x axis over ``x_limits`` if given)."""
+    """plotext's ANSI drawing of ``series`` at ``width`` × ``height`` cells.
+
+    Args:
+        series: the curves, coloured in ``LINE_COLORS`` order.
+        width: cells across.
+        height: lines.
+        log_y: a log scale (values ≤ 0 left out). Defaults to False.
+        x_limits: the x axis' extent (widened to fit every point). Defaults to round limits around the data.
+        smoothing: the debiased EMA's weight; the raw curves stay faint behind. Defaults to 0 (off).
+        marks: glyphs on the time axis. Defaults to none.
+    """
     import plotext
 
     fig = plotext.figure
@@ -83,48 +163,37 @@ def render_chart(
     fig.plot_size(width, height)
     fig.theme("simple")
     fig.legend(False)
-    all_y: list[float] = []
-    all_x: list[float] = []
-    for _label, points in series:
-        pts = [(x, y) for x, y in points if math.isfinite(y) and (y > 0 or not log_y)]
-        xs = [p[0] for p in pts]
-        # plotext's own log scale fails on flat series; plot log10 and label the ticks.
-        ys = [math.log10(p[1]) if log_y else p[1] for p in pts]
-        all_x += xs
-        all_y += ys
-        # An empty signal still takes its colour, keeping the legend aligned.
-        sig = fig.signal(xs, ys, marker="braille")
-        if len(pts) > 1:
-            sig.lines()
-        fig.draw(sig)
-    if all_y:
-        low, high = min(all_y), max(all_y)
-        if log_y:
-            if high == low:
-                low, high = low - 0.1, high + 0.1
-            fig.ruler("y").lim(low, high)
-            n = max(2, min(5, height // 3))
-            ticks = [low + (high - low) * i / (n - 1) for i in range(n)]
-            fig.ruler("y").ticks(ticks, [f"{10**t:.1e}" for t in ticks])
-        else:
-            low, high = nice_range(low, high)
-            fig.ruler("y").lim(low, high)
-            fig.ruler("y").ticks(*nice_ticks(low, high, max(2, min(5, height // 3))))
-        x_low, x_high = min(all_x), max(all_x)
-        if x_limits is not None:
-            x_low, x_high = min(x_low, x_limits[0]), max(x_high, x_limits[1])
-        else:
-            x_low, x_high = (x_low - 1, x_high + 1) if x_low == x_high else nice_range(x_low, x_high)
-        fig.ruler("x").lim(x_low, x_high)
-        fig.ruler("x").ticks(*nice_ticks(x_low, x_high, max(2, min(6, width // 10))))
-    return fig.build().string()
+    all_x, all_y = _signals(fig, series, log_y, smoothing)
+    if not all_y:
+        return fig.build().string()
+    low, high = min(all_y), max(all_y)
+    if log_y:
+        if high == low:
+            low, high = low - 0.1, high + 0.1
+        fig.ruler("y").lim(low, high)
+        n = max(2, min(5, height // 3))
+        ticks = [low + (high - low) * i / (n - 1) for i in range(n)]
+        fig.ruler("y").ticks(ticks, [f"{10**t:.1e}" for t in ticks])
+    else:
+        low, high = nice_range(low, high)
+        fig.ruler("y").lim(low, high)
+        fig.ruler("y").ticks(*nice_ticks(low, high, max(2, min(5, height // 3))))
+    x_low, x_high = min(all_x), max(all_x)
+    if x_limits is not None:
+        x_low, x_high = min(x_low, x_limits[0]), max(x_high, x_limits[1])
+    else:
+        x_low, x_high = (x_low - 1, x_high + 1) if x_low == x_high else nice_range(x_low, x_high)
+    fig.ruler("x").lim(x_low, x_high)
+    fig.ruler("x").ticks(*nice_ticks(x_low, x_high, max(2, min(6, width // 10))))
+    return _mark_axis(fig.build().string(), marks, x_low, x_high)
 
 
-class Chart(Widget):
-    """One chart of one or more series; legend in the border title."""
+class Chart(Widget, can_focus=True):
+    """One chart of one or more series; title and legend on the border (the legend goes on along the bottom)."""
 
     DEFAULT_CSS = """
     Chart { height: 1fr; min-height: 6; border: round $panel; padding: 0; border-subtitle-align: left; }
+    Chart:focus { border: round $accent; }
     """
 
     MIN_INTERVAL = 1.0
@@ -136,19 +205,27 @@ class Chart(Widget):
     series: var[tuple[Series, ...]] = var(())
     """The curves: ``(label, ((x, y), ...))`` each, drawn in ``SERIES_COLORS`` order."""
     legend: var[tuple[float | None, ...] | None] = var(None)
-    """The value shown after each label (None: no value); no legend shows each series' last point."""
+    """The latest value shown after each label (None: no value); no legend shows each series' last point."""
+    best: var[tuple[float | None, ...] | None] = var(None)
+    """The best value shown after each latest one (the caller knows which way is better); None: none."""
     x_limits: var[tuple[float, float] | None] = var(None)
     """The x axis' extent (it still widens to fit every point); None fits round limits to the data."""
+    marks: var[tuple[Mark, ...]] = var(())
+    """Glyphs on the time axis: learning-rate changes, manual checkpoints."""
     log_y: reactive[bool] = reactive(False)
-    """Draw the y axis on a log scale (the learning-rate chart)."""
+    """Draw the y axis on a log scale (the learning-rate chart; ``Y`` for the loss chart)."""
+    smoothing: reactive[float] = reactive(0.0)
+    """The debiased EMA's weight (``S``); 0: off. The title says it (``smooth 0.9``)."""
 
     def __init__(self, title: str, *, log_y: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.title = title
         """Shown at the top left of the border, before the legend."""
         self.set_reactive(Chart.log_y, log_y)
+        self._log_by_nature = log_y
+        """Drawn on a log scale from the start (the learning rate): the title does not say so."""
         self._key: tuple | None = None
-        """What the drawing on screen shows: (series, width, height, log_y, x_limits)."""
+        """What the drawing on screen shows: (series, x_limits, marks, width, height, log_y, smoothing)."""
         self._drawing = Text("")
         self._lines: list[Text] = []
         self._budget = RepaintBudget(self.MIN_INTERVAL, self.CELLS_PER_S)
@@ -178,11 +255,16 @@ class Chart(Widget):
         series: tuple[Series, ...],
         legend: tuple[float | None, ...] | None = None,
         x_limits: tuple[float, float] | None = None,
+        *,
+        best: tuple[float | None, ...] | None = None,
+        marks: tuple[Mark, ...] = (),
     ) -> None:
-        """Set ``series``, ``legend`` and ``x_limits`` together (one redraw, not three)."""
+        """Set ``series``, ``legend``, ``x_limits``, ``best`` and ``marks`` together (one redraw, not five)."""
         self.set_reactive(Chart.series, series)
         self.set_reactive(Chart.legend, legend)
+        self.set_reactive(Chart.best, best)
         self.set_reactive(Chart.x_limits, x_limits)
+        self.set_reactive(Chart.marks, marks)
         self._schedule()
 
     def watch_series(self) -> None:
@@ -193,6 +275,12 @@ class Chart(Widget):
 
     def watch_x_limits(self) -> None:
         self._schedule()
+
+    def watch_log_y(self) -> None:
+        self._update_title()  # a reader's key: redrawn at once (``render``), whatever the budget
+
+    def watch_smoothing(self) -> None:
+        self._update_title()
 
     def _schedule(self) -> None:
         """Redraw now if the last redraw is old enough (or showed no data), else once it is."""
@@ -211,20 +299,29 @@ class Chart(Widget):
         self._due = None
         self._redraw()
 
+    def _current_key(self) -> tuple:
+        width, height = self.content_size
+        return (self.series, self.x_limits, self.marks, width, height, self.log_y, self.smoothing)
+
+    @staticmethod
+    def _same_frame(a: tuple, b: tuple) -> bool:
+        """Same size, scale and smoothing: the drawings can be compared cell by cell."""
+        return a[3:] == b[3:]
+
     def _redraw(self) -> None:
         """Bring title and drawing up to date, repainting only the cells that changed."""
         title_changed = self._update_title()  # a new title repaints the whole chart
         if not self.screen.is_current:
             return  # drawn by ``render`` when its screen is shown again
-        width, height = self.content_size
-        key = (self.series, width, height, self.log_y, self.x_limits)
+        key = self._current_key()
+        width, height = key[3], key[4]
         if key == self._key and not title_changed:
             return
         old_key, old_lines, had_data = self._key, self._lines, self._had_data()
         if key != self._key:
             self._build(key)
         regions = None
-        if not title_changed and had_data and self._had_data() and old_key is not None and old_key[1:4] == key[1:4]:
+        if not title_changed and had_data and self._had_data() and old_key is not None and self._same_frame(old_key, key):
             regions = changed_regions(old_lines, self._lines, width)
         if regions is None:
             self.refresh()
@@ -235,45 +332,46 @@ class Chart(Widget):
             self._budget.spend(sent_cells(regions))
 
     def _build(self, key: tuple) -> None:
-        series, width, height, log_y, x_limits = key
+        series, x_limits, marks, width, height, log_y, smoothing = key
         if width < 10 or height < 3:
             drawing = Text("")
         elif not any(points for _label, points in series):
             drawing = Text("waiting for data…", style="dim", justify="center")
         else:
             try:
-                drawing = Text.from_ansi(render_chart(series, width, height, log_y, x_limits), no_wrap=True)
+                ansi = render_chart(series, width, height, log_y, x_limits, smoothing, marks)
+                drawing = Text.from_ansi(ansi, no_wrap=True)
             except Exception as exc:  # a plotting bug must never take the app down
                 drawing = Text(f"cannot draw this chart: {exc!r}", style="red")
         self._drawing, self._key = drawing, key
         self._lines = drawing.split("\n", allow_blank=True)
 
-    def _legend(self) -> list[tuple[str, str]]:
-        """Each series' legend entry: (plain text, markup)."""
+    def legend_entries(self) -> list[LegendEntry]:
+        """Each series' legend entry: its name, colour, latest value (its last point without a ``legend``) and best."""
         entries = []
-        legend = self.legend
+        legend, best = self.legend, self.best
         for i, (label, points) in enumerate(self.series):
-            color = SERIES_COLORS[i % len(SERIES_COLORS)]
-            value = legend[i] if legend is not None and i < len(legend) else (points[-1][1] if points else None)
-            text = f"━ {label}" + (f" {value:.4g}" if value is not None else "")
-            entries.append((text, f"[{color}]{text}[/]"))
+            latest = legend[i] if legend is not None and i < len(legend) else (points[-1][1] if points else None)
+            entries.append(LegendEntry(label, SERIES_COLORS[i % len(SERIES_COLORS)], latest,
+                                       best[i] if best is not None and i < len(best) else None))  # fmt: skip
         return entries
 
+    def heading(self) -> str:
+        """The title as markup: the chart's name, then how it is drawn (``smooth 0.9``, ``log``)."""
+        how = [weight_label(self.smoothing)] if self.smoothing else []
+        how += ["log"] if self.log_y and not self._log_by_nature else []
+        return f"[b]{escape(self.title)}[/b]" + "".join(f" [dim]{h}[/]" for h in how)
+
     def _update_title(self) -> bool:
-        """Title and legend on the top border; a legend of more than two series that would not fit
-        goes on along the bottom border (before the note). True when the title changed."""
-        entries = self._legend()
-        top, bottom = entries, []
-        room = self.size.width - 6  # the corners, and a space each side of the title
-        if len(entries) > 2 and room > 0:
-            used = len(self.title)
-            for n, (text, _markup) in enumerate(entries):
-                used += 2 + len(text)
-                if used > room and n > 0:
-                    top, bottom = entries[:n], entries[n:]
-                    break
-        title = "  ".join([f"[b]{self.title}[/b]"] + [markup for _text, markup in top])
-        subtitle = "  ".join([markup for _text, markup in bottom] + ([self._note] if self._note else []))
+        """Title and legend on the top border, the rest of the legend along the bottom (before the note).
+        True when the title changed."""
+        heading = self.heading()
+        heading_width = len(Text.from_markup(heading).plain)
+        room = max(0, self.size.width - 6)  # the corners, and a space each side of the title
+        note = len(Text.from_markup(self._note).plain) if self._note else 0
+        top, bottom = fit_legend(self.legend_entries(), [room - heading_width - 2, room - (note + 2 if note else 0)])
+        title = "  ".join(part for part in (heading, top) if part)
+        subtitle = "  ".join(part for part in (bottom, self._note) if part)
         if subtitle != self._subtitle:
             self._subtitle = subtitle
             self.border_subtitle = subtitle
@@ -284,13 +382,12 @@ class Chart(Widget):
         return True
 
     def render(self) -> Text:
-        width, height = self.content_size
-        key = (self.series, width, height, self.log_y, self.x_limits)
+        key = self._current_key()
         if key != self._key:
-            if self._had_data() and self._key is not None and key[1:4] == self._key[1:4]:
+            if self._had_data() and self._key is not None and self._same_frame(key, self._key):
                 # Shown again with newer data: the screen switch paints what was drawn
                 # (plotext stays off that path) and the changed cells follow at once.
                 self.call_after_refresh(self._schedule)
-            else:  # first paint or resized
+            else:  # first paint, resized, or drawn another way (log scale, smoothing)
                 self._build(key)
         return self._drawing

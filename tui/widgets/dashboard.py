@@ -1,22 +1,35 @@
-"""The training dashboard: progress, one chart per metric family, the learning rate and the event log."""
+"""The training dashboard: progress, one chart per metric family, the learning rate and the event log.
+
+The dashboard also owns how its charts are read (the screens showing it bind the keys):
+``cycle_smoothing`` (``S``), ``toggle_log`` (``Y``, the loss chart), ``toggle_zoom`` (``z``:
+the focused chart alone) and ``focus_chart`` (arrows). Legends show each series' latest and
+best value, the loss chart marks learning-rate changes and manual checkpoints on its time axis.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid
 from textual.reactive import var
 from textual.widget import Widget
 
+from engine.callbacks.monitor import metric_direction
+from engine.smoothing import next_weight
 from tui.families import Family, families, metric_bases
 from tui.state import DashState
-from tui.widgets.chart import Chart, epoch_axis_end
+from tui.widgets.chart import Chart, Mark, epoch_axis_end
 from tui.widgets.event_log import EventLog
 from tui.widgets.run_header import RunHeader
 
-__all__ = ["Dashboard", "Layout", "chart_families", "chart_layout", "epoch_limits", "epoch_value", "metric_names"]
+__all__ = [
+    "Dashboard", "Layout", "axis_marks", "best_value", "chart_families", "chart_layout", "epoch_limits", "epoch_value",
+    "metric_names",
+]  # fmt: skip
 
 ROW_LINES = 10
 """Least lines a row of charts needs to stay readable; where rows would be thinner the metric charts take turns."""
@@ -51,6 +64,32 @@ def epoch_value(state: DashState, key: str) -> float | None:
     """The last epoch's value of ``key`` (None before the first epoch ends)."""
     points = state.history.get(key)
     return points[-1][1] if points else None
+
+
+def best_value(state: DashState, key: str) -> float | None:
+    """The best epoch value of ``key`` so far: the lowest, or the highest for a metric that is better high
+    (``engine.callbacks.monitor.metric_direction``); None before the first epoch ends."""
+    values = [y for _x, y in state.history.get(key, ()) if math.isfinite(y)]
+    if not values:
+        return None
+    return max(values) if metric_direction(None, key) == "max" else min(values)
+
+
+_MANUAL_CHECKPOINT = re.compile(r"manual checkpoint at epoch (\d+)")
+
+
+def axis_marks(state: DashState) -> tuple[Mark, ...]:
+    """Where the loss chart's time axis is marked: each learning-rate change (where the new rate
+    first shows) and each manual checkpoint (mid-epoch: the log names the epoch, not the step)."""
+    marks: list[Mark] = []
+    for (_x0, before), (x, after) in zip(state.lr, state.lr[1:]):
+        if after != before:
+            marks.append((x, "lr_down" if after < before else "lr_up"))
+    for line in state.log:
+        found = _MANUAL_CHECKPOINT.match(line.text) if line.kind == "checkpoint" else None
+        if found:
+            marks.append((int(found.group(1)) - 0.5, "checkpoint"))
+    return tuple(marks)
 
 
 def epoch_limits(state: DashState, curves: list[tuple[tuple[float, float], ...]]) -> tuple[float, float] | None:
@@ -118,6 +157,17 @@ class Dashboard(Widget):
 
     NEXT_CHART_KEY = "m"
     """The key the screens showing a dashboard bind to ``next_chart`` (named in the paged chart's border)."""
+    CHART_BINDINGS = (
+        Binding("S", "smooth", "Smooth"),
+        Binding("Y", "log_scale", "Log scale"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("right,down", "focus_chart(1)", "Next chart focus", show=False),
+        Binding("left,up", "focus_chart(-1)", "Previous chart focus", show=False),
+    )
+    """The keys a screen showing a dashboard binds, each to an action calling the method of the same
+    job: ``cycle_smoothing``, ``toggle_log``, ``toggle_zoom``, ``focus_chart``."""
+    CHART_ACTIONS = frozenset({"smooth", "log_scale", "zoom", "focus_chart"})
+    """The actions of ``CHART_BINDINGS``."""
 
     # A ``var``: the dashboard draws nothing itself, and repainting it would repaint
     # every child (the whole screen's worth of terminal output) on each update.
@@ -125,6 +175,12 @@ class Dashboard(Widget):
     """The run to show; assigning a new state redraws the children whose content changed."""
     page: var[int] = var(0)
     """The chart shown where several take turns in one cell (a small terminal)."""
+    smoothing: var[float] = var(0.0)
+    """The loss and metric charts' smoothing weight (``cycle_smoothing``); 0: off."""
+    log_loss: var[bool] = var(False)
+    """The loss chart on a log scale (``toggle_log``)."""
+    zoomed: var[Chart | None] = var(None)
+    """The chart shown alone, over the whole dashboard (``toggle_zoom``); None: the layout."""
 
     def __init__(self, *, live: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -153,7 +209,7 @@ class Dashboard(Widget):
     def _paged(self) -> list[Chart]:
         """The charts that take turns in one cell ([] when every chart shows)."""
         layout = self._layout
-        if layout is None or not layout.paged:
+        if layout is None or not layout.paged or self.zoomed is not None:
             return []
         return self._charts + ([self.query_one("#chart-lr", Chart)] if layout.lr_paged else [])
 
@@ -174,10 +230,61 @@ class Dashboard(Widget):
     def watch_page(self) -> None:
         self._arrange(force=True)
 
+    # ------------------------------------------------------------ reading the charts
+    def _smoothed_charts(self) -> list[Chart]:
+        return [self.query_one("#chart-loss", Chart), *self._charts]
+
+    def cycle_smoothing(self) -> float:
+        """The next smoothing weight (off → 0.6 → 0.9 → 0.99 → off) for the loss and metric charts; returns it."""
+        self.smoothing = next_weight(self.smoothing)
+        return self.smoothing
+
+    def watch_smoothing(self, weight: float) -> None:
+        if self.is_mounted:
+            for chart in self._smoothed_charts():
+                chart.smoothing = weight
+
+    def toggle_log(self) -> bool:
+        """The loss chart between a linear and a log scale; returns True for log."""
+        self.log_loss = not self.log_loss
+        return self.log_loss
+
+    def watch_log_loss(self, log: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#chart-loss", Chart).log_y = log
+
+    def shown_charts(self) -> list[Chart]:
+        """The charts on screen now, in the grid's order."""
+        return [chart for chart in self.query(Chart) if chart.display]
+
+    def focus_chart(self, step: int) -> None:
+        """Give the focus to the chart ``step`` places on (negative: back) from the focused one, wrapping."""
+        charts = self.shown_charts()
+        if not charts:
+            return
+        focused = self.screen.focused
+        index = charts.index(focused) if focused in charts else (-1 if step > 0 else 0)
+        charts[(index + step) % len(charts)].focus()
+
+    def toggle_zoom(self) -> None:
+        """The focused chart (else the loss chart) alone over the whole dashboard, or the layout back."""
+        if self.zoomed is not None:
+            self.zoomed = None
+            return
+        focused = self.screen.focused
+        chart = focused if isinstance(focused, Chart) and focused in self.query(Chart) else self.query_one("#chart-loss", Chart)
+        self.zoomed = chart
+        chart.focus()
+
+    def watch_zoomed(self) -> None:
+        self._arrange(force=True)
+
     def _fit_metric_charts(self, count: int) -> list[Chart]:
         """Exactly ``count`` metric charts (at least one): the last ones removed, or new ones mounted after them."""
         keep = max(1, count)
         for chart in self._charts[keep:]:
+            if chart is self.zoomed:
+                self.zoomed = None
             chart.remove()
         self._charts = self._charts[:keep]
         grid = self.query_one(Grid)
@@ -201,12 +308,15 @@ class Dashboard(Widget):
         # Legends show the last epoch's values: steady through an epoch (a new title
         # repaints the whole chart), like the curves.
         self.query_one("#chart-loss", Chart).plot(
-            loss_series, legend=tuple(epoch_value(state, label) for label, _points in loss_series), x_limits=x_limits
-        )
+            loss_series, legend=tuple(epoch_value(state, label) for label, _points in loss_series), x_limits=x_limits,
+            best=tuple(best_value(state, label) for label, _points in loss_series), marks=axis_marks(state),
+        )  # fmt: skip
         charts = self._fit_metric_charts(len(metric_families))
         for chart, family, series in zip(charts, metric_families, metric_series):
             chart.title = family.title
-            chart.plot(series, legend=tuple(epoch_value(state, label) for label, _points in series), x_limits=x_limits)
+            chart.smoothing = self.smoothing
+            chart.plot(series, legend=tuple(epoch_value(state, label) for label, _points in series), x_limits=x_limits,
+                       best=tuple(best_value(state, label) for label, _points in series))  # fmt: skip
         if not metric_families:  # loss only: the cell keeps its place, empty
             charts[0].title = "metric"
             charts[0].plot((), legend=(), x_limits=x_limits)
@@ -226,12 +336,22 @@ class Dashboard(Widget):
             return
         pages_before = self.pages
         self._layout, self._arranged = layout, (layout, len(charts))
+        self.query_one(RunHeader).display = self.zoomed is None
+        grid.styles.grid_size_columns = 1 if self.zoomed is not None else 2
+        if self.zoomed is not None:
+            grid.styles.grid_size_rows = 1
+            for child in grid.children:
+                child.display = child is self.zoomed
+                child.styles.column_span = 1
+            self.zoomed.note = "z or escape: all charts"
+            return
         grid.styles.grid_size_rows = layout.rows
         self.query_one("#chart-loss", Chart).styles.column_span = 2 if layout.wide_loss else 1
         self.query_one(EventLog).styles.column_span = 2 if layout.wide_log else 1
-        lr = self.query_one("#chart-lr", Chart)
-        for chart in [*charts, lr]:
-            chart.display, chart.note = True, ""
+        for child in grid.children:
+            child.display = True
+            if isinstance(child, Chart):
+                child.note = ""
         paged = self._paged()
         for i, chart in enumerate(paged):
             chart.display = i == self.page % len(paged)

@@ -13,7 +13,7 @@ from textual.widget import Widget
 from tui.state import LogLine, format_duration
 from tui.widgets.cells import changed_regions
 
-__all__ = ["EventLog", "KIND_STYLES"]
+__all__ = ["EventLog", "KIND_STYLES", "fold_best_checkpoints"]
 
 KIND_STYLES = {
     "info": "",
@@ -25,6 +25,28 @@ KIND_STYLES = {
     "error": "bold red",
 }
 """Rich style of each kind of log line."""
+
+
+BEST_CHECKPOINT = "best checkpoint"
+"""How the reducer's line for a checkpoint kept because it is the best so far begins."""
+
+
+def fold_best_checkpoints(lines: tuple[LogLine, ...]) -> tuple[LogLine, ...]:
+    """``lines`` with only the latest best-checkpoint line kept, saying how many there were.
+
+    A run that improves every epoch saves a best checkpoint every epoch; one line each
+    (``best checkpoint at epoch N``) filled the log and pushed out what mattered. The
+    latest stays, in its place, as ``best checkpoint at epoch 7 (×5): …``. The other lines
+    are the same objects as in ``lines`` (the log finds its page by them).
+    """
+    best = [i for i, line in enumerate(lines) if line.kind == "checkpoint" and line.text.startswith(BEST_CHECKPOINT)]
+    if len(best) < 2:
+        return lines
+    last = lines[best[-1]]
+    head, sep, rest = last.text.partition(":")
+    folded = LogLine(last.at, last.kind, f"{head} (×{len(best)}){sep}{rest}")
+    dropped = set(best[:-1])
+    return tuple(folded if i == best[-1] else line for i, line in enumerate(lines) if i not in dropped)
 
 
 class EventLog(Widget):
@@ -48,7 +70,7 @@ class EventLog(Widget):
     """The share of a full page that stays on screen, at the top, when the page turns."""
 
     lines: var[tuple[LogLine, ...]] = var(())
-    """Every log line kept by the reducer; the page on screen shows the newest."""
+    """Every log line kept by the reducer (best checkpoints folded: ``fold_best_checkpoints``); the page on screen shows the newest."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -61,6 +83,9 @@ class EventLog(Widget):
 
     def on_mount(self) -> None:
         self.border_title = "[b]events[/b]"
+
+    def validate_lines(self, lines: tuple[LogLine, ...]) -> tuple[LogLine, ...]:
+        return fold_best_checkpoints(lines)
 
     def watch_lines(self) -> None:
         if self.is_mounted and self._due is None:
@@ -92,8 +117,11 @@ class EventLog(Widget):
         ``add``: lines added below (or none); ``turn``: the page turns; ``new``: other lines (a new run, a replay).
         """
         top = self._page[0] if self._page else None
-        # The page's first line, by identity (the reducer appends; a new run or a replay brings new lines).
+        # The page's first line, by identity (the reducer appends; a new run or a replay brings new lines),
+        # else by value (a folded best-checkpoint line is made anew when it changes).
         start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i] is top), None)
+        if start is None and top is not None:
+            start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i] == top), None)
         if start is None:
             return lines[-height:], "new"
         if len(lines) - start <= height:

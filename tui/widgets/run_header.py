@@ -129,37 +129,53 @@ class RunHeader(Widget):
             self.refresh(*regions)
         self._lines = lines
 
+    def _status_line(self, s: DashState, width: int) -> Text:
+        """Status, run, params, placement, elapsed and learning rate; what does not fit goes: the
+        params first, then the placement, then the run id's date (its name stays)."""
+        line = Text.assemble(Text(f" {s.status.upper()} ", style=STATUS_STYLES.get(s.status, "") + " reverse"), " ")
+        if not s.run_id:
+            if s.error:
+                line.append(s.error.splitlines()[-1], style="red")
+            else:
+                line.append("no run yet — press t to train", style="dim")
+            line.truncate(width, overflow="ellipsis")
+            return line
+        tail = Text(f"  elapsed {format_duration(self._elapsed(s))}")
+        if s.learning_rate is not None:
+            tail.append(f"  lr {s.learning_rate:.3g}")
+        params = Text(f"  {s.params:,} params" if s.params else "")
+        where = Text(f"  {placement(s)}" if s.device else "", style="cyan" if s.replicas > 1 else "")
+        short_id = s.run_id.split("-", 2)[-1] if s.run_id.count("-") >= 2 else s.run_id
+        for run_id, extras in ((s.run_id, [params, where]), (s.run_id, [where]), (s.run_id, []), (short_id, [])):
+            if len(line) + len(run_id) + sum(len(e) for e in extras) + len(tail) <= width:
+                break
+        out = line + Text(run_id, style="bold")
+        for extra in extras:
+            out.append_text(extra)
+        out.truncate(max(len(line) + 1, width - len(tail)), overflow="ellipsis")
+        out.append_text(tail)
+        out.truncate(width, overflow="ellipsis")
+        return out
+
     def _rows(self, s: DashState, content_width: int) -> list[Text]:
         width = max(20, content_width)
-        status = Text(f" {s.status.upper()} ", style=STATUS_STYLES.get(s.status, "") + " reverse")
-        line = Text.assemble(status, " ")
-        if s.run_id:
-            line.append(s.run_id, style="bold")
-            line.append(f"  {s.params:,} params" if s.params else "")
-            if s.device:
-                line.append(f"  {placement(s)}", style="cyan" if s.replicas > 1 else "")
-            line.append(f"  elapsed {format_duration(self._elapsed(s))}")
-            if s.learning_rate is not None:
-                line.append(f"  lr {s.learning_rate:.3g}")
-        elif s.error:
-            line.append(s.error.splitlines()[-1] if s.error else "", style="red")
-        else:
-            line.append("no run yet — press t to train", style="dim")
-        line.truncate(width, overflow="ellipsis")
-        bar_width = max(8, width - 44)
-        right_width = max(1, width - bar_width - 14)
         epochs = s.epochs or 1
         shown_epoch = min(s.epoch + (0 if s.status in ("finished", "stopped", "failed", "idle") else 1), s.epochs) if s.epochs else 0
         steps = s.steps or 1
         logs = " ".join(f"{k} {v:.4f}" for k, v in list(s.batch_logs.items())[:2])
-        rows = [line]
-        for label, total, completed, right in (
+        bars = (
             (f"epoch {shown_epoch}/{s.epochs}" if s.epochs else "epoch -/-", epochs, min(s.epoch, epochs),
              f"ETA {format_duration(s.eta_run_s)}" if s.active else ""),
             (f"batch {s.step}/{s.steps if s.steps else '?'}", steps, min(s.step, steps),
              f"ETA {format_duration(s.eta_epoch_s)} {_rate(s)}" if s.active else logs),
-        ):  # fmt: skip
-            row = _cell(label, 12)
+        )  # fmt: skip
+        # The counters are never cut (``batch 150/1…`` said nothing); the bars give way, then the right-hand text.
+        label_width = max(12, *(len(label) for label, *_ in bars))
+        right_width = max(1, min(max(len(right) for *_, right in bars), width - label_width - 10))
+        bar_width = max(8, width - label_width - right_width - 2)
+        rows = [self._status_line(s, width)]
+        for label, total, completed, right in bars:
+            row = _cell(label, label_width)
             row.append(" ")
             row.append_text(progress_bar(completed, total, bar_width))
             row.append(" ")

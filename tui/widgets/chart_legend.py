@@ -1,0 +1,85 @@
+"""A chart's legend on its border: each series' name in its line colour, its latest and best value, fitted to the room.
+
+Pure functions (Rich and Textual markup only), so the fitting is testable without an app.
+A legend that does not fit is shortened in steps, for every entry alike: first the best
+values go, then the latest values, then whole entries at the end give way to ``+N``.
+A name is never cut in the middle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.markup import escape
+
+__all__ = ["LegendEntry", "fit_legend", "format_value"]
+
+DETAILS = (2, 1, 0)
+"""How much each entry shows, most first: name, latest and best; name and latest; the name alone."""
+SEP = "  "
+"""Between two entries."""
+
+
+def format_value(value: float) -> str:
+    """A legend's number: 4 significant digits (``0.01811``, ``1.2e-05``)."""
+    return f"{value:.4g}"
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One series in the legend: its name, line colour (a Rich colour name), latest and best value."""
+
+    label: str
+    color: str
+    latest: float | None = None
+    best: float | None = None
+
+    def text(self, detail: int) -> tuple[str, str]:
+        """(plain text, markup) at ``detail`` (see ``DETAILS``): the line and name coloured, the values plain."""
+        plain = f"━ {self.label}"
+        markup = f"[{self.color}]━ {escape(self.label)}[/]"
+        if detail >= 1 and self.latest is not None:
+            plain += f" {format_value(self.latest)}"
+            markup += f" {format_value(self.latest)}"
+        if detail >= 2 and self.best is not None:
+            plain += f" best {format_value(self.best)}"
+            markup += f" [dim]best[/] {format_value(self.best)}"
+        return plain, markup
+
+
+def _pack(texts: Sequence[tuple[str, str]], rooms: Sequence[int]) -> list[list[str]] | None:
+    """``texts`` in order into lines of ``rooms`` cells each (markup kept), or None when they do not all fit."""
+    lines: list[list[str]] = [[] for _ in rooms]
+    line, used = 0, 0
+    for plain, markup in texts:
+        need = len(plain) + (len(SEP) if used else 0)
+        while line < len(rooms) and used + need > rooms[line]:
+            line, used = line + 1, 0
+            need = len(plain)
+        if line == len(rooms):
+            return None
+        lines[line].append(markup)
+        used += need
+    return lines
+
+
+def fit_legend(entries: Sequence[LegendEntry], rooms: Sequence[int]) -> list[str]:
+    """The legend as one markup string per line, each at most ``rooms[i]`` cells wide.
+
+    The most detailed form in which every entry fits wins; if even the names alone do not
+    fit, the entries that fit are shown and a dim ``+N`` counts the rest.
+    """
+    if not entries:
+        return ["" for _ in rooms]
+    for detail in DETAILS:
+        packed = _pack([e.text(detail) for e in entries], rooms)
+        if packed is not None:
+            return [SEP.join(line) for line in packed]
+    for shown in range(len(entries) - 1, -1, -1):
+        more = f"+{len(entries) - shown}"
+        texts = [e.text(0) for e in entries[:shown]] + [(more, f"[dim]{more}[/]")]
+        packed = _pack(texts, rooms)
+        if packed is not None:
+            return [SEP.join(line) for line in packed]
+    return ["" for _ in rooms]
