@@ -38,8 +38,8 @@ SERIES_COLORS = ("bright_blue", "bright_green", "bright_red", "bright_cyan", "br
 """Rich names of the series' colours, in order (the 256-colour palette's 12, 10, 9, 14, 13, 11), for legends."""
 LINE_COLORS = (12, 10, 9, 14, 13, 11)
 """The same colours as palette numbers, for plotext."""
-FAINT_COLORS = (25, 28, 88, 30, 90, 100)
-"""Darker shades of ``LINE_COLORS``: the raw curve behind a smoothed one."""
+FAINT = "dim"
+"""The raw curve behind a smoothed one: its line colour, dimmed (the same hue in any theme)."""
 MARK_STYLES = {"lr_down": ("▾", 5), "lr_up": ("▴", 5), "checkpoint": ("◆", 6)}
 """A time-axis mark's glyph and palette colour (magenta: the learning rate; cyan: a manual checkpoint)."""
 
@@ -103,7 +103,8 @@ def _signals(fig, series: Sequence[Series], log_y: bool, smoothing: float) -> tu
         raw = [p[1] for p in pts]
         curves = [(raw, LINE_COLORS[i % len(LINE_COLORS)])]
         if smoothing and len(pts) > 1:
-            curves = [(raw, FAINT_COLORS[i % len(FAINT_COLORS)]), (debiased_ema(raw, smoothing), curves[0][1])]
+            color = curves[0][1]
+            curves = [(raw, (color, None, FAINT)), (debiased_ema(raw, smoothing), color)]
         for ys, color in curves:
             # plotext's own log scale fails on flat series; plot log10 and label the ticks.
             ys = [math.log10(y) if log_y else y for y in ys]
@@ -193,6 +194,7 @@ class Chart(Widget, can_focus=True):
 
     DEFAULT_CSS = """
     Chart { height: 1fr; min-height: 6; border: round $panel; padding: 0; border-subtitle-align: left; }
+    Chart { border-title-color: $foreground; border-subtitle-color: $foreground; }
     Chart:focus { border: round $accent; }
     """
 
@@ -356,22 +358,38 @@ class Chart(Widget, can_focus=True):
                                        best[i] if best is not None and i < len(best) else None))  # fmt: skip
         return entries
 
-    def heading(self) -> str:
-        """The title as markup: the chart's name, then how it is drawn (``smooth 0.9``, ``log``)."""
+    def heading(self) -> tuple[str, str]:
+        """The title as markup: the chart's name, and how it is drawn (``smooth 0.9``, ``log``; "" when plain)."""
         how = [weight_label(self.smoothing)] if self.smoothing else []
         how += ["log"] if self.log_y and not self._log_by_nature else []
-        return f"[b]{escape(self.title)}[/b]" + "".join(f" [dim]{h}[/]" for h in how)
+        return f"[b]{escape(self.title)}[/b]", " ".join(how)
+
+    def _legend_lines(self, room: int, note: str) -> tuple[str, str]:
+        """Title and subtitle: name, how it is drawn and the legend, fitted to ``room`` cells each.
+
+        The values stay when they can: if the legend fits with its values only once "smooth 0.9"
+        leaves the title, that goes to the bottom line's end."""
+        name, how = self.heading()
+        width = len(Text.from_markup(name).plain)
+        note_width = len(Text.from_markup(note).plain) + 2 if note else 0
+        entries = self.legend_entries()
+        heading = f"{name} {how}" if how else name
+        heading_width = width + (len(how) + 1 if how else 0)
+        lines = fit_legend(entries, [room - heading_width - 2, room - note_width], least_detail=1)
+        if lines is None and how:
+            lines = fit_legend(entries, [room - width - 2, room - note_width - len(how) - 2], least_detail=1)
+            if lines is not None:
+                heading, lines[1] = name, "  ".join(part for part in (lines[1], how) if part)
+        if lines is None:
+            lines = fit_legend(entries, [room - heading_width - 2, room - note_width]) or ["", ""]
+        title = "  ".join(part for part in (heading, lines[0]) if part)
+        return title, "  ".join(part for part in (lines[1], note) if part)
 
     def _update_title(self) -> bool:
         """Title and legend on the top border, the rest of the legend along the bottom (before the note).
         True when the title changed."""
-        heading = self.heading()
-        heading_width = len(Text.from_markup(heading).plain)
-        room = max(0, self.size.width - 6)  # the corners, and a space each side of the title
-        note = len(Text.from_markup(self._note).plain) if self._note else 0
-        top, bottom = fit_legend(self.legend_entries(), [room - heading_width - 2, room - (note + 2 if note else 0)])
-        title = "  ".join(part for part in (heading, top) if part)
-        subtitle = "  ".join(part for part in (bottom, self._note) if part)
+        room = max(0, self.size.width - 5)  # the corners, a line and a space before the title, a space after
+        title, subtitle = self._legend_lines(room, self._note)
         if subtitle != self._subtitle:
             self._subtitle = subtitle
             self.border_subtitle = subtitle

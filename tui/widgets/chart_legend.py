@@ -22,13 +22,16 @@ SEP = "  "
 
 
 def format_value(value: float) -> str:
-    """A legend's number: 4 significant digits (``0.01811``, ``1.2e-05``)."""
+    """A legend's number, short: 4 significant digits (``0.01811``, ``0.9375``), small ones as ``5.44e-4``."""
+    if value != 0 and abs(value) < 1e-3:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
     return f"{value:.4g}"
 
 
 @dataclass(frozen=True)
 class LegendEntry:
-    """One series in the legend: its name, line colour (a Rich colour name), latest and best value."""
+    """One series in the legend: its name, line colour (a Rich colour name: ``bright_blue``), latest and best value."""
 
     label: str
     color: str
@@ -38,13 +41,13 @@ class LegendEntry:
     def text(self, detail: int) -> tuple[str, str]:
         """(plain text, markup) at ``detail`` (see ``DETAILS``): the line and name coloured, the values plain."""
         plain = f"━ {self.label}"
-        markup = f"[{self.color}]━ {escape(self.label)}[/]"
+        markup = f"[ansi_{self.color}]━ {escape(self.label)}[/]"  # Textual's name for the ANSI colour
         if detail >= 1 and self.latest is not None:
             plain += f" {format_value(self.latest)}"
             markup += f" {format_value(self.latest)}"
         if detail >= 2 and self.best is not None:
             plain += f" best {format_value(self.best)}"
-            markup += f" [dim]best[/] {format_value(self.best)}"
+            markup += f" best {format_value(self.best)}"
         return plain, markup
 
 
@@ -64,21 +67,29 @@ def _pack(texts: Sequence[tuple[str, str]], rooms: Sequence[int]) -> list[list[s
     return lines
 
 
-def fit_legend(entries: Sequence[LegendEntry], rooms: Sequence[int]) -> list[str]:
+def fit_legend(entries: Sequence[LegendEntry], rooms: Sequence[int], least_detail: int = 0) -> list[str] | None:
     """The legend as one markup string per line, each at most ``rooms[i]`` cells wide.
 
     The most detailed form in which every entry fits wins; if even the names alone do not
-    fit, the entries that fit are shown and a dim ``+N`` counts the rest.
+    fit, the entries that fit are shown and ``+N`` counts the rest.
+
+    Args:
+        entries: the series, in order.
+        rooms: the cells each line has.
+        least_detail: the least detail acceptable (``DETAILS``); None when the legend does not
+            fit at that detail. Defaults to 0: it always fits, with ``+N`` if need be.
     """
     if not entries:
         return ["" for _ in rooms]
     for detail in DETAILS:
+        if detail < least_detail:
+            return None
         packed = _pack([e.text(detail) for e in entries], rooms)
         if packed is not None:
             return [SEP.join(line) for line in packed]
     for shown in range(len(entries) - 1, -1, -1):
         more = f"+{len(entries) - shown}"
-        texts = [e.text(0) for e in entries[:shown]] + [(more, f"[dim]{more}[/]")]
+        texts = [e.text(0) for e in entries[:shown]] + [(more, more)]
         packed = _pack(texts, rooms)
         if packed is not None:
             return [SEP.join(line) for line in packed]
