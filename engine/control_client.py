@@ -21,7 +21,7 @@ from engine.control_dir import send_command
 from engine.errors import UserError, suggest
 from engine.runs import LIVE_STATES, RunDir, effective_state, find_run, read_status, tail_events
 
-__all__ = ["CLI_COMMANDS", "ControlRefused", "RunNotLive", "deliver", "lr_factor_of", "send_and_wait"]
+__all__ = ["CLI_COMMANDS", "ControlRefused", "RunNotLive", "deliver", "lr_drop_note", "lr_factor_of", "send_and_wait"]
 
 CLI_COMMANDS: tuple[str, ...] = tuple(verb.value for verb in ControlVerb)
 """The words ``kwb control`` takes, in the order its help lists them (see ``ControlVerb``)."""
@@ -42,7 +42,12 @@ class RunNotLive(ControlRefused):
     def __init__(self, run_id: str, state: str) -> None:
         self.run_id = run_id
         self.state = state
-        super().__init__(f"run {run_id} is not running (state: {state})")
+        said = state if state in _ENDED_STATES else f"is {state}"
+        super().__init__(f"run {run_id} {said}; nothing to control")
+
+
+_ENDED_STATES = ("finished", "stopped", "failed", "died")
+"""States that read as a past participle: "run X finished; nothing to control"."""
 
 
 def lr_factor_of(run: RunDir | str | os.PathLike[str], default: float = 0.5) -> float:
@@ -78,8 +83,8 @@ def deliver(run: RunDir, command: Command) -> Path:
         raise ControlRefused(f"{run.control} is gone") from None
 
 
-def _command(run: RunDir, word: str, value: float | None, factor: float | None) -> Command:
-    """The command a ``kwb control`` word asks for; a bad word or value is a ``UserError``."""
+def _command(run: RunDir, word: str, value: float | str | None, factor: float | None) -> Command:
+    """The command a ``kwb control`` word asks for; a bad word or value is a ``UserError`` naming it as typed."""
     try:
         verb = ControlVerb(word)
     except ValueError:
@@ -87,13 +92,38 @@ def _command(run: RunDir, word: str, value: float | None, factor: float | None) 
             f"unknown command {word!r}{suggest(word, CLI_COMMANDS)}; expected one of {', '.join(CLI_COMMANDS)}", key="COMMAND"
         ) from None
     if verb is ControlVerb.LR_DROP:
+        if factor is not None and not (0 < factor < float("inf")):
+            raise UserError(f"--factor {factor:g} is not a factor: it must be a positive number (0.5 halves the rate)")
         value = factor if factor is not None else lr_factor_of(run)
-    elif verb is ControlVerb.SET_LR and value is None:
-        raise UserError("set-lr needs a value, e.g. kwb control RUN set-lr 0.0005", key="VALUE")
+    elif verb is ControlVerb.SET_LR:
+        value = _learning_rate(value)
     try:
         return Command(verb.command, value if verb.command.takes_value else None, source="control")
     except CommandError as exc:
         raise UserError(str(exc), key="VALUE") from None
+
+
+def _learning_rate(typed: float | str | None) -> float:
+    """``set-lr``'s VALUE as a rate; a UserError quotes it as typed when it is not a positive finite number."""
+    if typed is None:
+        raise UserError("set-lr needs a value, e.g. kwb control RUN set-lr 0.0005", key="VALUE")
+    text = typed if isinstance(typed, str) else f"{typed:g}"
+    try:
+        rate = float(typed)
+    except ValueError:
+        raise UserError(f"{text} is not a learning rate: expected a positive number, e.g. 0.0005") from None
+    if not 0 < rate < float("inf"):
+        raise UserError(f"{text} is not a learning rate: it must be positive" if rate <= 0 else f"{text} is not a learning rate: it must be finite")
+    return rate
+
+
+def lr_drop_note(run: RunDir, factor: float | None) -> str | None:
+    """A line for an ``lr-drop`` that raises the rate (a factor above 1), naming where the factor came from; else None."""
+    value = factor if factor is not None else lr_factor_of(run)
+    if not value > 1:
+        return None
+    where = "--factor" if factor is not None else "controls.lr_factor"
+    return f"{where} {value:g} raises the learning rate ×{value:g}"
 
 
 _ACK_LINES: dict[type[ev.Event], Callable[..., str]] = {
@@ -122,23 +152,28 @@ def send_and_wait(
     run_ref: str,
     name: str,
     *,
-    value: float | None = None,
+    value: float | str | None = None,
     factor: float | None = None,
     timeout: float = 10.0,
     runs_dir: str | os.PathLike[str] = "runs",
+    note: Callable[[str], None] | None = None,
 ) -> str:
     """Send ``name`` (a ``kwb control`` word) to a live run; return its acknowledgement line.
 
     Args:
-        run_ref: the run's id, a unique prefix of it, or its folder.
+        run_ref: the run's id, a unique part of it (or one matching a single live run), or its folder.
         name: one of ``CLI_COMMANDS`` (a ``ControlVerb`` works too).
-        value: the new rate, for set-lr. Defaults to None.
+        value: the new rate, for set-lr, as a number or as typed. Defaults to None.
         factor: the lr-drop multiplier. Defaults to None, the run's ``controls.lr_factor``.
         timeout: seconds to wait for the acknowledgement. Defaults to 10.0.
         runs_dir: where runs live. Defaults to "runs".
+        note: called with a line worth saying before the command goes (an lr-drop that raises
+            the rate). Defaults to None.
     """
-    run = find_run(run_ref, runs_dir)
+    run = find_run(run_ref, runs_dir, live_wins=True)
     cmd = _command(run, name, value, factor)
+    if note is not None and cmd.name == "lr_scale" and (line := lr_drop_note(run, factor)):
+        note(line)
     try:
         offset = os.path.getsize(run.events)
     except FileNotFoundError:

@@ -43,6 +43,9 @@ __all__ = [
     "read_events",
     "tail_events",
     "read_history",
+    "is_run_dir",
+    "events_problem",
+    "history_problem",
     "Heartbeat",
     "HEARTBEAT_S",
 ]
@@ -205,7 +208,12 @@ def run_state(run: RunDir | str | os.PathLike[str]) -> str:
 
 @dataclass
 class RunInfo:
-    """One run's summary, from its status.json (what ``kwb runs`` and the Runs screen list)."""
+    """One run's summary, from its status.json (what ``kwb runs`` and the Runs screen list).
+
+    ``damaged`` says what is wrong with the run's files (status.json missing or not JSON,
+    a torn line in events.jsonl, a cut-off history.csv, no config.yaml, no model.keras
+    after it finished), or None; the other fields are what could still be read.
+    """
 
     id: str
     path: Path
@@ -217,6 +225,7 @@ class RunInfo:
     best: dict[str, float] = field(default_factory=dict)
     duration_s: float | None = None
     pid: int | None = None
+    damaged: str | None = None
 
     @property
     def live(self) -> bool:
@@ -229,15 +238,34 @@ class RunInfo:
         return RunDir(self.path)
 
 
-def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
-    """The summary of the run in ``path``; None when it has no readable status.json."""
+_RUN_FILES = ("status.json", "events.jsonl", "history.csv", "script.json")
+
+
+def is_run_dir(path: str | os.PathLike[str]) -> bool:
+    """True for a folder kwb made for a run: it holds one of the run's own files or its ``control/`` folder.
+
+    A run whose status.json is gone or garbage is still a run (``run_info`` says it is damaged);
+    a project folder holding only a config.yaml is not.
+    """
     path = Path(path)
-    status = read_status(path)
-    if status is None:
+    try:
+        return path.is_dir() and (any((path / name).is_file() for name in _RUN_FILES) or (path / "control").is_dir())
+    except OSError:
+        return False
+
+
+def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
+    """The summary of the run in ``path``, as far as its files can be read; None when ``path`` is no run folder.
+
+    Never raises for a damaged run: what is wrong is in ``RunInfo.damaged``.
+    """
+    path = Path(path)
+    if not is_run_dir(path):
         return None
+    status, problem = _status_and_problem(path)
     best = status.get("best")
     name = status.get("name")
-    return RunInfo(
+    info = RunInfo(
         id=path.name,
         path=path,
         name=name if isinstance(name, str) else path.name,
@@ -249,6 +277,79 @@ def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
         duration_s=training_seconds(status),
         pid=_number(status.get("pid"), int),
     )
+    if problem is not None and not info.epochs_done:
+        info.epochs_done = len(read_history(path))  # status.json lost: history.csv still says how far it got
+    problems = [problem, events_problem(path, live=info.live), history_problem(path), _files_problem(RunDir(path), info.state)]
+    info.damaged = "; ".join(p for p in problems if p) or None
+    return info
+
+
+def _status_and_problem(path: Path) -> tuple[dict[str, Any], str | None]:
+    """status.json as a mapping (empty when unreadable) and what is wrong with it, or None."""
+    file = path / "status.json"
+    try:
+        status = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        return {}, "status.json is missing"
+    except OSError as exc:
+        return {}, f"status.json cannot be read ({exc.strerror or exc})"
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return {}, "status.json is not valid JSON"
+    if not isinstance(status, dict):
+        return {}, "status.json is not a JSON object"
+    if not isinstance(status.get("state"), str):
+        return status, "status.json has no state"
+    return status, None
+
+
+def _files_problem(run: RunDir, state: str) -> str | None:
+    """A missing config.yaml (script runs have script.json instead), or no model.keras after the run finished."""
+    if not run.config.exists() and not run.script.exists():
+        return "config.yaml is missing"
+    if state == "finished" and not run.model.exists():
+        return "model.keras is missing"
+    return None
+
+
+_EVENTS_CHECKED: dict[Path, tuple[tuple[int, int], str | None]] = {}
+"""events_problem's answers by file, with the (size, mtime) they were read at: a listing re-reads only what changed."""
+
+
+def events_problem(path: str | os.PathLike[str], *, live: bool = False) -> str | None:
+    """What is wrong with the run's events.jsonl (a line that is no event, a cut-off last line), or None.
+
+    A live run may be writing its last line, so an unfinished last line is damage only once it has ended.
+    """
+    file = Path(path) / "events.jsonl"
+    try:
+        st = file.stat()
+        stamp = (st.st_size, st.st_mtime_ns)
+        if (cached := _EVENTS_CHECKED.get(file)) is not None and cached[0] == stamp:
+            problem = cached[1]
+        else:
+            problem = _scan_events(file.read_bytes())
+            _EVENTS_CHECKED[file] = (stamp, problem)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"events.jsonl cannot be read ({exc.strerror or exc})"
+    if problem == _CUT_OFF and live:
+        return None
+    return problem
+
+
+_CUT_OFF = "events.jsonl ends in a cut-off line"
+
+
+def _scan_events(data: bytes) -> str | None:
+    lines = data.split(b"\n")
+    for n, line in enumerate(lines[:-1], start=1):
+        if line.strip():
+            try:
+                ev.decode(line)
+            except ev.DecodeError:
+                return f"events.jsonl line {n} is not an event"
+    return _CUT_OFF if lines[-1].strip() else None
 
 
 def training_seconds(status: dict[str, Any]) -> float | None:
@@ -275,25 +376,35 @@ def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    infos = [i for p in root.iterdir() if p.is_dir() and (i := run_info(p)) is not None]
+    infos = [i for p in root.iterdir() if (i := run_info(p)) is not None]
     return sorted(infos, key=lambda i: i.id, reverse=True)
 
 
-def find_run(ref: str, runs_dir: str | os.PathLike[str] = "runs") -> RunDir:
-    """A run by directory path, full id, or unique id prefix/suffix; UserError otherwise."""
-    p = Path(ref)
-    if (p / "status.json").exists():
-        return RunDir(p)
+def find_run(ref: str, runs_dir: str | os.PathLike[str] = "runs", *, live_wins: bool = False) -> RunDir:
+    """A run by directory path, full id, or unique part of its id; UserError otherwise.
+
+    With ``live_wins`` (``kwb control``, ``kwb attach``), a part of the id that matches several
+    runs but only one live run means that live run. An ambiguous part names every match.
+    """
+    if not ref.strip():
+        raise UserError("an empty run id matches every run; give a run id, a part of one, or a run directory", key="RUN")
+    if is_run_dir(ref):
+        return RunDir(Path(ref))
     root = Path(runs_dir)
-    if (root / ref / "status.json").exists():
+    if is_run_dir(root / ref):
         return RunDir(root / ref)
-    if root.is_dir():
-        matches = [c for c in root.iterdir() if c.is_dir() and (ref in c.name) and (c / "status.json").exists()]
-        if len(matches) == 1:
-            return RunDir(matches[0])
-        if len(matches) > 1:
-            names = ", ".join(sorted(m.name for m in matches)[:5])
-            raise UserError(f"{ref!r} matches several runs: {names}", key="RUN")
+    try:
+        matches = sorted(c for c in root.iterdir() if ref in c.name and is_run_dir(c)) if root.is_dir() else []
+    except OSError:
+        matches = []
+    if len(matches) > 1 and live_wins:
+        live = [m for m in matches if run_state(m) in LIVE_STATES]
+        matches = live if len(live) == 1 else matches
+    if len(matches) == 1:
+        return RunDir(matches[0])
+    if matches:
+        names = "\n".join(f"    {m.name}  ({run_state(m)})" for m in matches)
+        raise UserError(f"{ref!r} matches several runs ({len(matches)}); give more of the id:\n{names}", key="RUN")
     raise UserError(f"no run {ref!r} (looked for a run directory path and under {root}/)", key="RUN")
 
 
@@ -328,23 +439,65 @@ def tail_events(path: str | os.PathLike[str], offset: int) -> tuple[list[ev.Even
 
 
 def read_history(path: str | os.PathLike[str]) -> list[dict[str, float]]:
-    """history.csv rows as dicts of floats (the ``epoch`` column as int)."""
+    """history.csv rows as dicts of floats (the ``epoch`` column as int); a cut-off or garbled row is left out."""
+    header, rows = _history_rows(path)
+    out = []
+    for row in rows:
+        if len(row) != len(header):
+            continue  # cut off (a kill mid-write) or garbled
+        clean: dict[str, float] = {}
+        for k, v in zip(header, row):
+            try:
+                clean[k] = int(v) if k == "epoch" else float(v)
+            except (TypeError, ValueError):
+                continue
+        if "epoch" in clean or "epoch" not in header:
+            out.append(clean)
+    return out
+
+
+def history_problem(path: str | os.PathLike[str]) -> str | None:
+    """What is wrong with the run's history.csv (unreadable, a cut-off or garbled row), or None."""
+    file = _history_file(path)
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"history.csv cannot be read ({exc.strerror or exc})"
+    except UnicodeDecodeError:
+        return "history.csv is not text"
+    if text and not text.endswith("\n"):
+        return "history.csv ends in a cut-off row"
+    header, rows = _history_rows(file)
+    for n, row in enumerate(rows, start=2):
+        if len(row) != len(header) or not all(_is_number(v) for v in row):
+            return f"history.csv row {n} is cut off or garbled"
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text in ("", "NA")  # Keras' CSVLogger writes NA for a value an epoch did not log
+    return True
+
+
+def _history_file(path: str | os.PathLike[str]) -> Path:
     file = Path(path)
-    if file.is_dir():
-        file = file / "history.csv"
-    if not file.exists():
-        return []
-    rows = []
-    with open(file, newline="") as fh:
-        for row in csv.DictReader(fh):
-            clean: dict[str, float] = {}
-            for k, v in row.items():
-                try:
-                    clean[k] = int(v) if k == "epoch" else float(v)
-                except (TypeError, ValueError):
-                    continue
-            rows.append(clean)
-    return rows
+    return file / "history.csv" if file.is_dir() else file
+
+
+def _history_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
+    """history.csv's header and its whole rows of text (a last row without its newline was cut off); nothing when unreadable."""
+    try:
+        text = _history_file(path).read_bytes().decode("utf-8")
+        lines = text.splitlines(keepends=True)
+        rows = [row for row in csv.reader(ln for ln in lines if ln.endswith(("\n", "\r"))) if row]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return [], []
+    return (rows[0], rows[1:]) if rows else ([], [])
 
 
 class Heartbeat:

@@ -12,12 +12,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from tui.commands import compare as _compare
 from tui.commands import doctor as _doctor
 from tui.commands import models as _models  # light: every heavy import is inside the verbs
 from tui.commands import runs as _runs
 from tui.commands import script as _script
 from tui.commands import training as _training
-from tui.commands.common import bad_input
+from tui.commands.common import bad_input, need_terminal
+
+HEADLESS = "use kwb train CONFIG for headless runs"
 
 app = typer.Typer(
     name="kwb",
@@ -33,6 +36,7 @@ app = typer.Typer(
 def _root(ctx: typer.Context) -> None:
     """Keras Workbench. Run `kwb` alone to open the app on the last config (or the spirals sample)."""
     if ctx.invoked_subcommand is None:
+        need_terminal("kwb", HEADLESS)
         from tui.factory import run_app
 
         run_app(None)
@@ -45,6 +49,7 @@ def ui(config: Annotated[Optional[Path], typer.Argument(help="Config to open.")]
 
     if config is not None and not config.exists():
         bad_input(f"error in {config}:\n  file not found")
+    need_terminal("kwb ui", HEADLESS)
     run_app(str(config) if config else None)
 
 
@@ -54,8 +59,9 @@ app.command()(_training.resume)
 app.command(context_settings=_script.CONTEXT)(_script.run)
 app.command("runs")(_runs.runs_cmd)
 app.command()(_runs.show)
-app.command()(_runs.control)
+app.command(context_settings={"ignore_unknown_options": True})(_runs.control)  # set-lr -1: a value, refused as one
 app.command()(_runs.attach)
+app.command()(_compare.compare)
 app.command()(_models.evaluate)
 app.command()(_models.predict)
 app.command()(_models.inspect)
@@ -63,8 +69,10 @@ app.command()(_doctor.doctor)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: no failure ends in silence (``tui.commands.common.run_guarded``)."""
+    from tui.commands.common import run_guarded
+
+    run_guarded(app)
 
 
 if __name__ == "__main__":

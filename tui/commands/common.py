@@ -1,4 +1,10 @@
-"""Shared pieces of the kwb verbs: argument types, exit codes, error printing, lazy setup."""
+"""Shared pieces of the kwb verbs: argument types, exit codes, error printing, lazy setup, the last-resort handler.
+
+No verb ends in silence: :func:`run_guarded` (the console script's entry) turns any
+exception a verb did not handle into one line on the terminal (exit 2 when the system
+refused a file the user named, 1 otherwise) plus where the full traceback was written,
+and the preload log in the temp folder is removed however the command ends.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +60,68 @@ def load(config: Path, overrides: list[str] | None):
         bad_input(exc)
 
 
+def run_guarded(app: typer.Typer) -> None:
+    """Run the typer ``app``: an exception no verb handled becomes one line and an exit status, never silence.
+
+    TensorFlow's output (and so Python's traceback) goes to a log file while a verb runs
+    (``engine.native_log``): left to Python, a crash would print nothing a person sees.
+    """
+    try:
+        app()
+    except KeyboardInterrupt:
+        err("interrupted")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - the last resort: say it, keep the traceback, exit
+        raise SystemExit(report_crash(exc)) from None
+
+
+def report_crash(exc: BaseException) -> int:
+    """Say ``exc`` in one line on the terminal, write its traceback to a file the line names; return the exit status.
+
+    An ``OSError`` on a path (a missing folder, no permission, a full disk) is the
+    user's to fix: exit 2, the path named without any temp-file decoration. Anything
+    else is kwb's fault: exit 1, "internal error".
+    """
+    import os
+    import tempfile
+    import traceback
+
+    from engine.write_errors import user_path, write_failure
+
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    where = Path(tempfile.gettempdir()) / f"kwb-traceback-{os.getpid()}.txt"
+    try:
+        where.write_text(trace, encoding="utf-8")
+        saved = f" (traceback: {where})"
+    except OSError:
+        saved = ""
+    verb = " ".join(sys.argv[1:2]) or "kwb"
+    disk = write_failure(exc)
+    if disk is not None:
+        err(f"error: kwb {verb}: {disk.line}{saved}")
+        return EXIT_BAD_INPUT
+    if isinstance(exc, OSError) and exc.filename is not None:
+        reason = (exc.strerror or str(exc)).lower()
+        err(f"error: kwb {verb}: {reason}: {user_path(exc.filename)}{saved}")
+        return EXIT_BAD_INPUT
+    text = " ".join(str(exc).split())[:300] or "(no message)"
+    err(f"error: kwb {verb} failed: internal error: {type(exc).__name__}: {text}{saved}")
+    return EXIT_FAILED
+
+
+def usable_runs_dir(path: Path, option: str = "--runs-dir") -> Path:
+    """``path`` created if needed and writable, or exit 2 naming it: before TensorFlow loads and anything is written."""
+    import os
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        bad_input(f"error:\n  {option}: cannot create the runs folder {path}: {(exc.strerror or str(exc)).lower()}")
+    if not os.access(path, os.W_OK | os.X_OK):
+        bad_input(f"error:\n  {option}: the runs folder {path} is not writable")
+    return path
+
+
 def runs_dir_or_default(opt: Path | None) -> Path:
     return opt if opt is not None else Path("runs")
 
@@ -76,3 +144,16 @@ def find_run_or_exit(ref: str, runs_dir: Path | None):
 
     return find_run(ref, runs_dir_or_default(runs_dir))
 
+
+def need_terminal(what: str, instead: str) -> None:
+    """Exit 2 with one line unless stdin and stdout are both a terminal: a full-screen app in a pipe would hang.
+
+    Args:
+        what: what needs the terminal ("kwb", "kwb attach").
+        instead: the headless way to do it, for the message.
+    """
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return
+    side = "stdout" if not sys.stdout.isatty() else "stdin"
+    err(f"{what} needs a terminal for its full-screen app ({side} is not one); {instead}")
+    raise typer.Exit(EXIT_BAD_INPUT)

@@ -8,13 +8,21 @@ from typing import Annotated, Optional
 
 import typer
 
+from engine.eval_data import Split
+
 from tui.commands.common import (
     RunArg, RunsDirOpt,
     SetOpt, bad_input, load, quiet_tensorflow, runs_dir_or_default, start_native_log,
 )  # fmt: skip
 
 
-def _load_run_model(rd):
+UnsafeOpt = Annotated[
+    bool,
+    typer.Option("--unsafe", help="Load a model with a Lambda layer: its Python code runs (only for a file you trust)."),
+]
+
+
+def _load_run_model(rd, unsafe: bool = False):
     quiet_tensorflow()
     start_native_log()
     from engine.errors import ModelError
@@ -24,52 +32,135 @@ def _load_run_model(rd):
     if not path.exists():
         bad_input(f"error in {rd.path}:\n  model.keras: the run has no saved model yet")
     try:
-        return load_model_file(str(path)), path
+        return load_model_file(str(path), unsafe=unsafe, key=""), path
     except ModelError as exc:
+        bad_input(exc)
+
+
+def _find_run(run: str, runs_dir):
+    from engine.errors import UserError
+    from engine.runs import find_run
+
+    try:
+        return find_run(run, runs_dir_or_default(runs_dir))
+    except UserError as exc:
         bad_input(exc)
 
 
 def evaluate(
     run: RunArg,
-    split: Annotated[str, typer.Option(help="test, val or train.")] = "test",
+    split: Annotated[
+        Optional[Split],
+        typer.Option(help="Default: test (val when there is none) on the run's data; all on other data "
+                          "(--set data.path=…), which is scored whole unless a split is asked for."),
+    ] = None,
     set_: SetOpt = None,
     runs_dir: RunsDirOpt = None,
+    unsafe: UnsafeOpt = False,
 ) -> None:
-    """Score a run's model.keras on its data (or other data: --set data.path=…)."""
-    from engine.errors import USER_ERRORS, UserError
-    from engine.runs import find_run
+    """Score a run's model.keras on its data, or on other data taken whole (--set data.path=…)."""
+    from engine.errors import USER_ERRORS
 
-    if split not in ("test", "val", "train"):
-        bad_input(f"error:\n  --split: must be test, val or train, got {split!r}")
-    try:
-        rd = find_run(run, runs_dir_or_default(runs_dir))
-    except UserError as exc:
-        bad_input(exc)
+    rd = _find_run(run, runs_dir)
     _refuse_script_run(rd, "evaluate")
-    cfg = load(rd.config, set_)
-    model, path = _load_run_model(rd)
-    from engine.data import load_data
+    cfg, run_cfg = load(rd.config, set_), load(rd.config, None)
+    model, path = _load_run_model(rd, unsafe)
+    from engine.eval_data import evaluation_data
     from engine.model import compile_model
 
     try:
-        data = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
+        data = evaluation_data(cfg, run_cfg, model, rd.path, split)
+        compile_model(model, cfg)
     except USER_ERRORS as exc:
         bad_input(exc)
-    compile_model(model, cfg)
-    xs = {"test": (data.x_test, data.y_test, data.test_ds), "val": (data.x_val, data.y_val, data.val_ds),
-          "train": (data.x_train, data.y_train, data.train_ds)}[split]  # fmt: skip
-    x, y, ds = xs
-    if ds is None and not _rows(x):
-        if split == "test" and _rows(data.x_val):
-            split, (x, y, ds) = "val", (data.x_val, data.y_val, data.val_ds)
-        else:
-            bad_input(f"error in {rd.config}:\n  data: this run has no {split} data")
-    res = model.evaluate(ds, verbose=0, return_dict=True) if ds is not None else model.evaluate(
-        x, y, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True
-    )
-    print(f"{path} on {split} ({_rows(x) if x is not None else '?'} samples)")
+    if data.ds is not None:
+        res = model.evaluate(data.ds, verbose=0, return_dict=True)
+    else:
+        res = model.evaluate(data.x, data.y, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True)
+    label = data.split.value
+    where = f" of {cfg.data.path}" if data.other_data and cfg.data.path else ""
+    print(f"{path} on {label}{where} ({data.samples} samples)")
     for k, v in res.items():
-        print(f"  {split}_{k:<24} {float(v):.6f}")
+        print(f"  {label}_{k:<24} {float(v):.6f}")
+
+
+def predict(
+    run: RunArg,
+    input_: Annotated[
+        Path,
+        typer.Argument(metavar="INPUT", help="Raw inputs, like the training data: .npy (one sample or many), .npz "
+                                            "(key x, the run's data.x key, or one key per input name) or .csv "
+                                            "(the training file's columns; a header is matched by name)."),
+    ],
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write predictions to .csv, .npy or .json (.npz: several outputs).")
+    ] = None,
+    runs_dir: RunsDirOpt = None,
+    unsafe: UnsafeOpt = False,
+) -> None:
+    """Predict with a run's model on INPUT; prints one line per sample (class and probability, or values)."""
+    _check_output_path(output)
+    rd = _find_run(run, runs_dir)
+    _refuse_script_run(rd, "predict")
+    model, _ = _load_run_model(rd, unsafe)
+    from engine.errors import USER_ERRORS
+    from engine.graph import input_names, output_names
+    from engine.predict_inputs import csv_columns, read_inputs
+    from engine.preprocessing import class_names
+
+    names = input_names(model)
+    single = len(names) == 1
+    inputs = {("" if single else n): (tuple(t.shape[1:]), str(t.dtype)) for n, t in zip(names, model.inputs)}
+    try:
+        data_cfg = load(rd.config, None).data if rd.config.exists() else None
+        x = read_inputs(input_, inputs, data_cfg, _csv_columns(rd, data_cfg, csv_columns))
+    except USER_ERRORS as exc:
+        bad_input(exc)
+    outputs = output_names(model)
+    if output is not None and len(outputs) > 1 and output.suffix != ".npz":
+        bad_input(f"error in {output}:\n  the model has {len(outputs)} outputs ({', '.join(outputs)}): "
+                  "write them to an .npz file (one key per output)")  # fmt: skip
+    preds = model.predict(x[""] if single else x, verbose=0)
+    by_output = dict(zip(outputs, preds)) if isinstance(preds, (list, tuple)) else {outputs[0] if outputs else "": preds}
+    if output is not None:
+        _write_predictions(output, by_output if len(by_output) > 1 else next(iter(by_output.values())))
+        print(f"wrote {_rows(by_output)} predictions to {output}")
+        return
+    classes = class_names(rd.path)
+    kinds = {name: _output_kind(model, name) for name in by_output}
+    texts = {name: [_prediction_text(p, kinds[name], classes.get(name if len(by_output) > 1 else "", classes.get(name)))
+                    for p in arr] for name, arr in by_output.items()}  # fmt: skip
+    for i in range(_rows(by_output)):
+        if len(texts) == 1:
+            print(f"{i}\t{next(iter(texts.values()))[i]}")
+        else:
+            print(f"{i}\t" + "\t".join(f"{name}: {t[i]}" for name, t in texts.items()))
+
+
+def _check_output_path(output: Optional[Path]) -> None:
+    """``-o`` must be a file kwb can write as what its suffix says, in a folder that exists: checked first."""
+    if output is None:
+        return
+    if output.suffix not in (".csv", ".npy", ".json", ".npz"):
+        bad_input(f"error in {output}:\n  --output: expected a .csv, .npy, .json or .npz file, "
+                  f"got {output.suffix or 'no suffix'!r}")  # fmt: skip
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        bad_input(f"error in {output}:\n  --output: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        bad_input(f"error in {output}:\n  --output: the folder {parent} is not writable")
+    if output.is_dir():
+        bad_input(f"error in {output}:\n  --output: is a folder; give a file name")
+
+
+def _csv_columns(rd, data_cfg, reader):
+    """The training CSV's columns: recorded in the run's preprocessing.json, else read from its header."""
+    from engine.preprocessing import read_run_info
+
+    recorded = (read_run_info(rd.path) or {}).get("columns")
+    if isinstance(recorded, dict):
+        return recorded
+    return reader(data_cfg) if data_cfg is not None else None
 
 
 def _rows(x) -> int:
@@ -81,147 +172,63 @@ def _rows(x) -> int:
     return len(x)
 
 
-def predict(
-    run: RunArg,
-    input_: Annotated[
-        Path,
-        typer.Argument(metavar="INPUT", help="Inputs: .npy, .npz (key x; several inputs: one key per input name, "
-                                            "or the run's data.x keys) or .csv (numbers)."),
-    ],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write predictions to .npy or .csv.")] = None,
-    runs_dir: RunsDirOpt = None,
-) -> None:
-    """Predict with a run's model on INPUT; prints one line per sample (class and probability)."""
-    import numpy as np
-
-    from engine.errors import UserError
-    from engine.runs import find_run
-
+def _output_kind(model, name: str) -> str:
+    """"softmax" (several classes), "sigmoid" (binary: one unit) or "values", from the output layer."""
     try:
-        rd = find_run(run, runs_dir_or_default(runs_dir))
-    except UserError as exc:
-        bad_input(exc)
-    model, _ = _load_run_model(rd)
-    from engine.graph import input_names, output_names
-
-    names = input_names(model)
-    if len(names) > 1:
-        x = _read_named_inputs(input_, names, _data_keys(rd))
-        shapes = {n: tuple(t.shape[1:]) for n, t in zip(names, model.inputs)}
-    else:
-        x = {"": _read_inputs(input_)}
-        shapes = {"": tuple(model.input_shape[1:])}
-    for name, want in shapes.items():
-        a = x[name]
-        if tuple(a.shape[1:]) != want and a.ndim == 2 and a.shape[1] == int(np.prod(want)):
-            # Flat rows (a CSV of 784 numbers for a (28, 28) model): reshape each row, never across rows.
-            x[name] = a = a.reshape((len(a), *want))
-        if tuple(a.shape[1:]) != want:
-            of = f" of input {name!r}" if name else ""
-            bad_input(f"error in {input_}:\n  samples{of} have shape {tuple(a.shape[1:])}, the model expects {want}")
-    outputs = output_names(model)
-    if output is not None and len(outputs) > 1 and output.suffix != ".npz":
-        bad_input(f"error in {output}:\n  the model has {len(outputs)} outputs ({', '.join(outputs)}): "
-                  "write them to an .npz file (one key per output)")  # fmt: skip
-    preds = model.predict(x if len(names) > 1 else x[""], verbose=0)
-    by_output = dict(zip(outputs, preds)) if isinstance(preds, (list, tuple)) else preds
-    if output is not None:
-        _write_predictions(output, by_output)
-        print(f"wrote {_rows(by_output)} predictions to {output}")
-        return
-    if not isinstance(by_output, dict):
-        for i, p in enumerate(by_output):
-            print(f"{i}\t{_prediction_text(p)}")
-        return
-    for i in range(_rows(by_output)):
-        print(f"{i}\t" + "\t".join(f"{name}: {_prediction_text(p[i])}" for name, p in by_output.items()))
+        layer = model.get_layer(name) if name else model.layers[-1]
+    except ValueError:
+        layer = model.layers[-1]
+    activation = getattr(getattr(layer, "activation", None), "__name__", "")
+    width = int(layer.output.shape[-1]) if hasattr(layer, "output") else 0
+    if activation == "sigmoid" and width == 1:
+        return "sigmoid"
+    return "softmax" if width > 1 and activation in ("softmax", "sigmoid") else "values"
 
 
-def _prediction_text(p) -> str:
-    """One sample's prediction: the class and its probability, or the values (regression)."""
+def _prediction_text(p, kind: str = "values", names: list[str] | None = None) -> str:
+    """One sample's prediction: the class (its name when the labels were words) and its probability, or the values."""
     import numpy as np
 
-    if p.ndim == 1 and p.shape[0] > 1:
+    def label(k: int) -> str:
+        return names[k] if names and k < len(names) else str(k)
+
+    if kind == "sigmoid":
+        prob = float(np.ravel(p)[0])
+        k = int(prob >= 0.5)
+        return f"class {label(k)}\tp={prob if k else 1 - prob:.4f}"
+    if p.ndim == 1 and p.shape[0] > 1 and (kind == "softmax" or names):
         k = int(np.argmax(p))
-        return f"class {k}\tp={float(p[k]):.4f}"
+        return f"class {label(k)}\tp={float(p[k]):.4f}"
     return " ".join(f"{float(v):.6g}" for v in np.ravel(p))
 
 
-def _data_keys(rd) -> dict[str, str]:
-    """The run's ``data.x`` mapping (input name -> npz key), read from its config.yaml without validating it."""
-    from engine.config_io import read_raw_config
-
-    try:
-        x = (read_raw_config(rd.config).get("data") or {}).get("x")
-    except Exception:  # an unreadable config leaves the input names as the keys
-        return {}
-    return {k: v for k, v in x.items() if isinstance(v, str)} if isinstance(x, dict) else {}
-
-
-def _read_named_inputs(path: Path, names: list[str], keys: dict[str, str]):
-    """One array per model input from an .npz: the key named like the input, else the run's data.x key."""
-    import numpy as np
-
-    if not path.exists():
-        bad_input(f"error in {path}:\n  file not found")
-    if path.suffix != ".npz":
-        bad_input(f"error in {path}:\n  the model has {len(names)} inputs ({', '.join(names)}): "
-                  "give an .npz file with one array per input name")  # fmt: skip
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {}
-            for name in names:
-                key = name if name in z.files else keys.get(name, name)
-                if key not in z.files:
-                    bad_input(f"error in {path}:\n  no array for input {name!r} (the file has: {', '.join(z.files)})")
-                out[name] = z[key].astype("float32")
-    except (ValueError, OSError) as exc:
-        bad_input(f"error in {path}:\n  cannot read numbers: {exc}")
-    if len({len(a) for a in out.values()}) > 1:
-        rows = ", ".join(f"{n} {len(a)}" for n, a in out.items())
-        bad_input(f"error in {path}:\n  every input needs the same number of samples, got {rows}")
-    return out
-
-
-def _read_inputs(path: Path):
-    import numpy as np
-
-    if not path.exists():
-        bad_input(f"error in {path}:\n  file not found")
-    try:
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False).astype("float32")
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                key = "x" if "x" in z.files else z.files[0]
-                return z[key].astype("float32")
-        if path.suffix in (".csv", ".txt"):
-            return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype="float32", ndmin=2))
-    except (ValueError, OSError) as exc:
-        bad_input(f"error in {path}:\n  cannot read numbers: {exc}")
-    bad_input(f"error in {path}:\n  expected a .npy, .npz or .csv file")
-
-
 def _write_predictions(path: Path, preds) -> None:
-    """An array to .npy or .csv; several outputs (output name -> array) to .npz, one key per output."""
+    """An array to .npy, .csv or .json; several outputs (output name -> array) to .npz, one key per output."""
+    import json
+
     import numpy as np
 
     from engine.config_io import atomic_write_text
 
-    if isinstance(preds, dict):  # the caller checked the suffix before predicting
+    if isinstance(preds, dict) or path.suffix == ".npz":  # the caller checked the suffix before predicting
         tmp = path.with_name(f".{path.name}.tmp.npz")
-        np.savez(tmp, **preds)
+        np.savez(tmp, **(preds if isinstance(preds, dict) else {"y": preds}))
         os.replace(tmp, path)
     elif path.suffix == ".npy":
         tmp = path.with_name(f".{path.name}.tmp.npy")
         np.save(tmp, preds)
         os.replace(tmp, path)
+    elif path.suffix == ".json":
+        atomic_write_text(path, json.dumps(np.asarray(preds, dtype="float64").tolist()) + "\n")
     else:
         rows = [",".join(f"{float(v):.8g}" for v in np.ravel(p)) for p in preds]
         atomic_write_text(path, "\n".join(rows) + "\n")
 
 
-def inspect(file: Annotated[Path, typer.Argument(help="A .keras/.h5 model, an HDF5 data file or an .npz file.")]) -> None:
+def inspect(
+    file: Annotated[Path, typer.Argument(help="A .keras/.h5 model, an HDF5 data file or an .npz file.")],
+    unsafe: UnsafeOpt = False,
+) -> None:
     """Show a model's layers, or an HDF5/npz file's datasets with shapes and dtypes."""
     if not file.exists():
         bad_input(f"error in {file}:\n  file not found")
@@ -251,7 +258,7 @@ def inspect(file: Annotated[Path, typer.Argument(help="A .keras/.h5 model, an HD
         from engine.model import load_model_file, summary_of
 
         try:
-            model = load_model_file(str(file))
+            model = load_model_file(str(file), unsafe=unsafe, key="")
         except ModelError as exc:
             bad_input(exc)
         _print_model(file, model, summary_of(model))

@@ -10,13 +10,16 @@ import typer
 
 from tui.commands.common import (
     EXIT_FAILED, RunArg, RunsDirOpt,
-    bad_input, err, runs_dir_or_default,
+    bad_input, err, need_terminal, runs_dir_or_default,
 )  # fmt: skip
 from tui.families import families, headline
 
 
 def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
-    """List runs: id, state, epochs, best validation metrics (several outputs: the total loss and each output's metrics), duration."""
+    """List runs: id, state, epochs, best validation metrics (several outputs: the total loss and each output's metrics), duration.
+
+    A damaged run (a file missing, cut off or garbage) gets a line below its row saying what is wrong.
+    """
     from engine.runs import list_runs
     from tui.headless import format_logs
     from tui.state import format_duration
@@ -30,6 +33,8 @@ def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
         best = headline(i.best)
         epochs = f"{i.epochs_done}/{i.epochs or '?'}"
         print(f"{i.id:<40} {i.state:<9} {epochs:>7} {format_duration(i.duration_s, missing='-'):>8}  {format_logs(best)}")
+        if i.damaged:
+            print(f"  damaged: {i.damaged}")
 
 
 def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
@@ -43,16 +48,20 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     except UserError as exc:
         bad_input(exc)
     info = run_info(rd.path)
-    if info is None:  # found by its status.json, which has since gone or cannot be read
-        bad_input(f"error:\n  RUN: {rd.id} has no readable status.json")
+    if info is None:  # found as a run folder, which has since gone
+        bad_input(f"error:\n  RUN: {rd.path} is gone")
     status = read_status(rd.path) or {}
     print(f"run      {rd.id}")
     print(f"dir      {rd.path}")
-    print(f"state    {info.state}" + (f" ({status['reason']})" if status.get("reason") else ""))
+    print(f"state    {info.state}" + (f" ({status['reason']})" if isinstance(status.get("reason"), str) else ""))
+    if info.damaged:
+        print(f"damaged  {info.damaged}")
     print(f"epochs   {info.epochs_done}/{info.epochs or '?'}    time {format_duration(info.duration_s, missing='-')}")
-    if status.get("error"):
+    if isinstance(status.get("error"), str):
         print(f"error    {status['error']}")
-    for label, logs in (("best", info.best), ("final", status.get("evaluation"))):
+    final = status.get("evaluation") if isinstance(status.get("evaluation"), dict) else {}
+    final = {k: v for k, v in final.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for label, logs in (("best", info.best), ("final", final)):
         for line in _log_lines(label, logs, _width()) if logs else []:
             print(line)
     history = read_history(rd.path)
@@ -166,7 +175,7 @@ def _plot_history(history: list[dict[str, float]]) -> None:
 def control(
     run: RunArg,
     command: Annotated[str, typer.Argument(help="stop | pause | resume | checkpoint | lr-drop | set-lr")],
-    value: Annotated[Optional[float], typer.Argument(help="The new learning rate, for set-lr.")] = None,
+    value: Annotated[Optional[str], typer.Argument(help="The new learning rate, for set-lr.", show_default=False)] = None,
     factor: Annotated[Optional[float], typer.Option(help="lr-drop multiplier. Defaults to the run's controls.lr_factor.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the acknowledgement.")] = 10.0,
     runs_dir: RunsDirOpt = None,
@@ -175,8 +184,13 @@ def control(
     from engine.control_client import ControlRefused, send_and_wait
     from engine.errors import UserError
 
+    def note(line: str) -> None:
+        err(f"kwb control: {line}")
+
     try:
-        ack = send_and_wait(run, command, value=value, factor=factor, timeout=timeout, runs_dir=runs_dir_or_default(runs_dir))
+        ack = send_and_wait(
+            run, command, value=value, factor=factor, timeout=timeout, runs_dir=runs_dir_or_default(runs_dir), note=note
+        )
     except UserError as exc:
         bad_input(exc)
     except ControlRefused as exc:
@@ -190,15 +204,17 @@ def attach(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     """Open the live dashboard of RUN: history first, then live; s l c p (and L) control it.
 
     Works on finished runs too (controls are then refused). Quitting the viewer leaves
-    the run running; several viewers may attach to one run.
+    the run running; several viewers may attach to one run. A part of the id that
+    matches several runs but one live run means the live one.
     """
     from engine.errors import UserError
     from engine.runs import find_run
 
     try:
-        rd = find_run(run, runs_dir_or_default(runs_dir))
+        rd = find_run(run, runs_dir_or_default(runs_dir), live_wins=True)
     except UserError as exc:
         bad_input(exc)
+    need_terminal("kwb attach", f"kwb show {rd.id} prints the run's summary and history")
     from tui.factory import make_app  # Textual, but no TensorFlow: attach opens at once
     from tui.terminal import guard_terminal
 
