@@ -1,4 +1,25 @@
-"""CSV files in memory: the table, feature columns, target columns (numbers or words), per input and output name."""
+"""CSV files in memory, parsed by pyarrow: the table, feature columns (numbers, or text), target columns.
+
+Why pyarrow's CSV reader and not a Python loop or pandas: it parses in C++ on several
+threads straight from the file into typed columns (no Python object per cell, no row
+lists), infers each column's type over the whole file, and pandas' own fast path
+(``engine="pyarrow"``) is this reader plus a conversion to a DataFrame that kwb would
+only convert back to numpy. The figures (time and peak memory against the old loop)
+are in ``benchmarks/results/csv_read.json`` and docs/performance.md.
+
+What the reader keeps from the old one: header detection by ``data.header``, the
+``data.delimiter``, the target column choice, blank lines skipped, and every bad-input
+message naming the file, the column and the line. Line numbers are only needed when
+something is wrong, so they are found then, by a second pass with Python's ``csv``
+module over the file (``_locate``); the fast path never counts lines.
+
+Feature columns: numbers become float32. A missing numeric cell (empty, or a
+missing-value word such as ``nan`` or ``NA``) is refused naming the line; a non-numeric
+(text) feature column is refused with the old message unless the caller passes
+``text_features=True``, in which case the features come back as
+``{column name: (rows, 1) array}`` (float32 for numeric columns, an object array of
+str, stripped, for text ones, empty cells kept as "") for the in-model preprocessing.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +34,201 @@ from engine.data.bundle import _check_file
 from engine.errors import DataError, suggest
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from engine.config import DataConfig
 
 
-def _read_text(path: str, key: str) -> str:
+def _check_text(path: str, key: str) -> None:
+    """Refuse a folder, a missing, empty or binary file before the parser sees it (reads 8 KiB)."""
     _check_file(path, key, "CSV text")
-    raw = Path(path).read_bytes()
-    head = raw[:8192]
+    with open(path, "rb") as f:
+        head = f.read(8192)
     controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
     if b"\x00" in head or controls > len(head) // 100 + 1:
         raise DataError("is a binary file, expected CSV text", source=path, key=key)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    if not text.strip():
+    if not head.lstrip(b"\xef\xbb\xbf").strip() and Path(path).stat().st_size <= len(head):
         raise DataError("file is empty, expected CSV text", source=path, key=key)
-    return text
+
+
+def _decoded(path: str) -> str:
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _records(path: str, cfg: "DataConfig"):
+    """(record number, fields) of every non-blank record, the way the table's rows are numbered."""
+    for i, r in enumerate(csv.reader(io.StringIO(_decoded(path)), delimiter=cfg.delimiter)):
+        if any(c.strip() for c in r):
+            yield i + 1, r
+
+
+def _locate(path: str, cfg: "DataConfig", row: int) -> tuple[int, list[str]]:
+    """(line, fields) of data row ``row`` (0-based, header excluded); only called to word an error."""
+    skip = 1 if cfg.header else 0
+    for n, (line, r) in enumerate(_records(path, cfg)):
+        if n == row + skip:
+            return line, r
+    raise AssertionError(f"row {row} not found in {path}")
+
+
+def _parse_error(path: str, cfg: "DataConfig", key: str, exc: Exception) -> DataError:
+    """The old message for the first ragged record or csv error, found by Python's csv module."""
+    try:
+        numbered = list(_records(path, cfg))
+    except csv.Error as err:
+        return DataError(f"is not valid CSV: {err}", source=path, key=key)
+    width = len(numbered[0][1]) if numbered else 0
+    for line, r in numbered:
+        if len(r) != width:
+            return DataError(
+                f"line {line} has {len(r)} fields but the {'header' if cfg.header else 'first row'} has {width}"
+                + (f" (is data.delimiter {cfg.delimiter!r} right?)" if width == 1 or len(r) == 1 else ""),
+                source=path, key=key,
+            )
+    return DataError(f"is not valid CSV: {exc}", source=path, key=key)
+
+
+def _arrow_read(path: str, cfg: "DataConfig", key: str, encoding: str = "utf8", text_columns=None,
+                whole: bool = False) -> "pa.Table":
+    """The whole file as an Arrow table (``text_columns`` kept as strings).
+
+    Streamed block by block (1 MiB) so the parser's buffers stay small; the column types
+    are inferred on the first block, and when a later block does not fit them (a column
+    of integers that turns to decimals or words further down) the file is read again in
+    one piece (``whole``), which infers the types over every block.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    blank = cfg.delimiter + " \t\r\n"
+
+    def invalid_row(row) -> str:
+        return "skip" if not row.text.strip(blank) else "error"
+
+    options = dict(
+        read_options=pacsv.ReadOptions(autogenerate_column_names=not cfg.header, encoding=encoding),
+        parse_options=pacsv.ParseOptions(delimiter=cfg.delimiter, newlines_in_values=True, invalid_row_handler=invalid_row),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in text_columns or ()}),
+    )
+    try:
+        if whole:
+            return pacsv.read_csv(path, **options)
+        return pacsv.open_csv(path, **options).read_all()
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) and encoding == "utf8":
+            return _arrow_read(path, cfg, key, "latin-1", text_columns, whole)
+        if "conversion error" in str(exc) and not whole:
+            return _arrow_read(path, cfg, key, encoding, text_columns, whole=True)
+        raise _parse_error(path, cfg, key, exc) from None
+
+
+def _drop_blank_rows(table: "pa.Table") -> "pa.Table":
+    """Rows whose every cell is empty (a line of bare delimiters) dropped, as the old reader skipped them."""
+    if table.num_columns == 0 or any(c.null_count == 0 and not _is_text(c.type) for c in table.columns):
+        return table
+    import pyarrow.compute as pc  # costs ~0.3 s to import: only on this rare path
+
+    blank = None
+    for c in table.columns:
+        empty = pc.equal(pc.utf8_trim_whitespace(c), "") if _is_text(c.type) else pc.is_null(c)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    return table.filter(pc.invert(blank)) if pc.any(blank).as_py() else table
+
+
+def _is_text(t) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _csv_table(path: str, cfg: "DataConfig", key: str) -> tuple[list[str], "pa.Table"]:
+    """(column names, table) of a CSV file, every row as wide as the header."""
+    if len(cfg.delimiter) != 1:
+        raise DataError(f"is one character, got {cfg.delimiter!r}", key="data.delimiter")
+    import pyarrow as pa
+
+    _check_text(path, key)
+    table = _arrow_read(path, cfg, key)
+    if any(pa.types.is_binary(t) for t in table.schema.types):
+        table = _arrow_read(path, cfg, key, "latin-1")
+    table = _drop_blank_rows(table)
+    names = [str(i) for i in range(table.num_columns)] if not cfg.header else [n.strip() for n in table.column_names]
+    if table.num_rows == 0:
+        raise DataError("has a header but no data rows", source=path, key=key)
+    if table.num_columns < 2:
+        raise DataError(
+            f"has a single column; need features and a target (is data.delimiter {cfg.delimiter!r} right?)",
+            source=path, key=key,
+        )
+    return names, table
+
+
+class _Columns:
+    """One CSV table's columns, each converted once: numbers as float64 numpy, text as stripped str."""
+
+    def __init__(self, path: str, cfg: "DataConfig", table: "pa.Table", names: list[str]):
+        self.path, self.cfg, self.table, self.names = path, cfg, table, names
+        self._numbers: dict[int, np.ndarray | None] = {}
+        self._text: dict[int, np.ndarray] = {}
+
+    def numbers(self, i: int):
+        """Column ``i`` as a numpy array (int64 or float64, NaN where a cell was missing), or None if text."""
+        if i not in self._numbers:
+            self._numbers[i] = _as_numbers(self.table.column(i))
+        return self._numbers[i]
+
+    def missing(self, i: int) -> int | None:
+        """The first row of column ``i`` with no value (an empty or missing-value cell), else None."""
+        col = self.table.column(i)
+        if col.null_count:
+            import pyarrow.compute as pc
+
+            return int(pc.index(pc.is_null(col), True).as_py())
+        values = self.numbers(i)
+        if values is not None and values.dtype.kind == "f":
+            bad = np.flatnonzero(np.isnan(values))
+            return int(bad[0]) if bad.size else None
+        return None
+
+    def text(self, i: int) -> np.ndarray:
+        """Column ``i`` as an object array of stripped str, exactly as written in the file."""
+        if i not in self._text:
+            col = self.table.column(i)
+            if not _is_text(col.type):
+                raw = _arrow_read(self.path, self.cfg, "data.path", text_columns=[self.table.column_names[i]])
+                col = _drop_blank_rows(raw).column(i)
+            import pyarrow.compute as pc
+
+            self._text[i] = pc.utf8_trim_whitespace(col).to_numpy(zero_copy_only=False).astype(object)
+        return self._text[i]
+
+    def cell(self, row: int, i: int) -> tuple[int, str]:
+        """(line, stripped text) of one cell, for an error message."""
+        line, fields = _locate(self.path, self.cfg, row)
+        return line, fields[i].strip() if i < len(fields) else ""
+
+
+def _as_numbers(col: "pa.ChunkedArray") -> np.ndarray | None:
+    """int64 or float64 numpy (NaN for nulls) if every cell is a number or missing, else None."""
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_null(t):
+        return np.full(len(col), np.nan)
+    if _is_text(t):  # numbers with odd spacing or quoting: trimmed and parsed (rare, so pyarrow.compute here)
+        import pyarrow.compute as pc
+
+        try:
+            return pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return col.to_numpy()  # int64 without nulls, else float64 with NaN for them
+    return None
 
 
 def _column_index(spec: str | int, names: list[str], path: str, key: str) -> int:
@@ -45,37 +244,6 @@ def _column_index(spec: str | int, names: list[str], path: str, key: str) -> int
     return names.index(spec)
 
 
-def _csv_table(path: str, cfg: "DataConfig", key: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """(column names, data rows, their line numbers) of a CSV file, every row as wide as the header."""
-    text = _read_text(path, key)
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=cfg.delimiter)]
-    except csv.Error as exc:
-        raise DataError(f"is not valid CSV: {exc}", source=path, key=key) from None
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if cfg.header:
-        names = [c.strip() for c in numbered[0][1]]
-        numbered = numbered[1:]
-    else:
-        names = [str(i) for i in range(len(numbered[0][1]))]
-    if not numbered:
-        raise DataError("has a header but no data rows", source=path, key=key)
-    width = len(names)
-    for line, r in numbered:
-        if len(r) != width:
-            raise DataError(
-                f"line {line} has {len(r)} fields but the {'header' if cfg.header else 'first row'} has {width}"
-                + (f" (is data.delimiter {cfg.delimiter!r} right?)" if width == 1 or len(r) == 1 else ""),
-                source=path, key=key,
-            )
-    if width < 2:
-        raise DataError(
-            f"has a single column; need features and a target (is data.delimiter {cfg.delimiter!r} right?)",
-            source=path, key=key,
-        )
-    return names, [r for _, r in numbered], [line for line, _ in numbered]
-
-
 def _columns(spec: Any, names: list[str], path: str, key: str) -> list[int]:
     """The column indexes a mapping's value names: one column (name or index) or a list of them."""
     specs = spec if isinstance(spec, list) else [spec]
@@ -84,76 +252,115 @@ def _columns(spec: Any, names: list[str], path: str, key: str) -> list[int]:
     return [_column_index(c, names, path, key) for c in specs]
 
 
-def _csv_numbers(cells: list[list[str]], lines: list[int], cols: list[int], names: list[str], path: str,
-                 key: str) -> np.ndarray:
+def _first_non_number(cols: _Columns, i: int) -> int:
+    """The first row of text column ``i`` whose cell is not a number (what the old reader stopped at)."""
+    for row, v in enumerate(cols.text(i)):
+        try:
+            float(v)
+        except ValueError:
+            return row
+    return 0
+
+
+def _numeric_column(cols: _Columns, i: int, key: str) -> np.ndarray:
+    """Column ``i`` as float32; a text column or a missing cell refused naming the column and the line."""
+    values = cols.numbers(i)
+    name, path = cols.names[i], cols.path
+    if values is None:
+        line, v = cols.cell(_first_non_number(cols, i), i)
+        raise DataError(f"column {name!r} is not numeric: line {line} holds {v!r}", source=path, key=key)
+    row = cols.missing(i)
+    if row is not None:
+        line, v = cols.cell(row, i)
+        if not v:
+            raise DataError(f"column {name!r} is not numeric: line {line} is empty", source=path, key=key)
+        raise DataError(f"column {name!r} has a missing value: line {line} holds {v!r}", source=path, key=key)
+    return values.astype("float32")
+
+
+def _csv_numbers(cols: _Columns, idx: list[int], key: str) -> np.ndarray:
     """The given columns as a float32 (rows, columns) array."""
-    x = np.empty((len(cells), len(cols)), dtype="float32")
-    for j, c in enumerate(cols):
-        for row, r in enumerate(cells):
-            v = r[c].strip()
-            try:
-                x[row, j] = float(v)
-            except ValueError:
-                what = "is empty" if not v else f"holds {v!r}"
-                raise DataError(
-                    f"column {names[c]!r} is not numeric: line {lines[row]} {what}", source=path, key=key
-                ) from None
+    x = np.empty((cols.table.num_rows, len(idx)), dtype="float32")
+    for j, i in enumerate(idx):
+        x[:, j] = _numeric_column(cols, i, key)
     return x
 
 
-def _csv_target(cells, lines, t, names, path, key, label_map):
+def _csv_features(cols: _Columns, idx: list[int], key: str, text_features: bool) -> Any:
+    """The feature columns: a float32 array, or (``text_features`` and a text column among them)
+    ``{column name: (rows, 1) array}``, float32 for numbers and str objects for text."""
+    if not text_features or all(cols.numbers(i) is not None for i in idx):
+        return _csv_numbers(cols, idx, key)
+    return {
+        cols.names[i]: (
+            _numeric_column(cols, i, key) if cols.numbers(i) is not None else cols.text(i)
+        ).reshape(-1, 1)
+        for i in idx
+    }
+
+
+def _csv_target(cols: _Columns, t: int, key: str, label_map):
     """One target column: integer labels, floats, or words (class labels in sorted order); (y, label map)."""
-    col = [r[t].strip() for r in cells]
-    if "" in col:
-        raise DataError(f"target column {names[t]!r} is empty on line {lines[col.index('')]}", source=path, key=key)
-    y: np.ndarray
-    try:
-        y = np.array([int(v) for v in col], dtype="int64")
-        y = y.astype("int32") if y.min() >= 0 else y.astype("float32")
-    except ValueError:
-        try:
-            y = np.array([float(v) for v in col], dtype="float32")
-        except ValueError:
-            if label_map is None:
-                label_map = {name: i for i, name in enumerate(sorted(set(col)))}
-            unknown = sorted(set(col) - set(label_map))
-            if unknown:
-                raise DataError(
-                    f"target column {names[t]!r} has labels not in the training data: {', '.join(map(repr, unknown[:5]))}",
-                    source=path, key=key,
-                ) from None
-            y = np.array([label_map[v] for v in col], dtype="int32")
-    return y, label_map
+    name, path = cols.names[t], cols.path
+    values = cols.numbers(t)
+    row = cols.missing(t) if values is not None else next(iter(np.flatnonzero(cols.text(t) == "")), None)
+    if row is not None:
+        line, v = cols.cell(int(row), t)
+        suffix = "" if not v else f" (it holds {v!r}, a missing value)"
+        raise DataError(f"target column {name!r} is empty on line {line}{suffix}", source=path, key=key)
+    if values is not None:
+        if values.dtype.kind == "i":
+            return (values.astype("int32") if values.min() >= 0 else values.astype("float32")), label_map
+        return values.astype("float32"), label_map
+    col = cols.text(t)
+    if label_map is None:
+        label_map = {w: i for i, w in enumerate(sorted(set(col)))}
+    unknown = sorted(set(col) - set(label_map))
+    if unknown:
+        raise DataError(
+            f"target column {name!r} has labels not in the training data: {', '.join(map(repr, unknown[:5]))}",
+            source=path, key=key,
+        )
+    return np.array([label_map[v] for v in col], dtype="int32"), label_map
 
 
-def _read_csv(path, x_key, y_key, target, cfg, prefix, label_maps):
-    """(x, y, label maps): ``x_key`` / ``y_key`` map input / output names to column lists, or are None
-    (then ``data.features`` and ``data.target``, by default every other column and the last one)."""
-    names, cells, lines = _csv_table(path, cfg, f"{prefix}.path")
+def _read_y(cols: _Columns, y_key, target, prefix: str, label_maps: dict) -> tuple[Any, set[int]]:
+    """(y, the target columns used)."""
+    names, path = cols.names, cols.path
     used: set[int] = set()
     if isinstance(y_key, dict):
         y: Any = {}
         for out, spec in y_key.items():
             key = f"{prefix}.y.{out}"
-            cols = _columns(spec, names, path, key)
-            used.update(cols)
-            if len(cols) == 1:
-                y[out], found = _csv_target(cells, lines, cols[0], names, path, key, label_maps.get(out))
+            idx = _columns(spec, names, path, key)
+            used.update(idx)
+            if len(idx) == 1:
+                y[out], found = _csv_target(cols, idx[0], key, label_maps.get(out))
                 if found is not None:
                     label_maps[out] = found
             else:
-                y[out] = _csv_numbers(cells, lines, cols, names, path, key)
-    else:
-        target_key = "data.target" if prefix == "data" or target is None else f"{prefix}.target"
-        t = _column_index(target if target is not None else -1, names, path, target_key)
-        used.add(t)
-        y, found = _csv_target(cells, lines, t, names, path, target_key, label_maps.get(""))
-        if found is not None:
-            label_maps[""] = found
+                y[out] = _csv_numbers(cols, idx, key)
+        return y, used
+    target_key = "data.target" if prefix == "data" or target is None else f"{prefix}.target"
+    t = _column_index(target if target is not None else -1, names, path, target_key)
+    y, found = _csv_target(cols, t, target_key, label_maps.get(""))
+    if found is not None:
+        label_maps[""] = found
+    return y, {t}
+
+
+def _read_csv(path, x_key, y_key, target, cfg, prefix, label_maps, text_features: bool = False):
+    """(x, y, label maps): ``x_key`` / ``y_key`` map input / output names to column lists, or are None
+    (then ``data.features`` and ``data.target``, by default every other column and the last one).
+    ``text_features`` lets text feature columns through (see the module docstring); otherwise they
+    are refused naming the first cell that is not a number."""
+    names, table = _csv_table(path, cfg, f"{prefix}.path")
+    cols = _Columns(path, cfg, table, names)
+    y, used = _read_y(cols, y_key, target, prefix, label_maps)
     if isinstance(x_key, dict):
         x: Any = {
-            name: _csv_numbers(cells, lines, _columns(spec, names, path, f"{prefix}.x.{name}"), names, path,
-                               f"{prefix}.x.{name}")
+            name: _csv_features(cols, _columns(spec, names, path, f"{prefix}.x.{name}"), f"{prefix}.x.{name}",
+                                False)
             for name, spec in x_key.items()
         }  # fmt: skip
     else:
@@ -161,5 +368,5 @@ def _read_csv(path, x_key, y_key, target, cfg, prefix, label_maps):
             f_idx = [_column_index(f, names, path, "data.features") for f in cfg.features]
         else:
             f_idx = [i for i in range(len(names)) if i not in used]
-        x = _csv_numbers(cells, lines, f_idx, names, path, "data.features")
+        x = _csv_features(cols, f_idx, "data.features", text_features)
     return x, y, label_maps

@@ -21,9 +21,10 @@ _REF_KINDS = {".npz": "npz", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".h5":
 
 
 def _read_ref(cfg: "DataConfig", ref: "DataRef", prefix: str, label_maps: dict[str, dict[str, int]],
-              names: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())):
+              names: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()), text_features: bool = False):
     """(x, y) of an explicit validation or test file; ``names`` are the training data's input and output
-    names, which the file's keys default to when neither it nor ``data`` maps them."""
+    names, which the file's keys default to when neither it nor ``data`` maps them; ``text_features``
+    as in ``_read_file``."""
     kind = cfg.source if cfg.source in ("npz", "csv", "hdf5") else _REF_KINDS.get(Path(ref.path).suffix.lower())
     if kind is None:
         raise DataError(
@@ -37,23 +38,25 @@ def _read_ref(cfg: "DataConfig", ref: "DataRef", prefix: str, label_maps: dict[s
     if y_key is None and names[1]:
         y_key = {n: n for n in names[1]}
     target = ref.target if ref.target is not None else cfg.target
-    x, y, _ = _read_file(kind, ref.path, x_key, y_key, target, cfg, prefix, label_maps)
+    x, y, _ = _read_file(kind, ref.path, x_key, y_key, target, cfg, prefix, label_maps, text_features)
     return x, y
 
 
-def _read_file(kind, path, x_key, y_key, target, cfg, prefix, label_maps=None):
+def _read_file(kind, path, x_key, y_key, target, cfg, prefix, label_maps=None, text_features: bool = False):
     """(x, y, label maps) from an npz, csv or hdf5 file; errors keyed under ``prefix``.
 
     ``x_key`` / ``y_key`` are a key (or None for the default) or a mapping from input /
     output name to a key, which makes that side a dict of arrays. ``label_maps`` maps an
     output name ("" for one unnamed target) to the words of a CSV label column, in class
-    order; training builds it, validation and test files reuse it.
+    order; training builds it, validation and test files reuse it. ``text_features``: a CSV's
+    text feature columns come back as ``{column: (rows, 1) str array}`` (``csv_file``)
+    instead of being refused; False until the in-model string preprocessing consumes them.
     """
     label_maps = dict(label_maps or {})
     if kind == "npz":
         x, y = _read_npz(path, x_key or "x", y_key or "y", prefix)
     elif kind == "csv":
-        x, y, label_maps = _read_csv(path, x_key, y_key, target, cfg, prefix, label_maps)
+        x, y, label_maps = _read_csv(path, x_key, y_key, target, cfg, prefix, label_maps, text_features)
     else:
         x, y = _read_hdf5(path, x_key or "x", y_key or "y", prefix)
     if isinstance(x, dict) or isinstance(y, dict):

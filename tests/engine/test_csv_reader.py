@@ -1,0 +1,145 @@
+"""engine.data.csv_file on pyarrow: column types, text feature columns, missing values, the old messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.config import DataConfig
+from engine.data import load_data
+from engine.data.files import _read_file
+from engine.errors import DataError
+
+
+def read(path, text_features=False, **kw):
+    """(x, y, label maps) of one CSV file, as the loader reads it."""
+    cfg = DataConfig(source="csv", path=str(path), **kw)
+    return _read_file("csv", str(path), None, None, kw.get("target"), cfg, "data", None, text_features)
+
+
+def refused(path, text_features=False, **kw) -> str:
+    with pytest.raises(DataError) as e:
+        read(path, text_features, **kw)
+    return str(e.value).split("\n", 1)[1].strip()
+
+
+class TestTypes:
+    """Numbers, spacing, quoting, encodings and blank lines read as before."""
+
+    def test_numbers_with_spaces_quotes_and_blank_lines(self, tmp_path):
+        path = tmp_path / "n.csv"
+        path.write_text('a, b ,y\n 1, 2.5 ,0\n\n"3","1e3", 2\n,,\n-4,inf,1\n')
+        x, y, maps = read(path)
+        assert x.dtype == np.float32 and y.dtype == np.int32 and maps == {}
+        np.testing.assert_array_equal(x, [[1, 2.5], [3, 1000], [-4, np.inf]])
+        np.testing.assert_array_equal(y, [0, 2, 1])
+
+    def test_integer_column_that_turns_decimal_past_the_first_block(self, tmp_path):
+        path = tmp_path / "late.csv"
+        rows = [f"{i},{i % 3}" for i in range(120_000)] + ["0.5,1"]
+        path.write_text("a,y\n" + "\n".join(rows) + "\n")
+        x, y, _ = read(path)
+        assert x.shape == (120_001, 1) and x[-1, 0] == 0.5 and x[5, 0] == 5
+
+    def test_targets_integers_floats_negative_and_words(self, tmp_path):
+        path = tmp_path / "t.csv"
+        path.write_text("a,y\n1,-1\n2,3\n")
+        assert read(path)[1].dtype == np.float32
+        path.write_text("a,y\n1,1.0\n2,3\n")
+        assert read(path)[1].dtype == np.float32
+        path.write_text("a,y\n1, dog\n2,cat\n3,dog\n")
+        y, maps = read(path)[1:]
+        np.testing.assert_array_equal(y, [1, 0, 1])
+        assert maps == {"": {"cat": 0, "dog": 1}}
+
+    def test_latin1_file_and_utf8_bom(self, tmp_path):
+        path = tmp_path / "l.csv"
+        path.write_bytes("a,city,y\n1,Zürich,0\n2,Bern,1\n".encode("latin-1"))
+        x, _, _ = read(path, text_features=True)
+        assert list(x["city"].ravel()) == ["Zürich", "Bern"]
+        path.write_bytes("\ufeffa,y\n1,0\n2,1\n".encode("utf-8"))
+        assert read(path, target="y")[0].shape == (2, 1)
+
+    def test_no_header_names_columns_by_index(self, tmp_path):
+        path = tmp_path / "h.csv"
+        path.write_text("1;2;0\n3;4;1\n")
+        x, y, _ = read(path, header=False, delimiter=";", target=0)
+        np.testing.assert_array_equal(x, [[2, 0], [4, 1]])
+        np.testing.assert_array_equal(y, [1, 3])
+
+
+class TestTextFeatures:
+    """Non-numeric feature columns: refused by default, returned as strings when asked."""
+
+    def test_text_columns_come_back_per_column(self, tmp_path):
+        path = tmp_path / "c.csv"
+        path.write_text("age,city,member,y\n31, Paris,true,0\n45,,false,1\n28,Rome,true,1\n")
+        x, y, _ = read(path, text_features=True)
+        assert set(x) == {"age", "city", "member"}
+        assert x["age"].dtype == np.float32 and x["age"].shape == (3, 1)
+        assert x["city"].dtype == object and list(x["city"].ravel()) == ["Paris", "", "Rome"]
+        assert list(x["member"].ravel()) == ["true", "false", "true"]
+        np.testing.assert_array_equal(y, [0, 1, 1])
+
+    def test_all_numeric_stays_one_array_when_text_allowed(self, tmp_path):
+        path = tmp_path / "n.csv"
+        path.write_text("a,b,y\n1,2,0\n3,4,1\n")
+        x, _, _ = read(path, text_features=True)
+        assert isinstance(x, np.ndarray) and x.shape == (2, 2)
+
+    def test_text_refused_by_default_naming_the_first_word(self, tmp_path):
+        path = tmp_path / "s.csv"
+        path.write_text("a,when,y\n1,2020-01-02,0\n2,2021-03-04,1\n")
+        assert refused(path) == "data.features: column 'when' is not numeric: line 2 holds '2020-01-02'"
+        path.write_text("a,b,y\n1,2,0\n\n2,3.5,1\n3,red,0\n")
+        assert refused(path) == "data.features: column 'b' is not numeric: line 5 holds 'red'"
+
+    def test_load_data_still_refuses_text_features(self, tmp_path):
+        path = tmp_path / "s.csv"
+        path.write_text("h,colour,y\n1,blue,0\n2,red,1\n")
+        with pytest.raises(DataError, match="column 'colour' is not numeric: line 2 holds 'blue'"):
+            load_data(DataConfig(source="csv", path=str(path)))
+
+
+class TestMissingValues:
+    """Missing numeric cells are refused naming file, column and line; text cells keep ''."""
+
+    @pytest.mark.parametrize("cell", ["nan", "NaN", "NA", "null"])
+    def test_missing_value_words_refused(self, tmp_path, cell):
+        path = tmp_path / "m.csv"
+        path.write_text(f"a,b,y\n1,2,0\n\n3,{cell},1\n")
+        assert refused(path) == f"data.features: column 'b' has a missing value: line 4 holds {cell!r}"
+
+    def test_empty_numeric_cell_and_empty_target(self, tmp_path):
+        path = tmp_path / "e.csv"
+        path.write_text("a,b,y\n1,2,0\n3,,1\n")
+        assert refused(path) == "data.features: column 'b' is not numeric: line 3 is empty"
+        path.write_text("a,y\n1,0\n2,nan\n")
+        assert refused(path) == "data.target: target column 'y' is empty on line 3 (it holds 'nan', a missing value)"
+        path.write_text("a,y\n1,cat\n2,\n")
+        assert refused(path) == "data.target: target column 'y' is empty on line 3"
+
+    def test_load_data_refuses_a_nan_cell_naming_the_file(self, tmp_path):
+        path = tmp_path / "nan.csv"
+        path.write_text("a,b,y\n1,2,0\n3,nan,1\n4,5,0\n")
+        with pytest.raises(DataError) as e:
+            load_data(DataConfig(source="csv", path=str(path)))
+        assert str(e.value) == f"error in {path}:\n  data.features: column 'b' has a missing value: line 3 holds 'nan'"
+
+
+class TestMalformed:
+    """Ragged rows, quoting errors, wrong delimiters: the old messages, with lines."""
+
+    def test_ragged_row_past_blank_lines(self, tmp_path):
+        path = tmp_path / "r.csv"
+        path.write_text("a,b,y\n1,2,0\n\n   \n3,4,1\n5,6\n")
+        assert refused(path) == "data.path: line 6 has 2 fields but the header has 3"
+
+    def test_wrong_delimiter_hint_and_header_only(self, tmp_path):
+        path = tmp_path / "d.csv"
+        path.write_text("a;b;y\n1;2;0\n")
+        assert refused(path) == (
+            "data.path: has a single column; need features and a target (is data.delimiter ',' right?)"
+        )
+        path.write_text("a,b,y\n")
+        assert refused(path) == "data.path: has a header but no data rows"
