@@ -117,11 +117,16 @@ class Attacher:
         self.app.refresh_bindings()
 
     def _follow(self, run: RunDir) -> None:
-        """The ``attach`` worker (a thread): replay, then tail, until the run ends or we detach."""
+        """The ``attach`` worker (a thread): say what is damaged in the run's files, replay, then tail, until the run ends or we detach."""
         from tui.remote import follow
+
+        from engine.runs import run_info
 
         worker = get_current_worker()
         app = self.app
+        info = run_info(run.path)  # here, off the UI thread: it reads the whole events.jsonl
+        if info is not None and info.damaged and not worker.is_cancelled:
+            app.call_from_thread(app.notify, f"{run.id}: {info.damaged}", title="damaged run", severity="warning", timeout=10)
 
         def live_event(event: ev.Event) -> None:
             if not worker.is_cancelled:
