@@ -148,6 +148,8 @@ class ModelConfig(_Strict):
     """Load this ``.keras`` / ``.h5`` model instead of building from layers (safe_mode)."""
     unsafe: bool = False
     """Load ``path`` even when it holds a Lambda layer, whose Python code then runs (trust the file). Defaults to False."""
+    unsafe: bool = False
+    """Load ``path`` even when it holds a Lambda layer, whose Python code then runs (trust the file). Defaults to False."""
 
     @field_validator("input_shape")
     @classmethod

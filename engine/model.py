@@ -82,7 +82,7 @@ def build_model(cfg: RunConfig, input_shape: Any = None) -> "keras.Model":
     """
     keras = _keras()
     if cfg.model.path:
-        return load_model_file(cfg.model.path)
+        return load_model_file(cfg.model.path, unsafe=cfg.model.unsafe)
     build = build_graph(keras, cfg.model, input_shape)
     inputs = list(build.inputs.values())
     outputs = build.outputs
@@ -123,11 +123,24 @@ def model_file_problem(path: str) -> str | None:
     return None
 
 
-def load_model_file(path: str) -> "keras.Model":
+UNSAFE_HINT = {"model.path": "set model.unsafe: true", "": "pass --unsafe"}
+"""How to allow a Lambda layer, by the key the file came from (a config's model.path, or a verb's argument)."""
+
+
+def load_model_file(path: str, *, unsafe: bool = False, key: str = "model.path") -> "keras.Model":
     """Load a ``.keras`` or legacy ``.h5`` model with ``safe_mode`` and without its compile state.
 
     A model saved by tf-keras (``multi_worker`` runs) switches a fresh process to tf-keras
     (see ``engine.kerasapi``), so ``kwb evaluate``/``predict``/``inspect`` work on it too.
+
+    Args:
+        path: the model file.
+        unsafe: load with ``safe_mode=False``: a Lambda layer's Python code is deserialized and
+            runs. Only for a file the user trusts and asked for explicitly. Defaults to False.
+        key: the key errors name; "model.path" (a config) or "" (a verb's argument). Defaults to "model.path".
+
+    Raises:
+        ModelError: the file is missing or not a model, or holds a Lambda layer and ``unsafe`` is off.
     """
     import sys
 
@@ -146,9 +159,16 @@ def load_model_file(path: str) -> "keras.Model":
     if problem:
         raise ModelError(problem, source=path, key="model.path")
     try:
-        return keras.models.load_model(path, safe_mode=True, compile=False)
+        return keras.models.load_model(path, safe_mode=not unsafe, compile=False)
     except Exception as exc:
-        raise ModelError(f"cannot load model: {clean_keras_message(exc)}", source=path, key="model.path") from None
+        text = clean_keras_message(exc)
+        if not unsafe and "safe_mode" in text:
+            raise ModelError(
+                "holds a Lambda layer, whose Python code would run while loading (arbitrary code, Keras safe_mode "
+                f"refuses it); if you trust this file, {UNSAFE_HINT.get(key, UNSAFE_HINT[''])}",
+                source=path, key=key or None,
+            ) from None  # fmt: skip
+        raise ModelError(f"cannot load model: {text}", source=path, key=key or None) from None
 
 
 def summary_of(model: "keras.Model") -> ModelSummary:
@@ -191,7 +211,7 @@ def summarize(cfg: RunConfig, input_shape: Any = None) -> ModelSummary:
     summary = ModelSummary()
     if cfg.model.path:
         try:
-            return summary_of(load_model_file(cfg.model.path))
+            return summary_of(load_model_file(cfg.model.path, unsafe=cfg.model.unsafe))
         except ModelError as exc:
             summary.error = f"{exc.key}: {exc.message}"
             return summary

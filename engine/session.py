@@ -43,6 +43,7 @@ from engine.errors import UserError
 from engine.graph import output_names
 from engine.lifecycle import RunLifecycle, RunResult
 from engine.native_log import native_log, quiet_tensorflow, start_preload
+from engine.preprocessing import legacy_run, write_run_info
 from engine.resume import backup_epoch, prepare_resume
 from engine.runs import RunDir, create_run_dir, read_status, training_seconds
 
@@ -126,11 +127,19 @@ def _metric_name(metric: Any) -> str:
     return (metric if isinstance(metric, str) else str(metric.get("name", ""))).lower()
 
 
-def prepare(cfg: RunConfig) -> Prepared:
-    """Load data, build and compile the model, check they fit together. Raises UserError."""
+def prepare(cfg: RunConfig, *, scale_in_model: bool = True) -> Prepared:
+    """Load data, build and compile the model, check they fit together. Raises UserError.
+
+    Args:
+        cfg: the validated run config.
+        scale_in_model: put ``data.scale`` (fitted on the training split) in front of the model,
+            which then takes raw inputs (``engine.preprocessing``); False scales in the pipeline,
+            as runs saved before that change expect (their resume). Defaults to True.
+    """
     from engine.data import load_data
     from engine.kerasapi import keras
     from engine.model import build_model, check_against_data, compile_model
+    from engine.preprocessing import scale_bundle, with_preprocessing
 
     # The strategy first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     strategy, device = configure_runtime(cfg)
@@ -152,7 +161,11 @@ def prepare(cfg: RunConfig) -> Prepared:
     with strategy.scope():
         model = build_model(cfg, _data_shape(data))
         check_against_data(model, cfg, data)
+        if scale_in_model:
+            model = with_preprocessing(model, data.scaling)
         compile_model(model, cfg)
+    if not scale_in_model:
+        scale_bundle(data)
     _class_weight(cfg, data)  # weights Keras cannot apply are bad input: refused before anything is written
     return Prepared(cfg, data, model, strategy, device)
 
@@ -278,8 +291,12 @@ def train(
         if capture_output and start_preload():
             stack.callback(native_log.stop)  # last of all: the lifecycle's messages land in train.log
         prep = prepared if prepared is not None else prepare(cfg)
+        if resume is not None and legacy_run(resume.path, cfg.data.scale):
+            prep = prepare(cfg, scale_in_model=False)  # saved before scaling moved into the model
         cluster = _cluster(cfg, resume)
         run, initial_epoch, scratch = _open_run(cfg, prep, runs_dir, resume, cluster)
+        if resume is None:
+            write_run_info(run.path, cfg, prep.data, prep.model)
         if on_run_dir is not None:
             on_run_dir(run)
         life = RunLifecycle(

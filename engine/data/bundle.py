@@ -1,4 +1,4 @@
-"""What every source produces (``DataBundle``) and the shared steps: target inference, scaling, one-hot, checks."""
+"""What every source produces (``DataBundle``) and the shared steps: target inference, one-hot, checks."""
 
 from __future__ import annotations
 
@@ -67,6 +67,11 @@ class DataBundle:
     """The output names when the targets are named (``y_*`` are dicts); () for one unnamed target."""
     targets: dict[str, Target] = field(default_factory=dict)
     """Each named output's task and classes; empty for one unnamed target."""
+    scaling: dict[str, Any] = field(default_factory=dict)
+    """Input name ("" for one unnamed input) -> ``engine.preprocessing.Scaling`` fitted on the training
+    split. The arrays and datasets stay raw: the scaling becomes the model's first layers."""
+    features: dict[str, Any] = field(default_factory=dict)
+    """String feature columns turned into model inputs (``engine.features``): input name -> vocabulary."""
 
 
 def _kind(task: str, num_classes: int | None) -> str:
@@ -103,7 +108,7 @@ def _set_targets(b: DataBundle, targets: dict[str, Target]) -> None:
         b.num_classes = b.class_names = None
 
 
-# ================================================================ targets, scaling
+# ================================================================ targets
 def _is_one_hot(y: np.ndarray) -> bool:
     if y.ndim != 2 or y.shape[1] < 2 or not np.issubdtype(y.dtype, np.number) or not len(y):
         return False
@@ -125,23 +130,6 @@ def _one_hot(y: np.ndarray, task: str, num_classes: int | None) -> np.ndarray:
     if task != "classification" or num_classes is None:
         raise DataError("needs integer class labels, but the targets are not (regression data?)", key="data.one_hot")
     return np.eye(num_classes, dtype="float32")[y]
-
-
-def _scale(mode: str, train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    if mode == "none":
-        return [train, *others]
-    if mode == "pixels":
-        return [a.astype("float32") / np.float32(255) for a in (train, *others)]
-    if not np.issubdtype(train.dtype, np.number):
-        raise DataError(f"cannot scale non-numeric inputs ({train.dtype})", key="data.scale")
-    ref = train.astype("float64")
-    if mode == "minmax":
-        lo, hi = ref.min(axis=0), ref.max(axis=0)
-        shift, span = lo, np.where(hi - lo == 0, 1.0, hi - lo)
-    else:  # standard
-        shift, std = ref.mean(axis=0), ref.std(axis=0)
-        span = np.where(std == 0, 1.0, std)
-    return [((a.astype("float64") - shift) / span).astype("float32") for a in (train, *others)]
 
 
 def _as_float(x: np.ndarray) -> np.ndarray:

@@ -55,6 +55,10 @@ def _directory(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBund
         num_classes=len(classes), class_names=classes, task="classification",
         train_samples=n_train, val_samples=n_val, test_samples=n_test,
     )  # fmt: skip
+    if cfg.scale == "pixels":
+        from engine.preprocessing import Scaling
+
+        bundle.scaling = {"": Scaling("pixels")}
     bundle.description = _describe(f"directory {Path(path).name}", bundle)
     return bundle
 
@@ -138,8 +142,7 @@ class _ImagePipeline:
         if limit is not None and limit < len(files):
             files, labels = files[:limit], labels[:limit]
             ds = self.first_files(files, labels)
-        if cfg.scale == "pixels":
-            ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
+        # data.scale pixels is the model's first layer (engine.preprocessing): the images stay raw here.
         if cfg.cache and shuffled:
             # A cache after Keras' shuffle would replay the first epoch's order for ever:
             # cache the decoded images, then shuffle them again each epoch and batch.

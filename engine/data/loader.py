@@ -1,4 +1,4 @@
-"""``load_data``: dispatch a ``DataConfig`` to its source, then split, scale and one-hot."""
+"""``load_data``: dispatch a ``DataConfig`` to its source, then split, fit the scaling on train, one-hot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.data.bundle import DataBundle, Target, _describe, _infer_task, _need_path, _one_hot, _scale, _set_targets
+from engine.data.bundle import DataBundle, Target, _describe, _infer_task, _need_path, _one_hot, _set_targets
 from engine.data.files import _read_file, _read_ref
 from engine.data.images import _directory
 from engine.data.keras_datasets import _keras_dataset, _sklearn
@@ -15,13 +15,16 @@ from engine.data.named import check_like, count, each, names_of, shape_of, take
 from engine.data.streaming import _hdf5_stream
 from engine.data.synthetic import _synthetic
 from engine.errors import DataError, suggest
+from engine.preprocessing import fit_scaling
 
 if TYPE_CHECKING:
     from engine.config import DataConfig
 
 
 # ================================================================ public entry point
-def load_data(cfg: "DataConfig", seed: int | None = None, batch_size: int = 32) -> DataBundle:
+def load_data(
+    cfg: "DataConfig", seed: int | None = None, batch_size: int = 32, classes: dict[str, list[str]] | None = None
+) -> DataBundle:
     """Load the data ``cfg`` describes. Raises ``DataError`` naming the file and key on bad input.
 
     With ``data.x`` / ``data.y`` mappings (or a source with named arrays) the bundle's
@@ -33,6 +36,9 @@ def load_data(cfg: "DataConfig", seed: int | None = None, batch_size: int = 32) 
         seed: the run's seed, used when ``cfg.seed`` is None. Defaults to None (unseeded).
         batch_size: batch size of streaming datasets (hdf5 with ``stream``, directory).
             Defaults to 32.
+        classes: output name ("" for one output) -> the class names a run was trained with
+            (``engine.preprocessing.class_names``): a CSV's word labels then map through that
+            vocabulary, and a label it lacks is refused. Defaults to None (sorted from the file).
     """
     seed = cfg.seed if cfg.seed is not None else seed
     if cfg.source == "hdf5" and cfg.stream:
@@ -40,7 +46,8 @@ def load_data(cfg: "DataConfig", seed: int | None = None, batch_size: int = 32) 
     if cfg.source == "directory":
         return _directory(cfg, seed, batch_size)
 
-    x, y, label_maps, given_test, class_names, label = _read_source(cfg, seed)
+    known = {name: {c: i for i, c in enumerate(names)} for name, names in (classes or {}).items()}
+    x, y, label_maps, given_test, class_names, label = _read_source(cfg, seed, known)
     names = (names_of(x), names_of(y))
     # Explicit files replace the matching split.
     val = test = None
@@ -75,7 +82,7 @@ def load_data(cfg: "DataConfig", seed: int | None = None, batch_size: int = 32) 
     return _finish(cfg, label, (x_train, y_train), val, test, class_names, label_maps)
 
 
-def _read_source(cfg: "DataConfig", seed: int | None):
+def _read_source(cfg: "DataConfig", seed: int | None, known: dict[str, dict[str, int]]):
     """(x, y, label maps, the source's own test split or None, class names or None, label) of the main source."""
     label_maps: dict[str, dict[str, int]] = {}
     given_test = class_names = None
@@ -90,7 +97,7 @@ def _read_source(cfg: "DataConfig", seed: int | None):
         label = f"sklearn {cfg.name}"
     else:
         path = _need_path(cfg)
-        x, y, label_maps = _read_file(cfg.source, path, cfg.x, cfg.y, cfg.target, cfg, "data", None)
+        x, y, label_maps = _read_file(cfg.source, path, cfg.x, cfg.y, cfg.target, cfg, "data", known or None)
         label = f"{cfg.source} {Path(path).name}"
         if "" in label_maps:
             class_names = list(label_maps[""])
@@ -123,13 +130,10 @@ def _select(arrays: Any, mapping: Any, field: str, label: str) -> Any:
 
 
 def _finish(cfg: "DataConfig", label: str, train, val, test, class_names, label_maps) -> DataBundle:
-    """Infer each target's task, scale each input, one-hot class targets, and describe the result."""
+    """Infer each target's task, fit each input's scaling on train, one-hot class targets, describe the result."""
     x_train, y_train = train
     (x_val, y_val), (x_test, y_test) = val, test
-    scaled = [dict(each(a)) for a in (x_train, x_val, x_test)]
-    for name in scaled[0]:
-        scaled[0][name], scaled[1][name], scaled[2][name] = _scale(cfg.scale, *(s[name] for s in scaled))
-    x_train, x_val, x_test = (s if names_of(x_train) else s[""] for s in scaled)
+    scaling = {name: fit_scaling(cfg.scale, a) for name, a in each(x_train)}  # the model applies it
 
     targets: dict[str, Target] = {}
     ys = [dict(each(a)) for a in (y_train, y_val, y_test)]
@@ -153,6 +157,7 @@ def _finish(cfg: "DataConfig", label: str, train, val, test, class_names, label_
         task=single.task, train_samples=count(x_train), val_samples=count(x_val), test_samples=count(x_test),
         input_names=names_of(x_train),
     )  # fmt: skip
+    bundle.scaling = {name: s for name, s in scaling.items() if s is not None}
     if names_of(y_train):
         _set_targets(bundle, targets)
     bundle.description = _describe(label, bundle)

@@ -11,6 +11,7 @@ from engine.data.bundle import DataBundle, Target, _describe, _is_one_hot, _need
 from engine.data.files import _hdf5_dataset, _open_hdf5
 from engine.data.named import key_of
 from engine.errors import DataError
+from engine.preprocessing import Scaling
 
 if TYPE_CHECKING:
     from engine.config import DataConfig
@@ -142,14 +143,14 @@ def _hdf5_stream(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBu
     train_stop = n_train if cfg.limit is None else min(n_train, cfg.limit)
 
     targets, one_hot = _stream_targets(target, [r[4] for r in refs.values()], cfg.one_hot)
-    shift = span = None
+    scaling: dict[str, Scaling] = {}  # fitted on the training rows; the model applies it, batches stay raw
     if cfg.scale in ("minmax", "standard"):
-        stats = {name: _chunked_stats(path, k, 0, train_stop, cfg.scale) for name, k in each_key(x_key)}
-        shift = _unname({name: v[0] for name, v in stats.items()}, x_key)
-        span = _unname({name: v[1] for name, v in stats.items()}, x_key)
+        for name, k in each_key(x_key):
+            scaling[name] = Scaling(cfg.scale, *_chunked_stats(path, k, 0, train_stop, cfg.scale))
+    elif cfg.scale == "pixels":
+        scaling = {name: Scaling("pixels") for name, _ in each_key(x_key)}
     from engine.data.hdf5_sequence import HDF5Sequence as Seq  # imports Keras
-    common = dict(batch_size=batch_size, shift=shift, span=span, pixels=cfg.scale == "pixels",
-                  num_classes=_unname(one_hot, y_key))
+    common = dict(batch_size=batch_size, shift=None, span=None, pixels=False, num_classes=_unname(one_hot, y_key))
     train_ds = Seq(path, x_key, y_key, 0, train_stop, shuffle=cfg.shuffle, seed=seed, **common)
 
     def split_ds(split: str, lo: int, hi: int):
@@ -165,7 +166,7 @@ def _hdf5_stream(cfg: "DataConfig", seed: int | None, batch_size: int) -> DataBu
         None, None, None, None, None, None, train_ds=train_ds, val_ds=val_ds, test_ds=test_ds,
         input_shape=shape, num_classes=single.num_classes, task=single.task,
         train_samples=train_stop, val_samples=n_val_out, test_samples=n_test_out,
-        input_names=tuple(x_key) if isinstance(x_key, dict) else (),
+        input_names=tuple(x_key) if isinstance(x_key, dict) else (), scaling=scaling,
     )  # fmt: skip
     if isinstance(y_key, dict):
         _set_targets(bundle, targets)

@@ -41,7 +41,8 @@ class TestDirectory:
         assert b.class_names == ["cat", "dog"] and b.num_classes == 2 and b.input_shape == (8, 8, 3)
         assert (b.train_samples, b.val_samples, b.test_samples) == (8, 2, 0)
         x, y = next(iter(b.train_ds))
-        assert tuple(x.shape[1:]) == (8, 8, 3) and float(np.max(x)) <= 1.0 and x.dtype.name == "float32"
+        assert tuple(x.shape[1:]) == (8, 8, 3) and float(np.max(x)) <= 255.0 and x.dtype.name == "float32"
+        assert b.scaling[""].mode == "pixels"  # raw images: the model divides by 255 (engine.preprocessing)
         assert sum(int(np.asarray(bx).shape[0]) for bx, _ in b.val_ds) == 2
         p = preview(b)
         assert p["streaming"] and sum(p["class_balance"].values()) == 8 and set(p["class_balance"]) <= {"cat", "dog"}

@@ -11,6 +11,7 @@ import pytest
 
 from engine.config import DataConfig
 from engine.data import load_data, preview
+from engine.preprocessing import scale_bundle
 from engine.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +48,13 @@ class TestSplits:
 
 
 class TestPreprocessing:
-    """Scaling statistics come from the training split; pixels and one-hot encoding."""
+    """Scaling statistics come from the training split (applied by the model; scale_bundle here); pixels, one-hot."""
 
     def test_scaling_uses_train_statistics_only(self):
-        mm = load_data(cfg(source="synthetic", name="blobs", samples=400, scale="minmax", test_split=0.2), seed=1)
+        mm = scale_bundle(load_data(cfg(source="synthetic", name="blobs", samples=400, scale="minmax", test_split=0.2), seed=1))
         assert mm.x_train.min() == pytest.approx(0) and mm.x_train.max() == pytest.approx(1)
         assert mm.x_train.dtype == np.float32 and mm.x_val.dtype == np.float32
-        st = load_data(cfg(source="synthetic", name="blobs", samples=400, scale="standard"), seed=1)
+        st = scale_bundle(load_data(cfg(source="synthetic", name="blobs", samples=400, scale="standard"), seed=1))
         np.testing.assert_allclose(st.x_train.mean(0), 0, atol=1e-5)
         np.testing.assert_allclose(st.x_train.std(0), 1, atol=1e-4)
         assert abs(st.x_val.mean()) > 1e-6  # validation is not re-centred on itself
@@ -61,7 +62,7 @@ class TestPreprocessing:
     def test_standard_scaling_keeps_constant_features(self, tmp_path):
         x = np.stack([np.full(10, 3.0), np.arange(10.0)], axis=1)
         np.savez(tmp_path / "c.npz", x=x, y=np.zeros(10, "int32"))
-        b = load_data(cfg(source="npz", path=str(tmp_path / "c.npz"), scale="standard", validation_split=0))
+        b = scale_bundle(load_data(cfg(source="npz", path=str(tmp_path / "c.npz"), scale="standard", validation_split=0)))
         np.testing.assert_array_equal(b.x_train[:, 0], 0)
         assert np.isfinite(b.x_train).all()
 
@@ -69,7 +70,7 @@ class TestPreprocessing:
         x = np.random.default_rng(0).integers(0, 256, (20, 4, 4)).astype("uint8")
         y = np.arange(20) % 3
         np.savez(tmp_path / "img.npz", x=x, y=y)
-        b = load_data(cfg(source="npz", path=str(tmp_path / "img.npz"), scale="pixels", one_hot=True, shuffle=False))
+        b = scale_bundle(load_data(cfg(source="npz", path=str(tmp_path / "img.npz"), scale="pixels", one_hot=True, shuffle=False)))
         assert b.x_train.dtype == np.float32 and b.x_train.max() <= 1.0
         np.testing.assert_allclose(b.x_train, x[:16] / 255.0, rtol=1e-6)
         assert b.y_train.shape == (16, 3) and b.y_train.dtype == np.float32

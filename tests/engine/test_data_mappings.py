@@ -11,6 +11,7 @@ import pytest
 from engine.config import DataConfig
 from engine.config_io import parse_config
 from engine.data import fit_input, load_data, preview
+from engine.preprocessing import scale_bundle
 from engine.data.synthetic import TWO_INPUTS_WEIGHTS
 from engine.errors import DataError, UserError
 
@@ -120,13 +121,13 @@ class TestPerArrayPreprocessing:
     def test_standard_scaling_is_per_input_and_from_training_rows_only(self, tmp_path):
         rng = np.random.default_rng(0)
         np.savez(tmp_path / "s.npz", a=rng.normal(50, 9, (200, 2)), b=rng.normal(-3, 0.1, (200, 1)), y=np.zeros(200))
-        b = load_data(cfg(source="npz", path=str(tmp_path / "s.npz"), x={"a": "a", "b": "b"}, scale="standard"))
+        b = scale_bundle(load_data(cfg(source="npz", path=str(tmp_path / "s.npz"), x={"a": "a", "b": "b"}, scale="standard")))
         for name in ("a", "b"):
             np.testing.assert_allclose(b.x_train[name].mean(0), 0, atol=1e-5)
             np.testing.assert_allclose(b.x_train[name].std(0), 1, atol=1e-4)
             assert b.x_train[name].dtype == np.float32
             assert abs(b.x_val[name].mean()) > 1e-6  # validation is not re-centred on itself
-        mm = load_data(cfg(source="npz", path=str(tmp_path / "s.npz"), x={"a": "a", "b": "b"}, scale="minmax"))
+        mm = scale_bundle(load_data(cfg(source="npz", path=str(tmp_path / "s.npz"), x={"a": "a", "b": "b"}, scale="minmax")))
         assert all(mm.x_train[n].min() == pytest.approx(0) and mm.x_train[n].max() == pytest.approx(1) for n in "ab")
 
     def test_one_hot_encodes_class_outputs_and_leaves_regression_outputs(self, tmp_path):
@@ -246,7 +247,7 @@ class TestHdf5Mappings:
         _h5(tmp_path / "d.h5", n=100)
         c = dict(source="hdf5", path=str(tmp_path / "d.h5"), shuffle=True, validation_split=0.2, scale="minmax",
                  one_hot=True, **H5_MAPPED)  # fmt: skip
-        b = load_data(cfg(stream=True, **c), seed=0, batch_size=8)
+        b = scale_bundle(load_data(cfg(stream=True, **c), seed=0, batch_size=8))
         rows = 0
         for x, y in fit_input(b.train_ds, shuffle=True):
             assert set(x) == {"image", "meta"} and set(y) == {"label", "score"}

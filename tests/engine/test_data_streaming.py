@@ -10,6 +10,7 @@ import pytest
 
 from engine.config import DataConfig
 from engine.data import load_data, preview
+from engine.preprocessing import scale_bundle
 from engine.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,8 +90,8 @@ class TestHdf5Stream:
             b.train_ds.on_epoch_end()
         assert starts[0] != [0, 8, 16, 24, 32] or starts[1] != [0, 8, 16, 24, 32]
 
-        st = load_data(cfg(**c, shuffle=False, scale="standard", one_hot=True), batch_size=48)
-        mem = load_data(cfg(**{**c, "stream": False}, shuffle=False, scale="standard", one_hot=True))
+        st = scale_bundle(load_data(cfg(**c, shuffle=False, scale="standard", one_hot=True), batch_size=48))
+        mem = scale_bundle(load_data(cfg(**{**c, "stream": False}, shuffle=False, scale="standard", one_hot=True)))
         sx, sy = st.train_ds[0]
         np.testing.assert_allclose(sx, mem.x_train, rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(sy, mem.y_train)

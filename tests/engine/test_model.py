@@ -440,8 +440,8 @@ class TestModelFiles:
         model.save(path)
         with pytest.raises(ModelError) as info:
             load_model_file(str(path))
-        assert info.value.key == "model.path" and info.value.message.startswith("cannot load model: ")
-        assert "safe" in info.value.message.lower()
+        assert info.value.key == "model.path" and info.value.message.startswith("holds a Lambda layer")
+        assert "safe" in info.value.message.lower() and "model.unsafe: true" in info.value.message
 
     @pytest.mark.parametrize(
         ("name", "content", "message"),
