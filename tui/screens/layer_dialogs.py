@@ -210,9 +210,9 @@ class LayerEditor(ModalScreen["dict[str, Any] | None"]):
             with VerticalScroll(id="arg-fields"):
                 for name in self.arg_names:
                     yield from self._arg_row(name, spec.arg(name) if spec else None)
-            with Horizontal(classes="buttons"):
-                yield Button("Save (enter)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+            with Horizontal(classes="buttons"):  # compact: at 80×24 a full-height pair fell off the dialog's foot
+                yield Button("Save (enter)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def _arg_row(self, name: str, arg: ArgSpec | None) -> list[Any]:
         """The widgets of one argument: its name, its field (the default as placeholder, names it takes suggested), its message line."""
