@@ -15,6 +15,12 @@ exception escaping the block is reported first (an ``error`` event with its trac
 a ``failed`` status); it is re-raised unless the caller asked otherwise (``reraise=False``:
 ``kwb train`` and the app report a failed run as a result, not an exception).
 
+A write the storage refuses (a full disk, an I/O error) on any of the run's files fails the
+run with one line naming the file ("no space left on device while writing
+checkpoints/epoch-007.keras", ``engine.write_errors``); closing then writes what it still
+can and raises nothing, so the line reaches the user, and ``kwb resume`` continues from
+the last complete backup once there is space again.
+
 The lifecycle never knows who watches (the app's queue, the CLI's printer, nobody) or how
 the model was made (a config, a user's script): that is the caller's business.
 """
@@ -34,6 +40,7 @@ from engine import events as ev
 from engine.control import Control, EventSink, FanoutSink, JsonlSink
 from engine.native_log import native_log
 from engine.runs import Heartbeat, RunDir, read_history
+from engine.write_errors import DiskWriteError, write_failure
 
 __all__ = ["RunLifecycle", "RunResult", "short_message"]
 
@@ -102,7 +109,7 @@ class RunLifecycle:
         self.model: Any = None
         self.bridge: Any = None
         self.public = public
-        self._jsonl = JsonlSink(run.events)
+        self._jsonl = _Guarded(JsonlSink(run.events))
         self.out: EventSink = FanoutSink([self._jsonl, sink] if sink is not None else [self._jsonl])
         self._capture = capture_output
         self._watch = watch_control and public
@@ -130,6 +137,7 @@ class RunLifecycle:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
+        self._jsonl.quiet = True  # from here on a failing events.jsonl must not hide how the run ended
         if isinstance(exc, KeyboardInterrupt):  # Ctrl-C twice: the user stopped it, nothing failed
             self.result.status, self.result.reason = "stopped", "interrupt"
         elif exc is not None:
@@ -219,14 +227,22 @@ class RunLifecycle:
         from engine.diagnose import explain
 
         detail = _ANSI.sub("", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        named = isinstance(exc, DiskWriteError)  # a save that knows its file (checkpoint, backup, model.keras)
+        disk = write_failure(exc, None if named else _file_written(exc, self.run), self.run.path)
+        if disk is not None:
+            hint = f"free some space, then continue the run: kwb resume {self.run.id}" if self.public else None
+            self.fail(disk.line + (f"\n{hint}" if hint else ""), reason="disk", detail=detail)
+            return
         self.fail(explain(exc, self.model).text, detail=detail)
 
     def _on_progress(self, done: int, total: int) -> None:
-        # Once an epoch: kwb runs and the Runs screen show the best so far, and a killed run keeps it.
+        # Once an epoch, written now: kwb runs and the Runs screen show the best so far, and a killed run keeps
+        # its epochs_done (a disk that refuses status.json fails the run, like any other file of it).
         from engine.callbacks.monitor import best_of
 
         best = best_of(self.bridge.history, self.model) if self.bridge is not None else {}
         self._heartbeat.update(epochs_done=done, state="running", best=best)
+        self._heartbeat.beat()
 
     def _on_state(self, state: str) -> None:
         # Pauses are counted out of the run's time (status.json's paused_s, run_ended's duration_s).
@@ -260,20 +276,71 @@ class RunLifecycle:
             try:  # the CLI points at error.txt for every failed run
                 self.run.error.write_text(self._error_text.rstrip("\n") + "\n")
             except OSError:
-                pass
+                self.run.error.unlink(missing_ok=True)  # a full disk: no half-written error.txt either
         model_path = str(result.model_path) if result.model_path else None
         duration = self.training_s()
-        self.run.write_status(
-            state=result.status, reason=result.reason, error=result.error, ended=time.time(), heartbeat=time.time(),
-            duration_s=round(duration, 3), paused_s=round(self._paused_s, 3), paused_at=None,
-            epochs_done=result.epochs_completed, best=result.best, evaluation=result.evaluation, model=model_path,
-        )  # fmt: skip
+        try:  # a full disk may refuse it too: then the run reads as died, and resumes the same way
+            self.run.write_status(
+                state=result.status, reason=result.reason, error=result.error, ended=time.time(), heartbeat=time.time(),
+                duration_s=round(duration, 3), paused_s=round(self._paused_s, 3), paused_at=None,
+                epochs_done=result.epochs_completed, best=result.best, evaluation=result.evaluation, model=model_path,
+            )  # fmt: skip
+        except OSError:
+            pass
         self.out.emit(
             ev.RunEnded(
                 status=result.status, epochs_completed=result.epochs_completed, duration_s=duration,
                 model_path=model_path, best=result.best, test=result.evaluation, reason=result.reason,
             )
         )  # fmt: skip
+
+
+class _Guarded:
+    """The run's events.jsonl sink: a failing write raises while training (it fails the run), not once ``quiet``.
+
+    Once the lifecycle is closing, a full disk must not turn the report of how the run
+    ended into a second exception: writes are then dropped after the first failure.
+    """
+
+    def __init__(self, sink: JsonlSink) -> None:
+        self.sink = sink
+        self.path = sink.path
+        self.quiet = False
+        self._broken = False
+
+    def emit(self, event: ev.Event) -> None:
+        if self._broken:
+            return
+        try:
+            self.sink.emit(event)
+        except OSError:
+            self._broken = True
+            if not self.quiet:
+                raise
+
+    def close(self) -> None:
+        try:
+            self.sink.close()
+        except OSError:
+            pass
+
+
+_WRITERS = {"CSVLogger": "history", "JsonlSink": "events", "_Guarded": "events", "BackupAndRestore": "backup",
+            "AtomicBackupAndRestore": "backup", "Heartbeat": "status", "RunDir": "status"}  # fmt: skip
+"""Who was writing, by the class of a frame's ``self``, and the run file it writes."""
+
+
+def _file_written(exc: BaseException, run: RunDir) -> Path | None:
+    """The run file the innermost known writer in ``exc``'s traceback was writing (a buffered write names none)."""
+    found: Path | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        attr = _WRITERS.get(type(owner).__name__) if owner is not None else None
+        if attr is not None:
+            found = getattr(run, attr)
+        tb = tb.tb_next
+    return found
 
 
 def _params(model: Any) -> int:

@@ -15,7 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["NativeLog", "native_log", "quiet_tensorflow", "start_preload", "PRELOAD_PREFIX", "TF_LOG_LEVEL"]
+__all__ = [
+    "NativeLog", "native_log", "quiet_tensorflow", "start_preload", "preload_path", "remove_preload", "PRELOAD_PREFIX",
+    "TF_LOG_LEVEL",
+]  # fmt: skip
 
 TF_LOG_LEVEL = "1"
 """``TF_CPP_MIN_LOG_LEVEL`` unless the user set one: INFO off, warnings kept (they land in train.log, not on screen)."""
@@ -96,8 +99,37 @@ native_log = NativeLog()
 
 
 def start_preload() -> bool:
-    """Point fd 2 at this process's preload log unless it already goes somewhere; True if this call started it."""
+    """Point fd 2 at this process's preload log unless it already goes somewhere; True if this call started it.
+
+    The preload log is removed when the process ends, however it ends short of ``os._exit``
+    or a kill (:func:`remove_preload` at exit): a verb that never opens a run directory
+    (``validate``, ``predict`` …) leaves nothing in the temp folder.
+    """
     if native_log.active:
         return False
-    native_log.start(Path(tempfile.gettempdir()) / f"{PRELOAD_PREFIX}{os.getpid()}.log")
+    _remove_at_exit()
+    native_log.start(preload_path())
     return True
+
+
+def preload_path(pid: int | None = None) -> Path:
+    """This process's (or ``pid``'s) preload log in the temp folder."""
+    return Path(tempfile.gettempdir()) / f"{PRELOAD_PREFIX}{pid if pid is not None else os.getpid()}.log"
+
+
+def remove_preload() -> None:
+    """Give fd 2 back to the terminal if it still points at the preload log, and delete that log."""
+    if native_log.path is not None and native_log.path.name.startswith(PRELOAD_PREFIX):
+        native_log.stop()
+    preload_path().unlink(missing_ok=True)
+
+
+_registered: list[bool] = []
+
+
+def _remove_at_exit() -> None:
+    if not _registered:
+        import atexit
+
+        atexit.register(remove_preload)
+        _registered.append(True)

@@ -1,15 +1,114 @@
-"""Resuming a run in its own directory: find the last saved state and make history and events agree with it."""
+"""Resuming a run in its own directory: find the last saved state and make history and events agree with it.
+
+A run can be killed (``kill -9``, a power cut, a full disk) at any instruction. Every file
+is written to a temp name and renamed, so what a kill leaves is: temp files (removed by
+:func:`sweep_temp_files`), a backup whose two-file commit stopped half-way (completed or
+rolled back by :func:`repair_backup`), a torn last line in history.csv or events.jsonl, and
+rows or events for an epoch the backup does not hold yet (both dropped by
+:func:`prepare_resume`, so every epoch is recorded exactly once).
+
+:func:`refusal` says why a run must not be resumed as asked (a finished run, unless more
+epochs are asked for).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from engine import events as ev
 from engine.errors import UserError
 from engine.runs import RunDir, read_history
 
-__all__ = ["backup_epoch", "prepare_resume"]
+__all__ = ["backup_epoch", "prepare_resume", "refusal", "repair_backup", "sweep_temp_files"]
+
+_PENDING = ".pending-"
+"""Prefix of the backup's not-yet-committed files (``engine.callbacks.checkpoint.AtomicBackupAndRestore``)."""
+
+
+def sweep_temp_files(run: RunDir) -> list[Path]:
+    """Remove the temp files a killed process left in the run directory, checkpoints/ and backup/; return them."""
+    removed = []
+    for folder in (run.path, run.checkpoints, run.backup):
+        try:
+            names = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in names:
+            name = entry.name
+            temp = name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".tmp"))
+            if temp and entry.is_file(follow_symlinks=False):
+                Path(entry.path).unlink(missing_ok=True)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def repair_backup(run: RunDir) -> None:
+    """Finish or roll back a backup commit a kill interrupted; drop a backup whose epoch cannot be read.
+
+    The backup is committed by renaming the pending weights, then the pending metadata.
+    Pending metadata without pending weights means the weights were renamed: the rename
+    of the metadata is completed. Pending weights mean nothing was committed: both are
+    dropped. A metadata file that does not parse (a backup written in place by an
+    older kwb and torn) makes the whole backup unusable: it is removed, and the run
+    resumes from its model or last checkpoint instead.
+    """
+    folder = run.backup
+    if not folder.is_dir():
+        return
+    pending_w = [p for p in folder.iterdir() if p.name.startswith(_PENDING) and p.name.endswith(".weights.h5")]
+    pending_m = folder / f"{_PENDING}training_metadata.json"
+    if pending_w:
+        for p in pending_w:
+            p.unlink(missing_ok=True)
+        pending_m.unlink(missing_ok=True)
+    elif pending_m.exists():
+        if _epoch_in(pending_m) is not None:
+            os.replace(pending_m, folder / "training_metadata.json")
+        else:
+            pending_m.unlink(missing_ok=True)
+    meta = folder / "training_metadata.json"
+    if meta.exists() and _epoch_in(meta) is None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _epoch_in(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def refusal(run: RunDir, status: dict[str, Any], epochs: int, epochs_given: bool) -> str | None:
+    """Why ``kwb resume`` must not continue this run as asked, or None.
+
+    A finished run (all its epochs, or stopped early by early stopping) is done: resuming
+    it would train it again and overwrite its model and figures. It is continued only when
+    more epochs than it finished are asked for (``--set fit.epochs=M``).
+
+    Args:
+        run: the run directory.
+        status: its status.json.
+        epochs: the epochs asked for (the run's config with the user's ``--set``).
+        epochs_given: the user set ``fit.epochs`` on this command line.
+    """
+    if status.get("state") != "finished":
+        return None
+    done = backup_epoch(run)
+    if done is None:
+        done = status.get("epochs_done") if isinstance(status.get("epochs_done"), int) else len(read_history(run.history))
+    if epochs_given and epochs > done:
+        return None
+    why = f" ({status['reason'].replace('_', ' ')})" if isinstance(status.get("reason"), str) and status["reason"] else ""
+    more = f"--set fit.epochs={done + max(10, done // 2)}"
+    head = f"run {run.id} finished {done} epochs{why}"
+    if epochs_given:
+        return f"{head}; fit.epochs={epochs} asks for no more. To train more: kwb resume {run.id} {more}"
+    return f"{head}; to train more: kwb resume {run.id} {more}"
 
 
 def backup_epoch(run: RunDir) -> int | None:
@@ -31,6 +130,8 @@ def prepare_resume(run: RunDir, model: Any) -> int:
     """
     from engine.config_io import atomic_write_text
 
+    sweep_temp_files(run)
+    repair_backup(run)
     done = backup_epoch(run)
     if done is None:
         rows = read_history(run.history)

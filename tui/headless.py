@@ -2,10 +2,16 @@
 
 The printer is an event sink; it runs on the training thread, so the live line is
 redrawn at most every ``interval`` seconds and writes nothing else per batch.
+
+The live line always fits the terminal (one column to spare, so it never wraps and
+``\r\x1b[2K`` clears all of it): the width is read again at every redraw, so a resized
+terminal is followed, and fields are dropped least important first (samples/s, the bar,
+metrics after the loss, the ETA) before the line is cut.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -14,7 +20,7 @@ from engine import events as ev
 from tui.families import bare, output_names
 from tui.state import format_duration
 
-__all__ = ["Printer", "failure_summary", "format_logs", "split_by_output"]
+__all__ = ["Printer", "failure_summary", "fit_fields", "format_logs", "split_by_output"]
 
 
 def _num(v: float) -> str:
@@ -57,6 +63,21 @@ def split_by_output(logs: dict[str, float]) -> tuple[dict[str, float], dict[str,
     for name, keys in per.items():
         per[name] = dict(sorted(keys.items(), key=lambda kv: (kv[0].startswith("val_"), not kv[0].endswith("_loss"))))
     return totals, per
+
+
+def fit_fields(fields: list[tuple[str, int]], width: int) -> str:
+    """Join ``(text, importance)`` fields with two spaces into at most ``width`` characters.
+
+    The least important field goes first (the later one of equals); what is left is cut
+    with "…" if even the most important ones do not fit.
+    """
+    kept = [(i, text, rank) for i, (text, rank) in enumerate(fields) if text]
+    joined = lambda: "  ".join(text for _, text, _ in kept)  # noqa: E731
+    while len(joined()) > width and len(kept) > 1:
+        drop = min(kept, key=lambda f: (f[2], -f[0]))
+        kept.remove(drop)
+    text = joined()
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def _log_lines(head: str, logs: dict[str, float], tail: str = "") -> list[str]:
@@ -132,11 +153,17 @@ class Printer:
         if now - self._last < self.interval:
             return
         self._last = now
+        text = self._live_text(e, now, shutil.get_terminal_size().columns - 1)
+        self._write("\r\x1b[2K" + text)
+        self._live = True
+
+    def _live_text(self, e: ev.Batch, now: float, width: int) -> str:
+        """The live line for batch ``e`` in at most ``width`` characters, least important fields dropped first."""
         steps = e.steps or self._steps
-        width = 20
+        bar_width = 20
         if steps:
-            done = int(width * min(e.step, steps) / steps)
-            bar = "█" * done + "·" * (width - done)
+            done = int(bar_width * min(e.step, steps) / steps)
+            bar = "█" * done + "·" * (bar_width - done)
             frac = f"{e.step}/{steps}"
             elapsed = now - self._epoch_t0
             eta = elapsed / e.step * (steps - e.step) if e.step else None
@@ -145,9 +172,11 @@ class Printer:
             bar, frac, eta_text = "", str(e.step), ""
         rate = f"{e.samples_per_s:,.0f} samples/s" if e.samples_per_s else ""
         totals, _ = split_by_output(e.logs)
-        text = f"epoch {e.epoch + 1}/{self._epochs} {bar} {frac}  {format_logs(totals)}  {rate}  {eta_text}"
-        self._write("\r\x1b[2K" + text[:200])
-        self._live = True
+        metrics = [(format_logs({k: v}), 7 if i == 0 else 4) for i, (k, v) in enumerate(totals.items())
+                   if format_logs({k: v})]  # fmt: skip
+        head = f"epoch {e.epoch + 1}/{self._epochs}"
+        fields = [(head, 9), (bar, 2), (frac, 8), *metrics, (rate, 1), (eta_text, 5)]
+        return fit_fields(fields, width)
 
     def _on_epoch_ended(self, e: ev.EpochEnded) -> None:
         lr = f"  lr {e.learning_rate:.3g}" if e.learning_rate is not None else ""

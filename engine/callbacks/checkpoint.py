@@ -1,7 +1,14 @@
-"""``BestCheckpoint`` (``best.keras`` or one file per epoch) and ``save_model_atomic``, which every save goes through."""
+"""``BestCheckpoint`` (``best.keras`` or one file per epoch), ``save_model_atomic`` (every save goes through it)
+and ``AtomicBackupAndRestore`` (Keras' backup, written so a kill or a full disk never leaves it half-written).
+
+A save the storage refuses (full disk, I/O error) raises ``engine.write_errors.DiskWriteError``
+naming the file ("no space left on device while writing checkpoints/epoch-007.keras"), after
+removing its temp file: the previous file under that name is untouched and still loads.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import uuid
@@ -14,25 +21,77 @@ from engine.callbacks.monitor import metric_direction
 from engine.callbacks.schedule import plain_schedule
 from engine.control import EventSink
 from engine.kerasapi import keras as _keras_module
+from engine.write_errors import DiskWriteError, write_failure
 
 keras = _keras_module()
 
-__all__ = ["BestCheckpoint", "save_model_atomic"]
+__all__ = ["AtomicBackupAndRestore", "BestCheckpoint", "save_model_atomic"]
 
 
 def save_model_atomic(model: Any, path: str | os.PathLike[str]) -> Path:
-    """``model.save`` to a temp ``.keras`` name in the same folder, then rename over ``path``."""
+    """``model.save`` to a temp ``.keras`` name in the same folder, then rename over ``path``.
+
+    Raises:
+        DiskWriteError: the storage refused the write (the temp file is removed, ``path`` untouched).
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}-{target.name}"
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with plain_schedule(model):
             model.save(tmp)
         os.replace(tmp, target)
+    except Exception as exc:
+        raise _disk_error(exc, target) from exc
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return target
+
+
+def _disk_error(exc: Exception, target: Path) -> Exception:
+    """``exc`` as a :class:`DiskWriteError` naming ``target`` (relative to its run directory) when the disk refused it."""
+    root = target.parent.parent if target.parent.name in ("checkpoints", "backup") else target.parent
+    failure = write_failure(exc, target, root)
+    if failure is None:
+        return exc
+    return DiskWriteError(failure.errno or 0, failure.line, str(target))
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' ``BackupAndRestore`` whose weights and epoch are replaced together, or not at all.
+
+    Keras writes ``latest.weights.h5`` and ``training_metadata.json`` in place: a kill or a
+    full disk in the middle leaves a torn file, or weights one epoch ahead of the epoch
+    recorded. Here both are written in full to ``.pending-`` names first, then renamed
+    weights first, metadata last. A process that dies between the two renames leaves the
+    pending metadata behind; :func:`engine.resume.repair_backup` completes the rename (the
+    weights are already in place) or, when the weights' rename had not happened, drops
+    both pending files, so the backup is always one epoch's weights with that epoch.
+
+    Args:
+        backup_dir: the run's backup/ folder.
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike[str]) -> None:
+        super().__init__(str(backup_dir), delete_checkpoint=False)
+
+    def _save_model(self) -> None:
+        folder = Path(self.backup_dir)
+        weights, meta = Path(self._weights_path), Path(self._training_metadata_path)
+        pending_w, pending_m = folder / f".pending-{weights.name}", folder / f".pending-{meta.name}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.model.save_weights(pending_w, overwrite=True)
+            with open(pending_m, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(pending_w, weights)
+            os.replace(pending_m, meta)
+        except Exception as exc:
+            pending_w.unlink(missing_ok=True)
+            pending_m.unlink(missing_ok=True)
+            raise _disk_error(exc, weights) from exc
 
 
 class BestCheckpoint(keras.callbacks.Callback):

@@ -124,9 +124,11 @@ def make_callbacks(cfg: RunConfig, run: RunDir, bridge: Any, sink: EventSink, na
     if cb.csv_logger:
         out.append(keras.callbacks.CSVLogger(str(run.history), append=True))
     if cb.backup_and_restore:
-        # double_checkpoint (keep the previous backup too) is Keras 3 only.
-        extra = {} if legacy() else {"double_checkpoint": True}
-        out.append(keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False, **extra))
+        # Keras 3: weights and epoch committed together by rename (a kill or full disk cannot tear them).
+        from engine.callbacks.checkpoint import AtomicBackupAndRestore
+
+        legacy_backup = keras.callbacks.BackupAndRestore(str(run.backup), delete_checkpoint=False) if legacy() else None
+        out.append(legacy_backup or AtomicBackupAndRestore(run.backup))
     if cb.tensorboard:
         t = cb.tensorboard
         out.append(

@@ -12,7 +12,7 @@ import typer
 from tui.commands.common import (
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, ConfigArg, RunArg, RunsDirOpt,
     SetOpt, bad_input, err, find_run_or_exit, load, quiet_tensorflow, start_native_log,
-    with_source,
+    usable_runs_dir, with_source,
 )  # fmt: skip
 
 
@@ -62,7 +62,8 @@ def train(
     cfg = load(config, set_)
     if runs_dir is not None:
         cfg.output.runs_dir = str(runs_dir)
-    _join_cluster(cfg, workers, worker_index)
+    _join_cluster(cfg, workers, worker_index)  # first: a bad --workers is refused before the runs folder is made
+    usable_runs_dir(Path(cfg.output.runs_dir), "--runs-dir" if runs_dir is not None else "output.runs_dir")
     if detach:
         argv = ["train", str(config.resolve()), "--runs-dir", str(Path(cfg.output.runs_dir).resolve())]
         for item in set_ or []:
@@ -89,20 +90,28 @@ def _join_cluster(cfg, workers: str | None, worker_index: int | None) -> None:
         if cfg.runtime.strategy == "multi_worker":
             cluster_from_env()
     except UserError as exc:
-        bad_input(f"error:\n  {exc.key}: {exc.message}")
+        bad_input(exc)  # "error:\n  --workers: <what was expected>"
     if cfg.runtime.strategy == "multi_worker":
         os.environ[LEGACY_ENV] = "1"  # engine.kerasapi: Keras 3's fit cannot run MultiWorkerMirroredStrategy
 
 
 def resume(
     run: RunArg,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", "-s", help="Change a fit.* key, e.g. --set fit.epochs=100 to train a finished run further.",
+                     show_default=False),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the event stream as JSON lines.")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Continue in the background.")] = False,
     runs_dir: RunsDirOpt = None,
     announce: Annotated[Optional[Path], typer.Option("--announce", hidden=True)] = None,
     detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
 ) -> None:
-    """Continue a stopped, died or killed run from its last saved state, in the same directory."""
+    """Continue a stopped, died, failed or killed run from its last saved state, in the same directory.
+
+    A finished run is continued only when more epochs are asked for (--set fit.epochs=M).
+    """
     from engine.errors import UserError
     from engine.runs import LIVE_STATES, run_state, script_run
 
@@ -116,19 +125,33 @@ def resume(
     if (script := script_run(rd)) is not None:
         bad_input(f"error:\n  RUN: {rd.id} recorded a fit of {script}; a script run is continued by running "
                   f"the script again (kwb run {script})")  # fmt: skip
-    cfg = load(rd.config, None)
+    cfg = _resume_config(rd, set_)
     if cfg.runtime.strategy == "multi_worker":
         bad_input(f"error in {rd.config}:\n  runtime.strategy: a multi_worker run cannot be resumed; "
                   "start it again with kwb train on every worker")  # fmt: skip
-    from engine.session import backup_epoch
+    from engine.resume import refusal
+    from engine.runs import read_status
 
-    done = backup_epoch(rd)
-    if done is not None and done >= cfg.fit.epochs:
-        print(f"run {rd.id} has already completed all {cfg.fit.epochs} epochs; nothing to resume")
-        return
+    epochs_given = any(item.split("=", 1)[0].strip() == "fit.epochs" for item in set_ or [])
+    if (why := refusal(rd, read_status(rd.path) or {}, cfg.fit.epochs, epochs_given)) is not None:
+        bad_input(f"error:\n  RUN: {why}")  # before anything is written: the model and figures stay as they are
+    if set_:
+        from engine.config_io import atomic_write_text, dump_config
+
+        atomic_write_text(rd.config, dump_config(cfg))  # later resumes see the new epochs too
     if detach:
         _spawn_detached(["resume", str(rd.path.resolve())])
     _run_headless(cfg, rd.config, json_, resume_dir=rd, announce=announce, detached=detached)
+
+
+def _resume_config(rd, set_: list[str] | None):
+    """The run's config with the user's ``--set`` applied; only ``fit.*`` keys (the model and data are the run's)."""
+    for item in set_ or []:
+        key = item.split("=", 1)[0].strip()
+        if not key.startswith("fit."):
+            bad_input(f"error:\n  --set {key}: resume keeps the run's model, data and callbacks; "
+                      "only fit.* keys (fit.epochs …) can change")  # fmt: skip
+    return load(rd.config, set_)
 
 
 def _spawn_detached(argv: list[str]) -> NoReturn:

@@ -11,7 +11,7 @@ import pytest
 
 from engine import events as ev
 from engine.callbacks.bridge import Bridge
-from engine.callbacks.checkpoint import BestCheckpoint
+from engine.callbacks.checkpoint import AtomicBackupAndRestore, BestCheckpoint
 from engine.callbacks.factory import make_callbacks, schedule_fn
 from engine.callbacks.nan import QuietTerminateOnNaN
 from engine.callbacks.schedule import EpochSchedule, LrWatch
@@ -61,7 +61,7 @@ class TestMakeCallbacks:
         kinds = [type(c) for c in out]
         assert kinds[0] is Bridge and kinds[1] is EpochSchedule and kinds[-1] is LrWatch
         assert {keras.callbacks.EarlyStopping, QuietTerminateOnNaN, BestCheckpoint, keras.callbacks.CSVLogger,
-                keras.callbacks.BackupAndRestore} <= set(kinds)  # fmt: skip
+                AtomicBackupAndRestore} <= set(kinds)  # fmt: skip
         assert out[-1].source == "schedule"
 
     def test_an_unknown_monitor_warns_and_gets_a_direction_from_its_name(self, tmp_path: Path):
