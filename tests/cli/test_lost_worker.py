@@ -1,0 +1,125 @@
+"""Multi-worker runs that go wrong: a worker killed mid-run, a chief started alone, a duplicate address.
+
+Each test starts real ``kwb train`` processes on loopback ports (tf-keras, as the README's
+multi-worker section runs them) and checks what a person at the chief's terminal sees: the
+chief ends, names the worker it lost or waits for, and exits with the status the README
+promises (1 failed, 2 bad input, 130 Ctrl-C, 143 SIGTERM), never hanging.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SPIRALS = ROOT / "sample_configs" / "spirals.yaml"
+
+pytest.importorskip("tf_keras", reason='multi_worker needs tf-keras (pip install -e ".[dev]" installs it)')
+
+from tests.cli.test_multi_worker import free_ports, start_worker  # noqa: E402
+
+
+def chief_alone(cwd: Path, *sets: str) -> tuple[subprocess.Popen[str], str]:
+    """A chief whose worker 1 is never started; returns it and worker 1's address."""
+    ports = free_ports(2)
+    workers = ",".join(f"127.0.0.1:{p}" for p in ports)
+    return start_worker(0, workers, cwd, *sets), f"127.0.0.1:{ports[1]}"
+
+
+class TestLostWorker:
+    """Killing a worker mid-run ends the chief within 60 s, failed, naming the worker it lost."""
+
+    def test_the_chief_ends_failed_and_names_the_lost_worker(self, tmp_path: Path) -> None:
+        chief_dir, other_dir = tmp_path / "chief", tmp_path / "other"
+        chief_dir.mkdir()
+        other_dir.mkdir()
+        ports = free_ports(2)
+        workers = ",".join(f"127.0.0.1:{p}" for p in ports)
+        sets = ("fit.epochs=500", "callbacks.early_stopping=null", "data.samples=600")
+        procs = [start_worker(1, workers, other_dir, *sets), start_worker(0, workers, chief_dir, *sets)]
+        try:
+            deadline = time.monotonic() + 180
+            run = None
+            while time.monotonic() < deadline and run is None:
+                found = list((chief_dir / "runs").glob("*/history.csv"))
+                if found and len(found[0].read_text().splitlines()) >= 2:  # header + one epoch: training together
+                    run = found[0].parent
+                assert all(p.poll() is None for p in procs), [p.communicate()[0] for p in procs]
+                time.sleep(0.2)
+            assert run is not None, "the workers never finished an epoch together"
+            procs[0].kill()
+            killed = time.monotonic()
+            out = procs[1].communicate(timeout=90)[0]
+            took = time.monotonic() - killed
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+        assert took < 60, f"the chief took {took:.0f}s to end"
+        assert procs[1].returncode == 1, out
+        assert f"lost worker 1 (127.0.0.1:{ports[1]})" in out, out
+        assert "Traceback" not in out
+        status = json.loads((run / "status.json").read_text())
+        assert status["state"] == "failed"
+        assert f"lost worker 1 (127.0.0.1:{ports[1]})" in status["error"]
+
+
+class TestChiefWithoutPeers:
+    """A chief started alone says whom it waits for, gives up after runtime.worker_timeout, and Ctrl-C/SIGTERM end it."""
+
+    def test_ctrl_c_and_sigterm_end_a_waiting_chief_with_130_and_143(self, tmp_path: Path) -> None:
+        procs = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            (tmp_path / sig.name).mkdir()
+            procs[sig] = chief_alone(tmp_path / sig.name)
+        try:
+            outs = {}
+            for sig, (proc, peer) in procs.items():
+                first = proc.stdout.readline()  # type: ignore[union-attr]
+                assert first.startswith(f"waiting for worker 1 at {peer} (0s of 300s"), first
+                proc.send_signal(sig)
+                outs[sig] = first + proc.communicate(timeout=30)[0]
+        finally:
+            for proc, _ in procs.values():
+                if proc.poll() is None:
+                    proc.kill()
+        assert procs[signal.SIGINT][0].returncode == 130, outs[signal.SIGINT]
+        assert "interrupted before training started; nothing was written" in outs[signal.SIGINT]
+        assert procs[signal.SIGTERM][0].returncode == 143, outs[signal.SIGTERM]
+        assert "SIGTERM while waiting for the other workers; nothing was written" in outs[signal.SIGTERM]
+        for sig in procs:
+            assert "Traceback" not in outs[sig]
+            assert not (tmp_path / sig.name / "runs").exists() or not any((tmp_path / sig.name / "runs").iterdir())
+
+    def test_a_chief_gives_up_after_the_worker_timeout(self, tmp_path: Path) -> None:
+        proc, peer = chief_alone(tmp_path, "runtime.worker_timeout=2")
+        try:
+            out = proc.communicate(timeout=60)[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 2, out
+        assert f"runtime.worker_timeout: gave up after 2s waiting for worker 1 at {peer}" in out, out
+        assert "Traceback" not in out
+        assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+    def test_a_duplicate_address_is_refused_before_anything_loads(self, tmp_path: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+        args = [sys.executable, "-m", "tui.cli", "train", str(SPIRALS), "--workers", "127.0.0.1:24050,127.0.0.1:24050",
+                "--worker-index", "0"]  # fmt: skip
+        proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == ("error:\n  --workers: 127.0.0.1:24050 is listed more than once; "
+                                       "every worker needs its own host:port")  # fmt: skip
+        assert not (tmp_path / "runs").exists()
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": ["h:1", "h:1"]}, "task": {"type": "worker", "index": 0}})
+        proc = subprocess.run([sys.executable, "-m", "tui.cli", "train", str(SPIRALS), "--set", "runtime.strategy=multi_worker"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 2 and "TF_CONFIG: h:1 is listed more than once" in proc.stderr, proc.stderr
