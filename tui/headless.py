@@ -11,6 +11,7 @@ metrics after the loss, the ETA) before the line is cut.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -153,9 +154,16 @@ class Printer:
         if now - self._last < self.interval:
             return
         self._last = now
-        text = self._live_text(e, now, shutil.get_terminal_size().columns - 1)
+        text = self._live_text(e, now, self._columns() - 1)
         self._write("\r\x1b[2K" + text)
         self._live = True
+
+    def _columns(self) -> int:
+        """The width of the terminal the stream writes to, asked now (it may have been resized)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (AttributeError, OSError, ValueError):
+            return shutil.get_terminal_size().columns
 
     def _live_text(self, e: ev.Batch, now: float, width: int) -> str:
         """The live line for batch ``e`` in at most ``width`` characters, least important fields dropped first."""
