@@ -8,7 +8,7 @@ read (``lr``, ``layers[0].units``, ``batch_size``). A layer ``{Dense: {units: 16
 read as the path ``model.layers[0]`` (its class) and its arguments under it, so two runs
 with different layer classes differ in one column, not in two absent ones. A section that
 is off in one run (``early_stopping: null``) and set in another differs in one column
-(``-`` / ``on``); its own keys count only among the runs that have it.
+(``off`` / ``on``); its own keys count only among the runs that have it.
 
 Best values take each metric's direction from :func:`engine.callbacks.monitor.metric_direction`;
 they come from history.csv, else from status.json's ``best``. A damaged run (no readable
@@ -32,6 +32,7 @@ __all__ = [
     "Comparison",
     "RunRow",
     "SortKey",
+    "compare_rows",
     "compare_runs",
     "differing_paths",
     "flatten",
@@ -49,6 +50,8 @@ ALIASES = {"learning_rate": "lr", "reduce_lr_on_plateau": "plateau"}
 
 ON = "on"
 """The value of a section that is set (a mapping) where another run has it off."""
+OFF = "off"
+"""The value of such a section where a run has it ``null``."""
 MISSING = "-"
 """The value of a key a run does not have."""
 UNKNOWN = "?"
@@ -89,6 +92,14 @@ def _parent(path: str) -> str:
     return path[:cut] if cut > 0 else ""
 
 
+def _ancestors(path: str) -> list[str]:
+    """``a.b[2].c`` -> ``["a.b[2]", "a.b", "a"]``."""
+    out = []
+    while path := _parent(path):
+        out.append(path)
+    return out
+
+
 def _containers(flat: dict[str, Any]) -> set[str]:
     """Every path that holds other paths in ``flat`` (the root ``""`` included)."""
     out = {""}
@@ -124,7 +135,10 @@ def differing_paths(settings: list[dict[str, Any] | None]) -> list[str]:
     containers = [_containers(s) for s in known]
     order: dict[str, None] = {}
     for flat in known:
-        order.update(dict.fromkeys(flat))
+        for path in flat:
+            # A section goes where its first key is (one run's ``early_stopping: null`` beside another's keys).
+            order.update(dict.fromkeys(reversed(_ancestors(path))))
+            order[path] = None
     out = []
     for path in order:
         if path in IGNORED:
@@ -242,6 +256,8 @@ class Comparison:
     """Each differing path's short name."""
     metrics: list[str]
     """Every metric any run logged: validation ones first, each half led by its loss."""
+    sections: set[str] = field(default_factory=set)
+    """Differing paths that are a section set in some run: where another has None, it reads ``off``."""
 
     def columns(self) -> list[str]:
         """Every sortable column: run, state, epochs, each setting's short name, best_ and final_ of each metric, duration."""
@@ -276,7 +292,8 @@ class Comparison:
             if column.startswith(prefix) and column[len(prefix):] in self.metrics:
                 return source.get(column[len(prefix):])
         path = next(p for p in self.settings if self.names[p] == column)
-        return row.setting(path)
+        value = row.setting(path)
+        return OFF if value is None and path in self.sections else value
 
     def cell(self, row: RunRow, column: str) -> str:
         """``column``'s value in ``row`` as text: epochs as done/planned; a duration in seconds (callers format it)."""
@@ -350,9 +367,14 @@ def _metric_order(rows: Iterable[RunRow]) -> list[str]:
 
 def compare_runs(paths: Iterable[str | Path]) -> Comparison:
     """The comparison of the runs in ``paths`` (run directories); a directory without a readable status.json is left out."""
-    rows = [row for p in paths if (row := _row(Path(p))) is not None]
+    return compare_rows([row for p in paths if (row := _row(Path(p))) is not None])
+
+
+def compare_rows(rows: list[RunRow]) -> Comparison:
+    """The comparison of runs already read (a subset of another comparison's rows: what differs among just those)."""
     settings = differing_paths([r.settings for r in rows])
-    return Comparison(rows, settings, short_names(settings), _metric_order(rows))
+    sections = {p for p in settings if any(r.setting(p) == ON for r in rows)}
+    return Comparison(rows, settings, short_names(settings), _metric_order(rows), sections)
 
 
 def run_labels(comparison: Comparison, limit: int = 2) -> dict[str, str]:

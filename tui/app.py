@@ -91,10 +91,11 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
         Binding("ctrl+s", "save", "Save"),
         Binding("S", "save_as", "Save as…"),
         Binding("ctrl+o", "open_config", "Open config", show=False),
+        Binding("f12", "save_svg", "Screenshot (SVG)", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
-    """Screen switches, run controls (active while a run exists), save and quit."""
+    """Screen switches, run controls (active while a run exists), save, a screenshot (F12) and quit."""
 
     # ``var``, not ``reactive``: a reactive on the App repaints the whole screen on every
     # change (Textual's ``App.refresh``), ~20 KB of terminal output each time. The widgets
@@ -435,6 +436,23 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
     def action_save_as(self) -> None:
         """Save the config in a file the user names."""
         self.saver.save_as()
+
+    def action_save_svg(self) -> None:
+        """Save the current screen as an SVG file in the working folder (Textual's own screenshot) and say where.
+
+        ``export_screenshot`` is what ``save_screenshot`` writes; written here to a temp name and renamed.
+        """
+        from datetime import datetime
+
+        from engine.config_io import atomic_write_text
+
+        path = os.path.join(os.getcwd(), f"kwb-{self.current_mode}-{datetime.now():%Y%m%d-%H%M%S}.svg")
+        try:
+            atomic_write_text(path, self.export_screenshot())
+        except OSError as exc:
+            self.notify(f"cannot save the screenshot: {exc}", title="screenshot", severity="error", timeout=8)
+            return
+        self.notify(path, title="screenshot saved", timeout=8)
 
     def action_open_config(self) -> None:
         """Open another config file (asking first about unsaved edits)."""

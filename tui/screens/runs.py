@@ -5,7 +5,13 @@ with working controls; on an ended run it shows the recorded dashboard here.
 
 A run's curves come from replaying its ``events.jsonl`` through the same reducer the
 live dashboard uses. Selected runs (space) are overlaid: one validation-loss and one
-metric curve per run on shared charts.
+metric curve per run on shared charts, each run named by the settings that set it apart.
+
+The table is :mod:`engine.compare`'s (read in a worker): next to status, epochs and best
+metrics, the settings that differ between the runs listed, as columns fitted to the
+terminal (``tui.screens.runs_columns``). ``o``/``O`` or a click on a header sort it, ``/``
+filters it by typing, ``x`` plots a metric against a setting (``o`` the next setting,
+``m`` the next metric).
 """
 
 from __future__ import annotations
@@ -15,64 +21,78 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import ContentSwitcher, DataTable, Static
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
-from tui.families import headline
 from tui.screens.base import KwbScreen
-from tui.state import DashState, format_duration, replay
+from tui.screens.runs_columns import PADDING, fitted, metric_columns, sort_cycle
+from tui.state import DashState, replay
 from tui.widgets.chart import Chart
 from tui.widgets.dashboard import Dashboard, metric_names
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
-from tui.widgets.run_header import STATUS_STYLES
+from tui.widgets.scatter import Scatter
 
 if TYPE_CHECKING:
+    from engine.compare import Comparison, RunRow, SortKey
     from engine.runs import RunInfo
     from tui.app import KwbApp
 
 __all__ = ["RunsScreen", "overlay_series"]
 
 
-def overlay_series(states: dict[str, DashState], key: str) -> tuple[tuple[str, Any], ...]:
-    """One ``(run id, points)`` series per run for the epoch-level curve ``key``."""
+def overlay_series(states: dict[str, DashState], key: str, labels: dict[str, str] | None = None) -> tuple[tuple[str, Any], ...]:
+    """One ``(label, points)`` series per run for the epoch-level curve ``key``; a run without a label is named by its id."""
     out = []
     for run_id, state in states.items():
         points = state.history.get(key) or state.history.get(key.removeprefix("val_"), ())
-        out.append((run_id[-24:], points))
+        out.append(((labels or {}).get(run_id, run_id), points))
     return tuple(out)
 
 
 class RunsScreen(KwbScreen):
     """The run table; enter opens a run (attaches to a live one), space marks runs for the overlay (v)."""
 
+    AUTO_FOCUS = "#run-table"
+
+    DEFAULT_CSS = """
+    RunsScreen #runs-filter { display: none; height: 3; }
+    RunsScreen #scatter { height: 1fr; }
+    """
+
     BINDINGS = [
         Binding("enter", "open", "Open", priority=True),  # over the table's own enter, so the footer lists it
         Binding("space", "mark", "Mark"),
         Binding("v", "overlay", "Overlay"),
+        Binding("o", "sort", "Sort"),
+        Binding("O", "reverse", "Reverse", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("x", "scatter", "Scatter"),
         Binding("b", "back", "Back", show=False),
         Binding("E", "edit_config", "Edit config"),
         Binding("R", "reload", "Reload"),
         Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
     ]
-    """Open, mark for overlay, show the overlay (again: the table), edit the run's config, reload;
-    Escape (``KwbScreen``) or b: from a run or the overlay back to the table; m: a run's next chart
-    where several take turns in one cell (a small terminal)."""
+    """Open, mark for overlay, show the overlay (again: the table), sort by the next column (O: the other way),
+    filter by typing, plot a metric against a setting (x; there o the next setting, m the next metric), edit the
+    run's config, reload; Escape (``KwbScreen``) or b: from a run, the overlay or the plot back to the table;
+    m: a run's next chart where several take turns in one cell (a small terminal)."""
 
     marked: reactive[frozenset[str]] = reactive(frozenset())
     """Run ids marked for the overlay."""
 
     class Loaded(Message):
-        """The run list was read from disk."""
+        """The run list and its comparison were read from disk."""
 
-        def __init__(self, runs: list[RunInfo]) -> None:
+        def __init__(self, runs: list[RunInfo], comparison: Comparison) -> None:
             super().__init__()
             self.runs = runs
+            self.comparison = comparison
 
     def compose(self) -> ComposeResult:
         yield NavBar()
@@ -82,13 +102,22 @@ class RunsScreen(KwbScreen):
             with Horizontal(id="overlay"):
                 yield Chart("val_loss", id="overlay-loss")
                 yield Chart("metric", id="overlay-metric")
+            yield Scatter(id="scatter")
+        yield Input(placeholder="filter: words in a run's id, status or settings (lr=0.01); enter keeps it, esc twice clears it",
+                    id="runs-filter")  # fmt: skip
         yield Static(id="runs-hint")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(NavBar).current = "runs"
-        self.query_one(DataTable).add_columns(" ", "run", "status", "epochs", "best", "duration")
         self.runs: list[RunInfo] = []
+        self.comparison: Comparison | None = None
+        self.shown: list[RunRow] = []
+        """The rows in the table, filtered and sorted, top to bottom."""
+        self.sort_key: SortKey | None = None
+        self.filter_text = ""
+        self.plot = ("", "")
+        """The scatter's setting (short name) and metric (``best_…`` column)."""
         self.states: dict[str, DashState] = {}
         self.action_reload()
 
@@ -114,40 +143,81 @@ class RunsScreen(KwbScreen):
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
     def _load(self, runs_dir: Path) -> None:
+        from engine.compare import compare_runs
         from engine.runs import list_runs
 
-        self.post_message(self.Loaded(list_runs(runs_dir)))
+        runs = list_runs(runs_dir)
+        self.post_message(self.Loaded(runs, compare_runs(info.path for info in runs)))
 
     def on_runs_screen_loaded(self, message: "RunsScreen.Loaded") -> None:
         self.runs = message.runs
+        self.comparison = message.comparison
+        if self.sort_key is not None and self.sort_key.column not in message.comparison.columns():
+            self.sort_key = None  # a setting that no longer differs
         self._draw()
+
+    def on_resize(self) -> None:
+        if self.comparison is not None:
+            self._draw()
+
+    def _rows(self) -> list[RunRow]:
+        """The comparison's rows, sorted, then filtered: every word typed in the run's id, status or settings."""
+        comp = self.comparison
+        if comp is None:
+            return []
+        rows = comp.sorted(self.sort_key) if self.sort_key is not None else comp.rows
+        words = self.filter_text.lower().split()
+        if not words:
+            return rows
+
+        def text(row: RunRow, word: str) -> str:
+            # A word with "=" is looked for among "setting=value"; any other among the id, status and values.
+            cells = [comp.cell(row, comp.names[p]) for p in comp.settings]
+            if "=" in word:
+                return " ".join(f"{comp.names[p]}={cell}" for p, cell in zip(comp.settings, cells)).lower()
+            return " ".join([row.id, row.info.state, *cells]).lower()
+
+        return [r for r in rows if all(w in text(r, w) for w in words)]
 
     def _draw(self) -> None:
         table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
-        for info in self.runs:
-            val = list(headline(info.best).items())  # several outputs: val_loss first, then each output's metric
-            best = " ".join(f"{k}={v:.4g}" for k, v in val[:2])
-            epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
-            table.add_row(
-                "●" if info.id in self.marked else " ",
-                info.id,
-                Text(info.state, style=STATUS_STYLES.get(info.state, "")),
-                epochs,
-                best,
-                format_duration(info.duration_s),
-            )
-        if self.runs:
-            table.move_cursor(row=min(row, len(self.runs) - 1))
-        hint = "no runs yet in " + str(self.runs_dir) if not self.runs else \
-            f"{len(self.runs)} runs in {_short_path(self.runs_dir)} · {len(self.marked)} marked"
-        self.query_one("#runs-hint", Static).update(Text(hint, style="dim"))
+        comp = self.comparison
+        if comp is None:
+            return
+        current = self._current()
+        self.shown = self._rows()
+        width = (self.size.width or self.app.size.width) - (2 if len(self.shown) > max(1, table.size.height - 1) else 0)
+        columns, hidden = fitted(comp, self.shown, self.marked, self.sort_key, width)
+        table.clear(columns=True)
+        for column in columns:
+            table.add_column(column.header, width=column.width - PADDING, key=column.key)
+        for i in range(len(self.shown)):
+            table.add_row(*(c.cells[i] for c in columns))
+        self._mark_damaged(table)
+        ids = [r.id for r in self.shown]
+        if ids:
+            table.move_cursor(row=ids.index(current.id) if current is not None and current.id in ids else 0)
+        self._hint(hidden)
 
-    def _current(self) -> RunInfo | None:
+    def _hint(self, hidden: int) -> None:
+        """One line under the table: how many runs where, marked, the filter, columns left out; what fits of it."""
         if not self.runs:
+            parts = [f"no runs yet in {self.runs_dir}"]
+        else:
+            shown = f"{len(self.shown)} of {len(self.runs)}" if self.filter_text else str(len(self.runs))
+            parts = [f"{shown} runs in {_short_path(self.runs_dir)}", f"{len(self.marked)} marked"]
+            parts += [f"filter {self.filter_text!r}"] * bool(self.filter_text)
+            parts += [f"+{hidden} column{'s' * (hidden > 1)} when wider"] * bool(hidden)
+            parts.append("metrics: the best of each run")
+        room = (self.size.width or self.app.size.width) - 2
+        while len(parts) > 1 and len(" · ".join(parts)) > room:
+            parts.pop()
+        self.query_one("#runs-hint", Static).update(Text(" · ".join(parts), style="dim"))
+
+    def _current(self) -> RunRow | None:
+        if not self.shown:
             return None
-        return self.runs[min(self.query_one(DataTable).cursor_row, len(self.runs) - 1)]
+        return self.shown[min(self.query_one(DataTable).cursor_row, len(self.shown) - 1)]
 
     def _state_of(self, info: RunInfo) -> DashState:
         from engine.runs import read_events
@@ -157,16 +227,31 @@ class RunsScreen(KwbScreen):
         return self.states[info.id]
 
     def action_open(self) -> None:
-        info = self._current()
-        if info is None:
+        row = self._current()
+        if row is None:
             return
-        if info.live:
+        if row.info.live:
             # A live run opens on the Train screen, followed and controllable (kwb attach).
-            self.kwb.attacher.attach(info.path)
+            self.kwb.attacher.attach(row.info.path)
             return
-        self.query_one("#run-dashboard", Dashboard).state = self._state_of(info)
-        self.query_one(ContentSwitcher).current = "run-dashboard"
-        self.refresh_bindings()  # the footer shows the way back
+        self.query_one("#run-dashboard", Dashboard).state = self._state_of(row.info)
+        self._show("run-dashboard")
+        if row.info.damaged:  # what could be read is shown; say what could not
+            self.notify(f"{row.id}: {row.info.damaged}", title="damaged run", severity="warning", timeout=8)
+
+    def _mark_damaged(self, table: DataTable) -> None:
+        """A damaged run (``RunInfo.damaged``: a file missing, cut off or garbage) reads "damaged" in its status cell."""
+        from textual.coordinate import Coordinate
+        from textual.widgets.data_table import ColumnDoesNotExist
+
+        try:
+            column = table.get_column_index("state")
+        except ColumnDoesNotExist:  # the status column gave way on a narrow terminal
+            return
+        for i, row in enumerate(self.shown):
+            cell = table.get_cell_at(Coordinate(i, column))
+            if row.info.damaged and isinstance(cell, Text) and "damaged" not in cell.plain:
+                table.update_cell_at(Coordinate(i, column), Text.assemble(cell, (" damaged", "red")))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # The focused table takes enter for itself; selecting a row opens it.
@@ -174,52 +259,159 @@ class RunsScreen(KwbScreen):
         self.action_open()
 
     def action_mark(self) -> None:
-        info = self._current()
-        if info is None:
+        row = self._current()
+        if row is None:
             return
-        self.marked = self.marked ^ {info.id}
+        self.marked = self.marked ^ {row.id}
         self._draw()
 
     def action_overlay(self) -> None:
         if self.query_one(ContentSwitcher).current == "overlay":
             self._to_table()  # v again: the overlay's way back
             return
-        chosen = [i for i in self.runs if i.id in self.marked] or ([self._current()] if self._current() else [])
+        current = self._current()
+        chosen = [r for r in self.shown if r.id in self.marked] or ([current] if current else [])
         if not chosen:
             return
-        states = {i.id: self._state_of(i) for i in chosen}
-        self.query_one("#overlay-loss", Chart).series = overlay_series(states, "val_loss")
+        from engine.compare import compare_rows, run_labels
+
+        labels = run_labels(compare_rows(chosen))  # what differs among just these runs names them
+        states = {r.id: self._state_of(r.info) for r in chosen}
+        self.query_one("#overlay-loss", Chart).series = overlay_series(states, "val_loss", labels)
         names = next((metric_names(s) for s in states.values() if metric_names(s)), [])
         metric = self.query_one("#overlay-metric", Chart)
         if names:
             metric.title = f"val_{names[0]}"
-            metric.series = overlay_series(states, f"val_{names[0]}")
-        self.query_one(ContentSwitcher).current = "overlay"
-        self.refresh_bindings()  # the footer shows the way back
+            metric.series = overlay_series(states, f"val_{names[0]}", labels)
+        self._show("overlay")
+
+    def action_sort(self) -> None:
+        """The next column to sort by (best first for a metric); in the plot, the next setting to plot against."""
+        comp = self.comparison
+        if comp is None:
+            return
+        if self.query_one(ContentSwitcher).current == "scatter":
+            settings = [comp.names[p] for p in comp.settings]
+            self._scatter(settings[(settings.index(self.plot[0]) + 1) % len(settings)], self.plot[1])
+            return
+        cycle = sort_cycle(comp)
+        column = self.sort_key.column if self.sort_key is not None else None
+        self._sort_by(cycle[(cycle.index(column) + 1) % len(cycle)] if column in cycle else cycle[0])
+
+    def _sort_by(self, column: str, descending: bool | None = None) -> None:
+        from engine.compare import SortKey
+
+        assert self.comparison is not None
+        if descending is None:
+            descending = self.comparison.default_descending(column)
+        self.sort_key = SortKey(column, descending)
+        self._draw()
+
+    def action_reverse(self) -> None:
+        if self.sort_key is not None:
+            self._sort_by(self.sort_key.column, not self.sort_key.descending)
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column == "mark":
+            return
+        if self.sort_key is not None and self.sort_key.column == column:
+            self.action_reverse()  # the sorted column clicked again: the other way round
+        else:
+            self._sort_by(column)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._draw()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_kept(self) -> None:
+        self.query_one(DataTable).focus()
+        if not self.filter_text:
+            self.query_one("#runs-filter", Input).display = False
+
+    def _clear_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        box.value = ""  # Input.Changed redraws the table
+        box.display = False
+        self.filter_text = ""
+        self._draw()
+        self.query_one(DataTable).focus()
+
+    def action_scatter(self) -> None:
+        """Plot the best of a metric against a setting: the sort column (a setting or a metric) picks one of them."""
+        comp = self.comparison
+        if self.query_one(ContentSwitcher).current == "scatter":
+            self._to_table()
+            return
+        if comp is None or not comp.settings:
+            self.notify("no setting differs between these runs: nothing to plot a metric against", severity="warning")
+            return
+        settings = [comp.names[p] for p in comp.settings]
+        metrics = [f"best_{m}" for m in metric_columns(comp)] or ["duration"]
+        column = self.sort_key.column if self.sort_key is not None else ""
+        self._scatter(column if column in settings else settings[0], column if column in metrics else metrics[0])
+
+    def _scatter(self, setting: str, metric: str) -> None:
+        comp = self.comparison
+        assert comp is not None
+        self.plot = (setting, metric)
+        points = []
+        for row in self.shown:
+            x, y = comp.value(row, setting), comp.value(row, metric)
+            if x != "?" and isinstance(y, (int, float)):
+                points.append((x, float(y)))
+        scatter = self.query_one(Scatter)
+        scatter.points = tuple(points)
+        scatter.names = (setting, metric.replace("_", " ", 1))
+        self._show("scatter")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in ("next_chart", "sort", "reverse", "filter", "mark"):
+            return super().check_action(action, parameters)
+        switcher = self.query(ContentSwitcher)
+        view = switcher.first().current if switcher else "run-table"  # asked before compose, too
         if action == "next_chart":
-            shown = self.query_one(ContentSwitcher).current == "run-dashboard"
-            return shown and self.query_one("#run-dashboard", Dashboard).pages > 1
-        return super().check_action(action, parameters)
+            if view == "scatter":
+                return True
+            return view == "run-dashboard" and self.query_one("#run-dashboard", Dashboard).pages > 1
+        return view in ("run-table", "scatter") if action == "sort" else view == "run-table"
 
     def action_next_chart(self) -> None:
+        if self.query_one(ContentSwitcher).current == "scatter" and self.comparison is not None:
+            metrics = [f"best_{m}" for m in metric_columns(self.comparison)] or ["duration"]
+            index = metrics.index(self.plot[1]) + 1 if self.plot[1] in metrics else 0
+            self._scatter(self.plot[0], metrics[index % len(metrics)])
+            return
         self.query_one("#run-dashboard", Dashboard).next_chart()
 
     def back_within(self) -> Callable[[], None] | None:
-        """A run's dashboard or the overlay go back to the run table."""
-        return None if self.query_one(ContentSwitcher).current == "run-table" else self._to_table
+        """A run's dashboard, the overlay or the plot go back to the run table; a filter is cleared."""
+        if self.query_one(ContentSwitcher).current != "run-table":
+            return self._to_table
+        return self._clear_filter if self.query_one("#runs-filter", Input).display else None
+
+    def _show(self, view: str) -> None:
+        self.query_one(ContentSwitcher).current = view
+        self.refresh_bindings()  # the footer shows the way back
 
     def _to_table(self) -> None:
-        self.query_one(ContentSwitcher).current = "run-table"
+        self._show("run-table")
         self.query_one(DataTable).focus()
-        self.refresh_bindings()
 
     def action_edit_config(self) -> None:
         """Load the run's resolved config into the builder, to change it and run again."""
-        info = self._current()
-        if info is None:
+        row = self._current()
+        if row is None:
             return
+        info = row.info
         from engine.runs import script_run
 
         if (script := script_run(info.run_dir)) is not None:
