@@ -1,0 +1,172 @@
+"""``kwb predict`` takes raw inputs shaped like the training data, refuses the rest with a sentence;
+``kwb evaluate`` on another file scores it whole, through the run's own scaling and vocabulary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+NAMES = ["setosa", "versicolor", "virginica"]
+HEADER = "sepal,petal,width,species"
+
+
+def flowers(n: int = 150, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three word-labelled classes; raw features far from 0 (so an unscaled model would be lost)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = np.stack([y * 40.0 + 1000, (y == 1) * 0.5, y * 0.2], axis=1) + rng.normal(0, [6.0, 0.08, 0.03], (n, 3))
+    return x.astype("float32"), y
+
+
+def write_csv(path: Path, x: np.ndarray, y: np.ndarray | None, header: str | None = HEADER, order=(0, 1, 2)) -> None:
+    names = header.split(",") if header else None
+    lines = [",".join([names[i] for i in order] + ([names[3]] if y is not None else []))] if names else []
+    for row, k in zip(x, y if y is not None else [None] * len(x)):
+        cells = [f"{row[i]:.5f}" for i in order] + ([NAMES[k]] if k is not None else [])
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """A finished standard-scaled CSV run with word labels."""
+    from engine.config_io import parse_config
+    from engine.session import train
+
+    root = tmp_path_factory.mktemp("flowers")
+    x, y = flowers()
+    write_csv(root / "flowers.csv", x, y)
+    cfg = parse_config({
+        "name": "flowers", "seed": 1,
+        "data": {"source": "csv", "path": str(root / "flowers.csv"), "target": "species", "scale": "standard",
+                 "validation_split": 0.2, "test_split": 0.2},
+        "model": {"layers": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dense": {"units": 3, "activation": "softmax"}}]},
+        "compile": {"optimizer": {"name": "adam", "learning_rate": 0.05}, "loss": "sparse_categorical_crossentropy",
+                    "metrics": ["accuracy"]},
+        "fit": {"epochs": 10, "batch_size": 16, "steps_per_execution": 1},
+        "callbacks": {"early_stopping": None, "reduce_lr_on_plateau": None},
+    })  # fmt: skip
+    result = train(cfg, runs_dir=root / "runs", capture_output=False)
+    assert result.status == "finished", result.error
+    return result.run_dir
+
+
+def predicted(out: str) -> list[str]:
+    return [line.split("\t")[1] for line in out.splitlines()]
+
+
+class TestCsvInputs:
+    """A CSV like the training file: header matched by name, target ignored, class names printed."""
+
+    def test_the_training_file_itself_predicts_its_classes(self, kwb, run: Path, tmp_path: Path):
+        x, y = flowers(seed=5)
+        write_csv(tmp_path / "raw.csv", x, y)
+        result = kwb("predict", run, "raw.csv")
+        assert result.code == 0, result
+        got = predicted(result.out)
+        assert len(got) == len(y) and set(got) <= {f"class {n}" for n in NAMES}
+        accuracy = np.mean([g == f"class {NAMES[k]}" for g, k in zip(got, y)])
+        assert accuracy > 0.9, accuracy  # raw rows: the model scales them itself
+
+    def test_columns_are_matched_by_name_and_a_headerless_file_by_position(self, kwb, run: Path, tmp_path: Path):
+        x, _ = flowers(n=12, seed=6)
+        write_csv(tmp_path / "a.csv", x, None)
+        write_csv(tmp_path / "b.csv", x, None, order=(2, 0, 1))  # the same rows, columns shuffled
+        write_csv(tmp_path / "c.csv", x, None, header=None)
+        outs = [kwb("predict", run, name) for name in ("a.csv", "b.csv", "c.csv")]
+        assert all(o.code == 0 for o in outs), outs
+        assert outs[0].out == outs[1].out == outs[2].out
+
+    def test_a_missing_or_unknown_column_is_named(self, kwb, run: Path, tmp_path: Path):
+        (tmp_path / "m.csv").write_text("sepal,petal\n1000,0.1\n")
+        missing = kwb("predict", run, "m.csv")
+        assert missing.code == 2 and "has no column 'width'" in missing.err, missing
+        (tmp_path / "u.csv").write_text("sepal,petal,width,colour\n1000,0.1,0.2,3\n")
+        unknown = kwb("predict", run, "u.csv")
+        assert unknown.code == 2 and "'colour'" in unknown.err and "not trained on" in unknown.err, unknown
+
+    def test_a_bad_cell_names_column_and_line(self, kwb, run: Path, tmp_path: Path):
+        (tmp_path / "bad.csv").write_text("sepal,petal,width\n1000,0.1,0.2\n1000,,0.2\n")
+        result = kwb("predict", run, "bad.csv")
+        assert result.code == 2 and "'petal'" in result.err and "line 3" in result.err, result
+
+
+class TestArrayInputs:
+    """.npy and .npz: one sample is one row, keys are named, empty input refused."""
+
+    def test_a_one_dimensional_npy_is_one_sample(self, kwb, run: Path, tmp_path: Path):
+        x, _ = flowers(n=3, seed=7)
+        np.save(tmp_path / "one.npy", x[0])
+        np.save(tmp_path / "many.npy", x)
+        one, many = kwb("predict", run, "one.npy"), kwb("predict", run, "many.npy")
+        assert one.code == 0 and len(one.out.splitlines()) == 1, one
+        assert one.out.splitlines()[0] == many.out.splitlines()[0]
+
+    def test_npz_without_x_is_refused_naming_its_keys(self, kwb, run: Path, tmp_path: Path):
+        np.savez(tmp_path / "k.npz", features=np.zeros((2, 3)), labels=np.zeros(2))
+        result = kwb("predict", run, "k.npz")
+        assert result.code == 2 and result.err.strip().splitlines() == [
+            "error in k.npz:", "  has no key 'x'; its keys are: features, labels"]
+
+    def test_empty_input_exits_2_with_a_line(self, kwb, run: Path, tmp_path: Path):
+        np.save(tmp_path / "empty.npy", np.zeros((0, 3), "float32"))
+        result = kwb("predict", run, "empty.npy")
+        assert result.code == 2 and result.err.strip().splitlines() == [
+            "error in empty.npy:", "  holds no samples (shape (0, 3))"]
+
+
+class TestOutputs:
+    """-o writes what its suffix says, in a folder that exists, or exits 2 before predicting."""
+
+    def test_output_suffix_and_folder(self, kwb, run: Path, tmp_path: Path):
+        x, _ = flowers(n=4, seed=8)
+        np.save(tmp_path / "x.npy", x)
+        txt = kwb("predict", run, "x.npy", "-o", "out.txt")
+        assert txt.code == 2 and "expected a .csv, .npy, .json or .npz file, got '.txt'" in txt.err
+        assert not (tmp_path / "out.txt").exists()
+        nowhere = kwb("predict", run, "x.npy", "-o", "/nonexistent/dir/out.csv")
+        assert nowhere.code == 2 and "the folder /nonexistent/dir does not exist" in nowhere.err
+        js = kwb("predict", run, "x.npy", "-o", "p.json")
+        assert js.code == 0, js
+        import json
+
+        probs = np.array(json.loads((tmp_path / "p.json").read_text()))
+        assert probs.shape == (4, 3) and np.allclose(probs.sum(1), 1, atol=1e-4)
+
+    def test_a_sigmoid_model_prints_class_and_probability(self, kwb, tmp_path: Path):
+        import keras
+
+        from engine.config_io import parse_config
+        from engine.runs import create_run_dir
+
+        rd = create_run_dir(parse_config({"name": "binary", "model": {"layers": [{"Dense": {"units": 1}}]}}), tmp_path / "runs")
+        inputs = keras.Input((1,))
+        out = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="ones", bias_initializer="zeros")(inputs)
+        keras.Model(inputs, out).save(rd.model)
+        np.save(tmp_path / "x.npy", np.array([[-2.0], [3.0]], "float32"))
+        result = kwb("predict", rd.id, "x.npy", "--runs-dir", tmp_path / "runs")
+        assert result.code == 0, result
+        assert result.out.splitlines() == ["0\tclass 0\tp=0.8808", "1\tclass 1\tp=0.9526"]
+
+
+class TestEvaluateOtherData:
+    """Another file is scored whole through the run's scaling and vocabulary; --split asks for a part."""
+
+    def test_one_class_file_is_scored_whole(self, kwb, run: Path, tmp_path: Path):
+        x, y = flowers(n=90, seed=9)
+        keep = y == 2
+        write_csv(tmp_path / "virginica.csv", x[keep], y[keep])
+        result = kwb("evaluate", run, "--set", f"data.path={tmp_path / 'virginica.csv'}")
+        assert result.code == 0, result
+        lines = result.out.splitlines()
+        assert lines[0].endswith(f"on all of {tmp_path / 'virginica.csv'} (30 samples)")
+        scores = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
+        assert scores["all_accuracy"] > 0.9, scores  # not re-scaled on the one class, labels not renumbered
+        part = kwb("evaluate", run, "--split", "test", "--set", f"data.path={tmp_path / 'virginica.csv'}")
+        assert part.code == 0 and "on test of" in part.out and "(6 samples)" in part.out, part
+
+    def test_own_data_keeps_the_test_split(self, kwb, run: Path):
+        result = kwb("evaluate", run)
+        assert result.code == 0 and result.out.splitlines()[0].endswith("on test (30 samples)"), result
