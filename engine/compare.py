@@ -223,7 +223,7 @@ class RunRow:
     best: dict[str, float] = field(default_factory=dict)
     final: dict[str, float] = field(default_factory=dict)
     damaged: list[str] = field(default_factory=list)
-    """What could not be read (``config``, ``history``), for a ``damaged`` mark."""
+    """What is wrong with the run's files, in words (``config.yaml cannot be read``); empty for a sound run."""
 
     @property
     def id(self) -> str:
@@ -349,10 +349,14 @@ def _row(path: Path) -> RunRow | None:
     if info is None:
         return None
     settings = run_settings(path)
-    best, final, has_history = _results(path, info)
-    damaged = [] if settings is not None else ["config"]
-    if not has_history and info.epochs_done > 0:
-        damaged.append("history")
+    best, final, any_epoch = _results(path, info)
+    damaged = [info.damaged] if info.damaged else []  # engine.runs' own finding (status.json, events, files)
+    for name in ("config.yaml", "script.json"):
+        if settings is None and (path / name).exists():
+            damaged.append(f"{name} cannot be read")
+            break
+    if not any_epoch and info.epochs_done > 0:
+        damaged.append("no epoch's metrics can be read")
     return RunRow(info, settings, best, final, damaged)
 
 

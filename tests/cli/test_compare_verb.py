@@ -30,6 +30,7 @@ def write_run(root: Path, run_id: str, lr: float, units: int, val_losses: list[f
     lines = ["epoch,accuracy,learning_rate,loss,val_accuracy,val_loss"]
     lines += [f"{i},{1 - v},{lr},{v + 0.1},{0.9 - v},{v}" for i, v in enumerate(val_losses)]
     (path / "history.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (path / "model.keras").write_bytes(b"")  # a finished run without its model is damaged
     status = {"state": "finished", "name": run_id.split("-", 2)[-1], "epochs": 2, "epochs_done": len(val_losses), "duration_s": duration}
     (path / "status.json").write_text(json.dumps(status), encoding="utf-8")
     return path
@@ -118,7 +119,8 @@ class TestCompareBadInput:
         lines = result.out.splitlines()
         assert lines[4].split()[:5] == ["20260101-000004-torn", "failed", "1", "?", "?"]
         assert lines[4].split()[5] == "0.45"
-        assert lines[-1] == "20260101-000004-torn: damaged (config, history unreadable): shown with what could be read"
+        assert lines[-1] == ("20260101-000004-torn: damaged (config.yaml cannot be read; no epoch's metrics can be read): "
+                             "shown with what could be read")  # fmt: skip
 
     def test_no_runs(self, kwb, tmp_path: Path) -> None:
         result = kwb("compare", "--runs-dir", tmp_path / "empty")

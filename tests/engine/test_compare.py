@@ -52,6 +52,7 @@ def make_run(root: Path, run_id: str, cfg: dict | None, history: list[dict] | No
             writer = csv.DictWriter(fh, fieldnames=["epoch", *history[0]])
             writer.writeheader()
             writer.writerows({"epoch": i, **row} for i, row in enumerate(history))
+    (path / "model.keras").write_bytes(b"")  # a finished run without its model is damaged
     done = len(history or [])
     fields = {"state": "finished", "name": run_id.split("-", 2)[-1], "epochs": 3, "epochs_done": done, "duration_s": 12.0}
     (path / "status.json").write_text(json.dumps({**fields, **status}), encoding="utf-8")
@@ -89,6 +90,11 @@ class TestDifferingPaths:
         flats = [flatten(config()), flatten(config(es=on)), flatten(config(es={**on, "patience": 5}))]
         # patience differs between the two runs that stop early; monitor is the same where it exists
         assert differing_paths(flats) == ["callbacks.early_stopping", "callbacks.early_stopping.patience"]
+
+    def test_a_section_off_reads_off(self, tmp_path: Path) -> None:
+        runs = [make_run(tmp_path, "r1-a", config(), curve(0.5)), make_run(tmp_path, "r2-b", config(es={"patience": 2}), curve(0.5))]
+        comp = compare_runs(runs)
+        assert [comp.cell(r, "early_stopping") for r in comp.rows] == ["off", "on"]
 
     def test_another_layer_class_and_an_extra_layer(self) -> None:
         other = config()
@@ -175,17 +181,22 @@ class TestDamaged:
         other = make_run(tmp_path, "20260101-000002-b", config(lr=0.1), curve(0.4))
         torn = make_run(tmp_path, "20260101-000003-torn", None, None, epochs_done=2, best={"val_loss": 0.25})
         (torn / "config.yaml").write_text("model: {layers: [", encoding="utf-8")
-        no_status = tmp_path / "20260101-000004-empty"
-        no_status.mkdir()
-        comp = compare_runs([good, other, torn, no_status])
-        assert [r.id for r in comp.rows] == [good.name, other.name, torn.name]
+        no_run = tmp_path / "20260101-000004-empty"
+        no_run.mkdir()
+        no_status = make_run(tmp_path, "20260101-000005-nostatus", config(lr=0.5), curve(0.7))
+        (no_status / "status.json").unlink()
+        comp = compare_runs([good, other, torn, no_run, no_status])
+        assert [r.id for r in comp.rows] == [good.name, other.name, torn.name, no_status.name]
         assert comp.settings == ["compile.optimizer.learning_rate"]
         row = comp.rows[2]
-        assert row.damaged == ["config", "history"]
+        assert row.damaged == ["config.yaml cannot be read", "no epoch's metrics can be read"]
+        assert comp.rows[3].damaged == ["status.json is missing"]
+        assert comp.value(comp.rows[3], "lr") == 0.5 and comp.value(comp.rows[3], "best_val_loss") == 0.7
         assert comp.value(row, "lr") == UNKNOWN
         assert comp.value(row, "best_val_loss") == 0.25  # status.json's best
         assert comp.value(row, "final_val_loss") is None
         assert [r.id for r in comp.sorted(SortKey("lr"))][-1] == torn.name  # unknown sorts last
+        assert not comp.rows[0].damaged
 
     def test_missing_key_reads_dash(self, tmp_path: Path) -> None:
         cfg = config()

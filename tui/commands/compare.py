@@ -78,7 +78,7 @@ def _print_table(comp: Comparison, rows: list[RunRow]) -> None:
         print("\nno setting differs between these runs")
     for row in rows:
         if row.damaged:
-            print(f"\n{row.id}: damaged ({', '.join(row.damaged)} unreadable): shown with what could be read", end="")
+            print(f"\n{row.id}: damaged ({'; '.join(row.damaged)}): shown with what could be read", end="")
     if any(row.damaged for row in rows):
         print()
 
@@ -102,7 +102,7 @@ def _write_csv(comp: Comparison, rows: list[RunRow]) -> None:
         settings = [comp.cell(row, comp.names[p]) for p in comp.settings]
         duration = "" if info.duration_s is None else f"{info.duration_s:.3f}"
         writer.writerow([info.id, info.state, info.epochs_done, info.epochs or "", *settings,
-                         *("" if v is None else repr(float(v)) for v in values), duration, " ".join(row.damaged)])  # fmt: skip
+                         *("" if v is None else repr(float(v)) for v in values), duration, "; ".join(row.damaged)])  # fmt: skip
 
 
 def compare(
