@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from engine.data import DataBundle
 
-__all__ = ["check_against_data"]
+__all__ = ["check_against_data", "check_labels"]
 
 
 def check_against_data(model: "keras.Model", cfg: RunConfig, data: "DataBundle") -> None:
@@ -41,12 +41,15 @@ def check_against_data(model: "keras.Model", cfg: RunConfig, data: "DataBundle")
         _check_named_outputs(model, cfg, outputs, data)
         return
     out = model.output_shape
-    if isinstance(out, list) or data.num_classes is None:
+    if isinstance(out, list):
         return
     last = "model.path"
     if cfg.model.layers:
         last = f"model.layers[{len(cfg.model.layers) - 1}].{layer_class(cfg.model.layers[-1])}.units"
-    _check_output(cfg, "the last layer", out[-1], cfg.compile.loss, data.num_classes, data.y_train, last)
+    if data.num_classes is not None:
+        _check_output(cfg, "the last layer", out[-1], cfg.compile.loss, data.num_classes, data.y_train, last)
+    ys = {"training": data.y_train, "validation": data.y_val, "test": data.y_test}
+    check_labels(cfg, "the last layer", out[-1], cfg.compile.loss, ys, last, _target_key(cfg, ""))
 
 
 def _check_one_input(model: Any, data: "DataBundle") -> None:
@@ -121,6 +124,8 @@ def _check_named_outputs(model: Any, cfg: RunConfig, names: list[str], data: "Da
             key = f"model.layers[{where[name]}].{layer_class(cfg.model.layers[where[name]])}.units"
         y = data.y_train.get(name) if isinstance(data.y_train, dict) else None
         _check_output(cfg, f"the output {name!r}", shape[-1], loss, target.num_classes, y, key)
+        ys = {split: arrays.get(name) for split, arrays in _named_splits(data).items()}
+        check_labels(cfg, f"the output {name!r}", shape[-1], loss, ys, key, _target_key(cfg, name))
 
 
 def _check_output(cfg: RunConfig, what: str, units: Any, loss: Any, k: int, y: Any, key: str) -> None:
@@ -139,4 +144,88 @@ def _check_output(cfg: RunConfig, what: str, units: Any, loss: Any, k: int, y: A
     if loss == "binary_crossentropy" and k == 2 and units not in (1, None):
         raise ModelError(
             f"binary_crossentropy with 2 classes needs 1 output unit (sigmoid), {what} has {units}", key=key
+        )
+
+
+def _named_splits(data: "DataBundle") -> dict[str, dict[str, Any]]:
+    splits = {"training": data.y_train, "validation": data.y_val, "test": data.y_test}
+    return {split: y for split, y in splits.items() if isinstance(y, dict)}
+
+
+def _target_key(cfg: RunConfig, name: str) -> str:
+    """The key that says where a target comes from: ``data.y`` (or one output's), a CSV's ``data.target``."""
+    if name:
+        return f"data.y.{name}"
+    return "data.target" if cfg.data.source == "csv" else "data.y"
+
+
+def check_labels(cfg: RunConfig, what: str, units: Any, loss: Any, ys: dict[str, Any], key: str, data_key: str) -> None:
+    """Targets against the loss and the output they train: class numbers in ``[0, units)``, one-hot width, 0/1.
+
+    Shared by ``check_against_data`` (every split of in-memory data) and the one-batch probe
+    (``engine.batch_probe``: the first batch of a streamed source).
+
+    Args:
+        cfg: the run config.
+        what: the output in words ("the last layer", "the output 'label'").
+        units: the output's last dimension (None when unknown).
+        loss: that output's loss, a name or ``{name: ..., ...}``.
+        ys: split name -> targets (None or empty splits are skipped).
+        key: the key that sets the output's size.
+        data_key: the key that names the targets.
+
+    Raises:
+        ModelError: one-hot targets with sparse_categorical_crossentropy, or a one-hot width
+            that differs from the output's units.
+        DataError: a class number outside ``[0, units)``, or a binary target outside [0, 1].
+    """
+    import numpy as np
+
+    name = canonical_loss(loss if isinstance(loss, str) else str(loss.get("name", "")))
+    for split, y in ys.items():
+        if y is None or not len(y) or not hasattr(y, "ndim"):
+            continue
+        y = np.asarray(y)
+        wide = y.ndim >= 2 and y.shape[-1] > 1
+        if name == "sparse_categorical_crossentropy" and wide:
+            fix = "set data.one_hot: false, or use" if cfg.data.one_hot else "use"
+            raise ModelError(
+                f"sparse_categorical_crossentropy takes class numbers, but the targets are one-hot ({y.shape[-1]} "
+                f"columns): {fix} loss categorical_crossentropy", key="compile.loss",
+            )  # fmt: skip
+        if name == "sparse_categorical_crossentropy" and isinstance(units, int):
+            _class_numbers(y, units, what, split, data_key, _file_of(cfg, split))
+        if name in ("categorical_crossentropy", "categorical_hinge") and wide and units not in (None, y.shape[-1]):
+            raise ModelError(
+                f"{what} outputs {units} values but the one-hot targets have {y.shape[-1]} columns "
+                f"(set its units to {y.shape[-1]})", key=key,
+            )  # fmt: skip
+        if name == "binary_crossentropy" and y.dtype.kind in "iuf" and ((y < 0) | (y > 1)).any():
+            bad = y[(y < 0) | (y > 1)].reshape(-1)[0]
+            raise DataError(f"binary_crossentropy takes targets between 0 and 1; the {split} split has {bad:g}",
+                            key=data_key, source=_file_of(cfg, split))  # fmt: skip
+
+
+def _file_of(cfg: RunConfig, split: str) -> str | None:
+    """The file a split's targets came from: its own validation / test file, else ``data.path``."""
+    ref = {"validation": cfg.data.validation, "test": cfg.data.test}.get(split)
+    return ref.path if ref is not None else cfg.data.path
+
+
+def _class_numbers(y: Any, units: int, what: str, split: str, data_key: str, source: str | None) -> None:
+    """Refuse a sparse label that is not a whole number in ``[0, units)``."""
+    import numpy as np
+
+    if y.dtype.kind not in "iuf":
+        return
+    flat = y.reshape(-1)
+    bad = (flat < 0) | (flat >= units)
+    if flat.dtype.kind == "f":
+        bad |= ~np.isfinite(flat) | (np.floor(flat) != flat)
+    if bad.any():
+        first = flat[bad][0]
+        raise DataError(
+            f"sparse_categorical_crossentropy takes class numbers 0 to {units - 1} ({what} has {units} units), "
+            f"but the {split} split has {first:g} ({int(bad.sum())} such label{'s' * (int(bad.sum()) != 1)})",
+            key=data_key, source=source,
         )

@@ -78,8 +78,10 @@ def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
         except RuntimeError:
             pass  # already initialised in this process; placement below still pins to CPU
         gpus = []
-    if rt.device == "gpu" and not gpus:
-        raise UserError("runtime.device is gpu but TensorFlow sees no GPU (see `kwb doctor`)", key="runtime.device")
+    from engine.doctor import device_problem
+
+    if (problem := device_problem(rt, len(gpus))) is not None:  # a GPU asked for and absent: refused, not run on the CPU
+        raise UserError(problem[1], key=problem[0])
     from engine.kerasapi import keras
 
     # Always set: the policy is process-wide, and the app trains run after run in one process.
@@ -89,7 +91,7 @@ def configure_runtime(cfg: RunConfig) -> tuple[Any, str]:
     elif rt.strategy == "multi_worker":
         from engine.cluster import multi_worker_strategy
 
-        strategy = multi_worker_strategy()
+        strategy = multi_worker_strategy(rt.worker_timeout)
     else:
         strategy = tf.distribute.get_strategy()
     device = f"gpu×{len(gpus)}" if gpus else "cpu"
@@ -136,7 +138,9 @@ def prepare(cfg: RunConfig, *, scale_in_model: bool = True) -> Prepared:
             which then takes raw inputs (``engine.preprocessing``); False scales in the pipeline,
             as runs saved before that change expect (their resume). Defaults to True.
     """
+    from engine.batch_probe import probe_one_batch
     from engine.data import load_data
+    from engine.data.checks import check_splits
     from engine.kerasapi import keras
     from engine.model import build_model, check_against_data, compile_model
     from engine.preprocessing import scale_bundle, with_preprocessing
@@ -152,6 +156,7 @@ def prepare(cfg: RunConfig, *, scale_in_model: bool = True) -> Prepared:
             raise UserError("needs the tensorboard package, which TensorFlow no longer installs: "
                             "pip install tensorboard (or set callbacks.tensorboard: false)", key="callbacks.tensorboard")  # fmt: skip
     data = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
+    check_splits(cfg.data, data)  # an empty split asked for is bad input, not an epoch of nothing
     if cfg.runtime.strategy == "multi_worker" and data.train_ds is not None and not _is_tf_dataset(data.train_ds):
         raise UserError(
             "runtime.strategy multi_worker shards in-memory arrays or tf.data pipelines across workers; "
@@ -167,6 +172,8 @@ def prepare(cfg: RunConfig, *, scale_in_model: bool = True) -> Prepared:
     if not scale_in_model:
         scale_bundle(data)
     _class_weight(cfg, data)  # weights Keras cannot apply are bad input: refused before anything is written
+    if cfg.runtime.strategy != "multi_worker":  # (its collectives would wait for the other workers)
+        probe_one_batch(model, cfg, data)  # what would fail in fit fails here, with the key to change
     return Prepared(cfg, data, model, strategy, device)
 
 
@@ -356,22 +363,28 @@ def _remove_scratch(scratch: str) -> None:
 def _fit(life: RunLifecycle, prep: Prepared, cluster: Any, initial_epoch: int, *, resumed: bool) -> None:
     """Wire the callbacks, announce the run, ``fit``, then save and score the model (inside the lifecycle)."""
     from engine.callbacks.checkpoint import save_model_atomic  # subclasses a Keras callback: loads Keras
+    from engine.callbacks.steps import AutoSteps, choose_steps
 
     cfg, data, model, run = prep.cfg, prep.data, prep.model, life.run
     bridge = life.make_bridge(batch_size=cfg.fit.batch_size, control=None if cluster is None else Control())
     fit_kwargs, has_val = _fit_inputs(data, cfg)
     names = expected_metric_names(cfg, has_val, output_names(model))
     callbacks = make_callbacks(cfg, run, bridge, life.out, names)
+    steps = _steps(data, cfg)
+    choice = choose_steps(model, cfg, data, steps, distributed=cluster is not None)
+    if choice.step_s is not None:  # auto, calibrated: watch the real executions, re-tune once
+        callbacks.insert(0, AutoSteps(choice, cfg.fit.execution_ms, steps, life.out))
     if cluster is not None:
         from engine.distributed import CommandSync
 
         sync = CommandSync(prep.strategy, life.control, bridge.control, cluster.is_chief, bridge)
         callbacks.insert(callbacks.index(bridge), sync)
     life.started(
-        model, initial_epoch=initial_epoch, name=cfg.name, epochs=cfg.fit.epochs, steps_per_epoch=_steps(data, cfg),
+        model, initial_epoch=initial_epoch, name=cfg.name, epochs=cfg.fit.epochs, steps_per_epoch=steps,
         batch_size=cfg.fit.batch_size, train_samples=data.train_samples, val_samples=data.val_samples,
         metrics=tuple(names), strategy=cfg.runtime.strategy, replicas=int(prep.strategy.num_replicas_in_sync),
         device=prep.device, worker=cluster.index if cluster else 0, workers=cluster.size if cluster else 1,
+        steps_per_execution=choice.steps,
     )  # fmt: skip
     if cluster is not None and not life.public:
         life.out.emit(ev.Log(message=f"worker {cluster.index} of {cluster.size}: the chief (worker 0) keeps the "
@@ -379,6 +392,7 @@ def _fit(life: RunLifecycle, prep: Prepared, cluster: Any, initial_epoch: int, *
     if resumed:
         life.out.emit(ev.Log(message=f"resumed from epoch {initial_epoch} (of {cfg.fit.epochs})"))
     life.out.emit(ev.Log(message=f"data: {data.description}"))
+    life.out.emit(ev.Log(message=choice.reason))
     model.fit(
         **fit_kwargs, epochs=cfg.fit.epochs, initial_epoch=initial_epoch, steps_per_epoch=cfg.fit.steps_per_epoch,
         validation_freq=cfg.fit.validation_freq, class_weight=_class_weight(cfg, data), callbacks=callbacks, verbose=0,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.data.bundle import DataBundle, Target, _describe, _infer_task, _need_path, _one_hot, _set_targets
+from engine.data.checks import check_finite, check_stream_sample
 from engine.data.files import _read_file, _read_ref
 from engine.data.images import _directory
 from engine.data.keras_datasets import _keras_dataset, _sklearn
@@ -42,18 +43,22 @@ def load_data(
     """
     seed = cfg.seed if cfg.seed is not None else seed
     if cfg.source == "hdf5" and cfg.stream:
-        return _hdf5_stream(cfg, seed, batch_size)
+        streamed = _hdf5_stream(cfg, seed, batch_size)
+        check_stream_sample(streamed, cfg)  # NaN/Inf in a sample of each split (engine.data.checks)
+        return streamed
     if cfg.source == "directory":
         return _directory(cfg, seed, batch_size)
 
     known = {name: {c: i for i, c in enumerate(names)} for name, names in (classes or {}).items()}
     x, y, label_maps, given_test, class_names, label = _read_source(cfg, seed, known)
+    check_finite(x, y, cfg, cfg.path)  # every value, in file order: NaN/Inf refused before training
     names = (names_of(x), names_of(y))
     # Explicit files replace the matching split.
     val = test = None
     for prefix, ref in (("data.validation", cfg.validation), ("data.test", cfg.test)):
         if ref is not None:
             split = _read_ref(cfg, ref, prefix, label_maps, names)
+            check_finite(*split, cfg, ref.path, prefix)
             check_like(x, split[0], "x", prefix, ref.path)
             check_like(y, split[1], "y", prefix, ref.path)
             val, test = (split, test) if prefix == "data.validation" else (val, split)
