@@ -148,8 +148,6 @@ class ModelConfig(_Strict):
     """Load this ``.keras`` / ``.h5`` model instead of building from layers (safe_mode)."""
     unsafe: bool = False
     """Load ``path`` even when it holds a Lambda layer, whose Python code then runs (trust the file). Defaults to False."""
-    unsafe: bool = False
-    """Load ``path`` even when it holds a Lambda layer, whose Python code then runs (trust the file). Defaults to False."""
 
     @field_validator("input_shape")
     @classmethod
@@ -246,7 +244,21 @@ class FitConfig(_Strict):
     validation_freq: int = Field(1, gt=0)
     initial_epoch: int = Field(0, ge=0)
     steps_per_epoch: int | None = Field(None, gt=0)
-    steps_per_execution: int = Field(1, gt=0)
+    steps_per_execution: Union[Literal["auto"], int] = "auto"
+    """Training steps per call into TensorFlow. "auto": kwb times a step before ``fit`` and picks N
+    so one execution lasts about ``execution_ms`` (at most a quarter of an epoch), re-tuning once
+    if the step time changes a lot (``engine.callbacks.steps``); an integer is used as given, 1 is
+    per-step."""
+    execution_ms: float = Field(25.0, gt=0, le=10_000)
+    """With ``steps_per_execution: auto``, the wall time one execution aims at, in milliseconds;
+    a command acts at the end of the execution in flight, so this is also its latency."""
+
+    @field_validator("steps_per_execution", mode="before")
+    @classmethod
+    def _auto_or_steps(cls, v: Any) -> Any:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            return v
+        raise ValueError(f"must be auto or a whole number of steps (at least 1), got {v!r}")
 
     @model_validator(mode="after")
     def _initial_before_end(self) -> "FitConfig":
@@ -380,6 +392,8 @@ class RuntimeConfig(_Strict):
     jit_compile: bool | Literal["auto"] = "auto"
     """XLA for the train step. "auto" is Keras' own default: on when TensorFlow sees a GPU, off on a CPU
     (where XLA measured 0.35-0.52x here: benchmarks/levers.py)."""
+    worker_timeout: float = Field(300.0, gt=0)
+    """multi_worker: seconds a worker waits for the others to start before it gives up (engine.cluster)."""
 
 
 class ControlsConfig(_Strict):

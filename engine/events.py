@@ -74,6 +74,8 @@ class RunStarted(Event):
     worker: int = 0
     """multi_worker: this process's worker index (0 is the chief); else 0."""
     workers: int = 1
+    steps_per_execution: int = 1
+    """Training steps per call into TensorFlow (``fit.steps_per_execution``, or what ``auto`` chose)."""
 
 
 @dataclass(frozen=True)

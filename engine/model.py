@@ -342,7 +342,7 @@ def compile_model(model: "keras.Model", cfg: RunConfig) -> "keras.Model":
         loss=make_loss(cfg, outputs),
         loss_weights=cfg.compile.loss_weights,
         metrics=make_metrics(cfg, outputs),
-        steps_per_execution=cfg.fit.steps_per_execution,
+        steps_per_execution=1 if cfg.fit.steps_per_execution == "auto" else cfg.fit.steps_per_execution,
         jit_compile=_jit_compile(cfg.runtime.jit_compile),
     )
     return model

@@ -78,7 +78,7 @@ class TestDefaults:
         assert cfg.compile.optimizer.name == "adam" and cfg.compile.optimizer.learning_rate == 0.001
         assert cfg.compile.loss == "sparse_categorical_crossentropy" and cfg.compile.metrics == ["accuracy"]
         assert (cfg.fit.epochs, cfg.fit.batch_size, cfg.fit.shuffle, cfg.fit.initial_epoch) == (30, 32, True, 0)
-        assert cfg.fit.steps_per_execution == 1 and cfg.fit.validation_freq == 1
+        assert cfg.fit.steps_per_execution == "auto" and cfg.fit.execution_ms == 25 and cfg.fit.validation_freq == 1
         cb = cfg.callbacks
         assert cb.early_stopping is None and cb.reduce_lr_on_plateau is None and cb.lr_schedule is None
         assert cb.model_checkpoint is not None and cb.model_checkpoint.monitor == "val_loss"

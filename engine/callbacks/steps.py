@@ -1,0 +1,223 @@
+"""``fit.steps_per_execution: auto``: time a training step before ``fit``, pick N, re-tune once at an epoch boundary.
+
+Who owns what: ``choose_steps`` runs before ``fit`` (``engine.session``) and sets
+``model.steps_per_execution``; ``AutoSteps`` is the callback that measures the real
+executions during ``fit`` and, once, moves N at the start of an epoch; the bridge keeps
+counting steps (Keras reports the last step of each execution) and applies commands at
+the end of the execution in flight.
+
+Why a calibration outside ``fit``: Keras 3 (TensorFlow backend) bakes N into the traced
+train function and into the epoch iterator ``fit`` builds, so N cannot change inside an
+epoch. The calibration traces a small function that runs k forward + loss + gradient
+passes on the first batch in a ``tf.while_loop`` and times k = 2 against k = 10: the
+difference is the compute of one step without Python or dispatch. It applies no update
+(weights and optimizer untouched); only the loss tracker, reset at each epoch, moves.
+The optimizer's update is not in that figure, so ``AutoSteps`` compares the real
+execution times of the first epoch and, if a step takes more than twice or less than
+half the estimate, sets the new N at the next epoch's start: ``model.steps_per_execution``,
+``model.make_train_function(force=True)`` and the ``steps_per_execution`` of the epoch
+iterator that ``fit`` holds (found on ``fit``'s frame; when it is not there, for
+instance under another Keras version, N is kept and a log line says so).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from engine import events as ev
+from engine.kerasapi import keras as _keras_module
+
+keras = _keras_module()
+
+__all__ = ["StepsChoice", "choose_steps", "steps_for", "AutoSteps"]
+
+MAX_STEPS = 1000
+"""No execution longer than this many steps, whatever the estimate (an epoch of unknown length)."""
+
+
+@dataclass(frozen=True)
+class StepsChoice:
+    """What ``choose_steps`` decided: N, the step time it measured (None if not measured) and why."""
+
+    steps: int
+    step_s: float | None
+    reason: str
+    """One line for the run's log, e.g. "auto: 24 steps per execution (1.05 ms a step, aim 25 ms)"."""
+
+
+def steps_for(step_s: float, execution_ms: float, steps_per_epoch: int | None) -> int:
+    """N so that N steps of ``step_s`` seconds last about ``execution_ms``; 1 ≤ N ≤ a quarter of an epoch.
+
+    Args:
+        step_s: seconds one training step takes.
+        execution_ms: the aim for one execution, in milliseconds.
+        steps_per_epoch: steps in an epoch, or None when unknown (then at most ``MAX_STEPS``).
+    """
+    n = int(round(execution_ms / 1000.0 / max(step_s, 1e-9)))
+    cap = max(1, steps_per_epoch // 4) if steps_per_epoch else MAX_STEPS
+    return max(1, min(n, cap, MAX_STEPS))
+
+
+def _timed_steps(model: Any, x: Any, y: Any) -> Callable[[int], float]:
+    """A function k -> seconds to run k forward + loss + gradient passes on one batch (traced once)."""
+    import tensorflow as tf
+
+    variables = model.trainable_variables
+    x, y = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
+
+    @tf.function(reduce_retracing=True)
+    def run(k):
+        def body(i, total, x, y):
+            with tf.GradientTape() as tape:
+                y_pred = model(x, training=True)
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+            grads = tape.gradient(loss, variables)
+            # every gradient feeds the result, so none is pruned from the graph
+            total += tf.add_n([tf.reduce_sum(tf.cast(g, "float32")) for g in grads if g is not None] or [loss])
+            return i + 1, total, x, y
+
+        # x and y ride as loop variables: captured, they would be loop-invariant and Grappler
+        # would hoist the whole pass out of the loop (then k passes cost one)
+        return tf.while_loop(lambda i, *_: i < k, body, (tf.constant(0), tf.constant(0.0), x, y))[1]
+
+    def seconds(k: int) -> float:
+        t0 = time.perf_counter()
+        run(tf.constant(k)).numpy()
+        return time.perf_counter() - t0
+
+    return seconds
+
+
+def measure_step_s(model: Any, x: Any, y: Any) -> float:
+    """Seconds of compute in one training step on batch (x, y), Python and dispatch excluded."""
+    seconds = _timed_steps(model, x, y)
+    seconds(1)  # traces
+    diffs = [(seconds(6) - seconds(2)) / 4]
+    if diffs[0] < 0.02:  # cheap steps: a second look, the smaller wins (noise only adds)
+        diffs.append((seconds(6) - seconds(2)) / 4)
+    return max(min(diffs), 1e-6)
+
+
+def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *, distributed: bool = False) -> StepsChoice:
+    """N for this run, set on ``model.steps_per_execution`` (the train function is made again in ``fit``).
+
+    An integer ``fit.steps_per_execution`` is used as given. "auto" measures a step on the
+    first training batch (``measure_step_s``) and applies ``steps_for``; a multi-worker run
+    (every worker must run the same N) or a failed measurement keeps 1 and says why.
+    """
+    from engine.batch_probe import first_batch
+
+    fit = cfg.fit
+    if fit.steps_per_execution != "auto":
+        choice = StepsChoice(int(fit.steps_per_execution), None, f"{fit.steps_per_execution} steps per execution (fit.steps_per_execution)")
+    elif distributed:
+        choice = StepsChoice(1, None, "auto: 1 step per execution (a multi-worker run does not calibrate)")
+    else:
+        x, y = first_batch(data, fit.batch_size)
+        try:
+            step_s = measure_step_s(model, x, y) if x is not None else None
+        except Exception as exc:  # noqa: BLE001 - a model the probe cannot time still trains, per step
+            return _apply(model, StepsChoice(1, None, f"auto: 1 step per execution (could not time a step: {exc})"))
+        if step_s is None:
+            return _apply(model, StepsChoice(1, None, "auto: 1 step per execution (no training batch to time)"))
+        n = steps_for(step_s, fit.execution_ms, steps_per_epoch)
+        choice = StepsChoice(n, step_s, f"auto: {n} steps per execution ({step_s * 1000:.2f} ms a step, aim {fit.execution_ms:g} ms)")
+    return _apply(model, choice)
+
+
+def _apply(model: Any, choice: StepsChoice) -> StepsChoice:
+    if model.steps_per_execution != choice.steps or model.train_function is not None:
+        model.steps_per_execution = choice.steps
+        model.train_function = None  # fit makes it again, with N
+        model.test_function = None
+    return choice
+
+
+def _fit_epoch_iterator() -> Any:
+    """The epoch iterator of the ``fit`` call that is running on this thread, or None."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "fit" and "epoch_iterator" in frame.f_locals:
+            found = frame.f_locals["epoch_iterator"]
+            return found if hasattr(found, "steps_per_execution") else None
+        frame = frame.f_back
+    return None
+
+
+class AutoSteps(keras.callbacks.Callback):
+    """Measure each execution's wall time; re-tune N once, at an epoch start, if a step is off by 2x.
+
+    Args:
+        choice: what ``choose_steps`` decided (its measured step time is the reference).
+        execution_ms: the aim for one execution, in milliseconds.
+        steps_per_epoch: steps in an epoch, or None when unknown.
+        sink: where the re-tune's log line goes.
+        on_change: called with the new N after a re-tune. Defaults to None.
+    """
+
+    def __init__(self, choice: StepsChoice, execution_ms: float, steps_per_epoch: int | None, sink: Any,
+                 on_change: Callable[[int], None] | None = None) -> None:
+        super().__init__()
+        self.choice, self.execution_ms, self.steps_per_epoch = choice, execution_ms, steps_per_epoch
+        self.sink, self.on_change = sink, on_change
+        self._reset()
+
+    def _reset(self) -> None:
+        self.steps = self.choice.steps
+        self.retuned = False
+        self._t0 = 0.0
+        self._begin = 0
+        self._total_s = 0.0
+        self._total_steps = 0
+        self._pending: int | None = None
+        self._skip = True
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._reset()
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._begin = batch
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # O(1): two clock reads and two additions per execution. The last execution of an
+        # epoch may be short (Keras still reports begin + N - 1), so steps are capped.
+        if self._skip:  # an epoch's first execution also makes its iterator (and, first of all, traces)
+            self._skip = False
+            return
+        end = min(batch, self.steps_per_epoch - 1) if self.steps_per_epoch else batch
+        self._total_s += time.perf_counter() - self._t0
+        self._total_steps += end - self._begin + 1
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.retuned or self.choice.step_s is None or self._total_steps < 2 * self.steps:
+            return
+        step_s = self._total_s / self._total_steps
+        ratio = step_s / self.choice.step_s
+        n = steps_for(step_s, self.execution_ms, self.steps_per_epoch)
+        self.retuned = True  # once: a second look would chase noise
+        if (ratio > 2 or ratio < 0.5) and n != self.steps:
+            self._pending = n
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._skip = True
+        if self._pending is None:
+            return
+        n, self._pending = self._pending, None
+        iterator = _fit_epoch_iterator()
+        if iterator is None:
+            self.sink.emit(ev.Log(level="warning", message=f"auto: would re-tune to {n} steps per execution, "
+                                                           f"but this Keras does not allow it mid-fit; keeping {self.steps}"))  # fmt: skip
+            return
+        old, self.steps = self.steps, n
+        iterator.steps_per_execution = n
+        self.model.steps_per_execution = n
+        self.model.make_train_function(force=True)
+        self.sink.emit(ev.Log(message=f"auto: re-tuned to {n} steps per execution (was {old}; a step took "
+                                      f"{self._total_s / max(self._total_steps, 1) * 1000:.2f} ms in epoch {epoch})"))  # fmt: skip
+        if self.on_change is not None:
+            self.on_change(n)
