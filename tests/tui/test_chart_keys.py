@@ -152,15 +152,6 @@ class TestFocus:
             await pilot.press("tab")
             assert isinstance(pilot.app.screen.focused, Chart)
 
-    async def test_chart_keys_rest_while_the_settings_show(self) -> None:
-        async with _app().run_test(size=(120, 40)) as pilot:
-            dash = await _dashboard(pilot)
-            await pilot.press("o")
-            await pilot.pause()
-            assert pilot.app.screen.check_action("smooth", ()) is False
-            assert pilot.app.screen.check_action("zoom", ()) is False
-            assert dash.smoothing == 0.0
-
 
 class TestLegend:
     """Legends name each series in its colour with latest and best; a long one is shortened by whole entries."""
