@@ -264,3 +264,24 @@ async def test_attach_reads_the_charts_the_same_way(size) -> None:
         await pilot.press("S", "Y", "z")
         await pilot.pause()
         assert dash.smoothing == 0.6 and dash.log_loss and dash.zoomed is dash.query_one("#chart-loss", Chart)
+
+
+class TestRunsOverlay:
+    """The Runs screen's overlay reads the same way: S smooths both charts, Y the loss chart's scale, z one chart."""
+
+    async def test_overlay_keys(self) -> None:
+        app = make_app(SAMPLE, warm_up=False, cursor_blink=False, start_mode="runs", runs_dir=FIXTURES / "runs")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("space", "down", "space", "v")
+            await pilot.pause()
+            loss, metric = app.screen.query_one("#overlay-loss", Chart), app.screen.query_one("#overlay-metric", Chart)
+            assert loss.series and app.screen.check_action("smooth", ()) is True
+            await pilot.press("S", "S", "Y", "right", "right", "z")
+            await pilot.pause()
+            assert (loss.smoothing, metric.smoothing, loss.log_y, metric.log_y) == (0.9, 0.9, True, False)
+            assert metric.display and not loss.display and "z or escape" in str(metric.border_subtitle)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert loss.display and metric.display and app.screen.query_one("#overlay").display

@@ -33,6 +33,7 @@ from tui.screens.base import KwbScreen
 from tui.screens.runs_columns import PADDING, fitted, metric_columns, sort_cycle
 from tui.state import DashState, replay
 from tui.widgets.chart import Chart
+from tui.widgets.chart_group import ChartGroup
 from tui.widgets.dashboard import Dashboard, metric_names
 from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
@@ -77,6 +78,7 @@ class RunsScreen(KwbScreen):
         Binding("E", "edit_config", "Edit config"),
         Binding("R", "reload", "Reload"),
         Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
+        *Dashboard.CHART_BINDINGS,  # S, Y, z, arrows: a run's dashboard and the overlay read like the Train screen's (issue 15)
     ]
     """Open, mark for overlay, show the overlay (again: the table), sort by the next column (O: the other way),
     filter by typing, plot a metric against a setting (x; there o the next setting, m the next metric), edit the
@@ -373,7 +375,36 @@ class RunsScreen(KwbScreen):
         scatter.names = (setting, metric.replace("_", " ", 1))
         self._show("scatter")
 
+    def _charts_shown(self) -> Dashboard | ChartGroup | None:
+        """What the chart keys read: a run's dashboard, the overlay's charts, or nothing (the table, the plot)."""
+        switcher = self.query(ContentSwitcher)
+        view = switcher.first().current if switcher else "run-table"
+        if view == "run-dashboard":
+            return self.query_one("#run-dashboard", Dashboard)
+        return ChartGroup(self.query_one("#overlay")) if view == "overlay" else None
+
+    def action_smooth(self) -> None:
+        if (charts := self._charts_shown()) is not None:
+            charts.cycle_smoothing()
+
+    def action_log_scale(self) -> None:
+        if (charts := self._charts_shown()) is not None:
+            charts.toggle_log()
+
+    def action_zoom(self) -> None:
+        if (charts := self._charts_shown()) is not None:
+            charts.toggle_zoom()
+            self.refresh_bindings()
+
+    def action_focus_chart(self, step: int) -> None:
+        if (charts := self._charts_shown()) is not None:
+            charts.focus_chart(step)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in Dashboard.CHART_ACTIONS:
+            return self._charts_shown() is not None
+        if action == "open" and isinstance(self.focused, Input):
+            return False  # enter in the filter keeps the filter (Input.Submitted)
         if action not in ("next_chart", "sort", "reverse", "filter", "mark"):
             return super().check_action(action, parameters)
         switcher = self.query(ContentSwitcher)
@@ -393,7 +424,10 @@ class RunsScreen(KwbScreen):
         self.query_one("#run-dashboard", Dashboard).next_chart()
 
     def back_within(self) -> Callable[[], None] | None:
-        """A run's dashboard, the overlay or the plot go back to the run table; a filter is cleared."""
+        """A zoomed chart goes back to its charts; a run's dashboard, the overlay or the plot to the run table; a filter is cleared."""
+        charts = self._charts_shown()
+        if charts is not None and charts.zoomed is not None:
+            return self.action_zoom
         if self.query_one(ContentSwitcher).current != "run-table":
             return self._to_table
         return self._clear_filter if self.query_one("#runs-filter", Input).display else None
