@@ -246,6 +246,8 @@ def decode(line: str | bytes) -> Event:
         raw = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # bytes: json guesses UTF-16/32 from a BOM
         raise DecodeError(f"not JSON: {exc}") from None
+    except RecursionError:  # a garbage line of thousands of nested brackets
+        raise DecodeError("not JSON: nested too deeply") from None
     if not isinstance(raw, dict) or "type" not in raw:
         raise DecodeError("an event must be a JSON object with a 'type' field")
     cls = EVENT_TYPES.get(raw["type"])

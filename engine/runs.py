@@ -376,7 +376,11 @@ def list_runs(runs_dir: str | os.PathLike[str] = "runs") -> list[RunInfo]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    infos = [i for p in root.iterdir() if (i := run_info(p)) is not None]
+    try:
+        entries = list(root.iterdir())
+    except OSError:  # not readable: nothing to list
+        return []
+    infos = [i for p in entries if (i := run_info(p)) is not None]
     return sorted(infos, key=lambda i: i.id, reverse=True)
 
 

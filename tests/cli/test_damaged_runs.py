@@ -113,6 +113,14 @@ class TestRunInfo:
         assert info.id == run.name
         assert info.epochs_done in (1, 2)  # status.json lost: history.csv still counts the epochs
 
+    def test_a_line_nested_too_deeply_is_damage_not_a_crash(self, finished: Path, tmp_path: Path):
+        run = tmp_path / finished.name
+        shutil.copytree(finished, run)
+        with open(run / "events.jsonl", "a") as fh:
+            fh.write("[" * 100_000 + "\n")
+        info = run_info(run)
+        assert info is not None and info.damaged is not None and "is not an event" in info.damaged
+
     def test_an_intact_run_is_not_damaged(self, finished: Path):
         info = run_info(finished)
         assert info is not None and info.damaged is None and info.state == "finished"

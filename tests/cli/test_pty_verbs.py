@@ -175,6 +175,20 @@ class TestReading:
         plot = [line for line in _plain(pty.out).splitlines() if any(c in line for c in "┤└┌")]
         assert plot and max(len(line) for line in plot) <= 80, max(plot, key=len)
 
+    def test_show_plots_around_nan_and_missing_values(self, place, trained, tmp_path: Path):
+        """A NaN loss (terminate_on_nan) or an epoch without validation (NA, validation_freq) has no point, and no traceback."""
+        import shutil
+
+        run = tmp_path / trained[0].name
+        shutil.copytree(trained[0], run)
+        header, *rows = (run / "history.csv").read_text().splitlines()
+        cells = [row.split(",") for row in rows]
+        cells[0][header.split(",").index("val_loss")] = "NA"
+        cells[-1][header.split(",").index("loss")] = "nan"
+        (run / "history.csv").write_text("\n".join([header, *(",".join(c) for c in cells)]) + "\n")
+        pty, pipe = both(place, ["show", str(run)])
+        assert (pty.code, pipe.code) == (0, 0) and "┤" in pty.out, f"{pty}\n---\n{pipe}"
+
     def test_control_a_finished_run_is_refused(self, place, trained):
         pty, pipe = both(place, ["control", str(trained[0]), "stop"])
         assert (pty.code, pipe.code) == (1, 1), f"{pty}\n---\n{pipe}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from typing import Annotated, Optional
@@ -151,10 +152,11 @@ def _plot_history(history: list[dict[str, float]]) -> None:
     """One plot per metric family (all losses, then each metric with its val_ twin), each curve labelled."""
     import plotext
 
-    epochs = [int(r["epoch"]) + 1 for r in history]
     fig = plotext.figure
     for family in families(k for k in history[0] if k != "epoch"):
-        drawn = [key for key in family.keys if key in history[0]]
+        # Only finite values: a NaN loss, or an epoch without validation (validation_freq), has no point.
+        points = {key: _finite_points(history, key) for key in family.keys if key in history[0]}
+        drawn = [key for key, (xs, _) in points.items() if xs]
         if not drawn:
             continue
         fig.clear()
@@ -162,7 +164,7 @@ def _plot_history(history: list[dict[str, float]]) -> None:
         fig.plot_size(min(100, shutil.get_terminal_size().columns), max(15, 2 * len(drawn) + 9))
         fig.theme("simple")
         for key in drawn:
-            sig = fig.signal(epochs, [r.get(key, float("nan")) for r in history], marker="braille")
+            sig = fig.signal(*points[key], marker="braille")
             sig.lines()
             sig.label(key)
             fig.draw(sig)
@@ -170,6 +172,12 @@ def _plot_history(history: list[dict[str, float]]) -> None:
         fig.label("epoch", axis="x")
         print()
         print(fig.build().string())  # through print, not plotext's own writer: sys.stdout as redirected
+
+
+def _finite_points(history: list[dict[str, float]], key: str) -> tuple[list[int], list[float]]:
+    """The epochs (from 1) and values of ``key`` where it is a finite number."""
+    pairs = [(int(r["epoch"]) + 1, r[key]) for r in history if "epoch" in r and math.isfinite(r.get(key, math.nan))]
+    return [e for e, _ in pairs], [v for _, v in pairs]
 
 
 def control(
