@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,13 +101,24 @@ class _ImagePipeline:
         from engine.kerasapi import keras as keras_module
 
         cfg = self.cfg
+        utils = keras_module().utils
+        load = utils.image_dataset_from_directory
+        if "verbose" in inspect.signature(load).parameters:
+            extra["verbose"] = False  # "Found 80 files belonging to 2 classes." would land on stdout (--json)
+        # "Using 16 files for training." is printed whatever verbose says; without interactive
+        # logging (a per-thread setting) Keras sends it to its logger instead of stdout.
+        was_interactive = utils.is_interactive_logging_enabled()
+        utils.disable_interactive_logging()
         try:
-            return keras_module().utils.image_dataset_from_directory(
+            return load(
                 folder, image_size=tuple(cfg.image_size), color_mode=cfg.color_mode, batch_size=self.batch_size,
                 label_mode="categorical" if cfg.one_hot else "int", class_names=self.classes, **extra,
             )  # fmt: skip
         except ValueError as exc:
             raise DataError(str(exc), source=folder, key=key) from None
+        finally:
+            if was_interactive:
+                utils.enable_interactive_logging()
 
     def labels_of(self, files: list[str], root: str) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.classes)}

@@ -70,7 +70,7 @@ def train(
             argv += ["--set", item]
         if workers is not None:
             argv += ["--workers", workers, "--worker-index", str(worker_index)]
-        _spawn_detached(argv)
+        _spawn_detached(argv, json_)
     _run_headless(cfg, config, json_, announce=announce, detached=detached)
 
 
@@ -140,7 +140,7 @@ def resume(
 
         atomic_write_text(rd.config, dump_config(cfg))  # later resumes see the new epochs too
     if detach:
-        _spawn_detached(["resume", str(rd.path.resolve())])
+        _spawn_detached(["resume", str(rd.path.resolve())], json_)
     _run_headless(cfg, rd.config, json_, resume_dir=rd, announce=announce, detached=detached)
 
 
@@ -154,8 +154,12 @@ def _resume_config(rd, set_: list[str] | None):
     return load(rd.config, set_)
 
 
-def _spawn_detached(argv: list[str]) -> NoReturn:
-    """Start ``kwb ARGV`` in the background (``tui.detach``), say where it runs, and exit."""
+def _spawn_detached(argv: list[str], json_: bool = False) -> NoReturn:
+    """Start ``kwb ARGV`` in the background (``tui.detach``), say where it runs, and exit.
+
+    With ``json_`` the saying is one JSON object on stdout (``type: detached``, the run's id,
+    directory and pid), so ``--detach --json`` prints nothing but JSON.
+    """
     from tui.detach import LaunchFailed, launch_detached
 
     try:
@@ -166,6 +170,12 @@ def _spawn_detached(argv: list[str]) -> NoReturn:
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     run_id = run_path.name
+    if json_:
+        import json
+
+        print(json.dumps({"type": "detached", "run_id": run_id, "run_dir": str(run_path), "pid": pid,
+                          "attach": f"kwb attach {run_id}"}), flush=True)  # fmt: skip
+        raise typer.Exit(EXIT_OK)
     print(f"started run {run_id} in the background (pid {pid})")
     print(f"  dir      {run_path}")
     print(f"  watch    kwb attach {run_id}")
