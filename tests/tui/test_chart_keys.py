@@ -4,6 +4,7 @@ the header and the event log at 80×24. Pilot tests on recorded runs, plus the p
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,12 @@ class TestLegend:
         assert top.count("━") + bottom.count("━") == 4 and bottom.endswith("+2")
         for i in range(4):
             assert f"output_{i}_loss" in top + bottom
+
+    def test_run_labels_keep_their_first_words_while_distinct(self) -> None:
+        runs = [LegendEntry("noise=0.6 early_stopping=on", "bright_blue"), LegendEntry("noise=0.2 early_stopping=off", "bright_green")]
+        assert fit_legend(runs, [23, 33]) == ["[ansi_bright_blue]━ noise=0.6…[/]", "[ansi_bright_green]━ noise=0.2…[/]"]
+        alike = [replace(runs[0], label="noise=0.6 early_stopping=on"), replace(runs[1], label="noise=0.6 early_stopping=off")]
+        assert fit_legend(alike, [23, 33])[1].endswith("+1")  # "noise=0.6…" twice would name neither
 
     def test_the_dashboard_legend_has_latest_and_best(self) -> None:
         state = replay(read_events(CONTROLS / "events.jsonl"))

@@ -2,14 +2,15 @@
 
 Pure functions (Rich and Textual markup only), so the fitting is testable without an app.
 A legend that does not fit is shortened in steps, for every entry alike: first the best
-values go, then the latest values, then whole entries at the end give way to ``+N``.
-A name is never cut in the middle.
+values go, then the latest values, then labels of several words (a run named by its
+settings: ``lr=0.01 units=64``) keep their first words with ``…`` as long as they stay
+distinct, then whole entries at the end give way to ``+N``. A name is never cut in the middle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.markup import escape
 
@@ -51,6 +52,12 @@ class LegendEntry:
         return plain, markup
 
 
+def _first_words(label: str, words: int) -> str:
+    """``label``'s first ``words`` words, with ``…`` if any were left out."""
+    parts = label.split()
+    return label if len(parts) <= words else " ".join(parts[:words]) + "…"
+
+
 def _pack(texts: Sequence[tuple[str, str]], rooms: Sequence[int]) -> list[list[str]] | None:
     """``texts`` in order into lines of ``rooms`` cells each (markup kept), or None when they do not all fit."""
     lines: list[list[str]] = [[] for _ in rooms]
@@ -87,6 +94,13 @@ def fit_legend(entries: Sequence[LegendEntry], rooms: Sequence[int], least_detai
         packed = _pack([e.text(detail) for e in entries], rooms)
         if packed is not None:
             return [SEP.join(line) for line in packed]
+    longest = max(len(e.label.split()) for e in entries)
+    for words in range(longest - 1, 0, -1):
+        short = [replace(e, label=_first_words(e.label, words)) for e in entries]
+        if len({e.label for e in short}) == len(short):
+            packed = _pack([e.text(0) for e in short], rooms)
+            if packed is not None:
+                return [SEP.join(line) for line in packed]
     for shown in range(len(entries) - 1, -1, -1):
         more = f"+{len(entries) - shown}"
         texts = [e.text(0) for e in entries[:shown]] + [(more, more)]
