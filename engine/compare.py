@@ -382,16 +382,20 @@ def compare_rows(rows: list[RunRow]) -> Comparison:
 
 
 def run_labels(comparison: Comparison, limit: int = 2) -> dict[str, str]:
-    """A short, distinct label per run for a legend: its differing settings (``lr=0.01 layers[0].units=64``).
+    """A short, distinct label per run for a legend: its differing settings (``units=64 lr=0.01``).
 
-    Up to ``limit`` settings; where that leaves two runs alike (or no setting differs), the
-    run's name, or its id without the date when names repeat.
+    Up to ``limit`` settings, each under the last word of its short name where no other
+    shown setting ends in the same word (``layers[0].units`` reads ``units``); where that
+    leaves two runs alike (or no setting differs), the run's name, or its id without the
+    date when names repeat.
     """
     names = [r.info.name for r in comparison.rows]
     fallback = {r.id: r.info.name if names.count(r.info.name) == 1 else r.id.split("-", 1)[-1] for r in comparison.rows}
-    shown = comparison.settings[:limit]
+    shown = [comparison.names[p] for p in comparison.settings[:limit]]
+    words = [name.rsplit(".", 1)[-1] for name in shown]
+    keys = [word if words.count(word) == 1 else name for name, word in zip(shown, words)]
     labels = {
-        r.id: " ".join(f"{comparison.names[p]}={format_value(r.setting(p))}" for p in shown) or fallback[r.id]
+        r.id: " ".join(f"{key}={format_value(comparison.value(r, name))}" for key, name in zip(keys, shown)) or fallback[r.id]
         for r in comparison.rows
     }
     values = list(labels.values())

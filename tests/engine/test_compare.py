@@ -164,8 +164,8 @@ class TestCompareRuns:
 
     def test_labels_name_the_differing_settings(self, runs: list[Path]) -> None:
         labels = run_labels(compare_runs(runs))
-        assert labels == {"20260101-000001-a": "layers[0].units=16 lr=0.01", "20260101-000002-b": "layers[0].units=16 lr=0.001",
-                          "20260101-000003-c": "layers[0].units=64 lr=0.001"}  # fmt: skip
+        assert labels == {"20260101-000001-a": "units=16 lr=0.01", "20260101-000002-b": "units=16 lr=0.001",
+                          "20260101-000003-c": "units=64 lr=0.001"}  # fmt: skip
 
     def test_labels_without_differences_use_names(self, tmp_path: Path) -> None:
         runs = [make_run(tmp_path, "20260101-000001-same", config(), curve(0.5)),

@@ -9,7 +9,7 @@ from runs_compare_fixture import build_runs
 from textual.widgets import ContentSwitcher, DataTable, Input
 
 from tui.factory import make_app
-from tui.widgets.chart import Chart
+from tui.widgets.chart import SERIES_COLORS, Chart
 from tui.widgets.scatter import Scatter
 
 SAMPLE = Path(__file__).parents[2] / "sample_configs" / "spirals.yaml"
@@ -132,8 +132,13 @@ class TestOverlay:
             await pilot.press("space", "down", "space", "down", "space", "v")
             assert screen.query_one(ContentSwitcher).current == "overlay"
             labels = [label for label, _points in screen.query_one("#overlay-loss", Chart).series]
-            assert labels == ["layers[0].units=16 lr=0.01", "layers[0].units=64 lr=0.01", "layers[0].units=64 lr=0.005"]
+            assert labels == ["units=16 lr=0.01", "units=64 lr=0.01", "units=64 lr=0.005"]
             assert all(points for _label, points in screen.query_one("#overlay-loss", Chart).series)
+            legend = screen.query_one("#runs-hint").render()  # under the charts, every run in its curve's colour
+            assert legend.plain.replace("\u00a0", " ") == "━ units=16 lr=0.01  ━ units=64 lr=0.01  ━ units=64 lr=0.005"
+            assert [str(span.style).removeprefix("ansi_") for span in legend.spans] == list(SERIES_COLORS[:3])
+            await pilot.press("v")
+            assert screen.query_one("#runs-hint").render().plain.startswith("3 runs in runs · 3 marked")
 
     async def test_two_runs_named_by_what_differs_between_them(self, runs: Path) -> None:
         app = app_on(runs)

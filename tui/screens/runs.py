@@ -32,7 +32,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from tui.screens.base import KwbScreen
 from tui.screens.runs_columns import PADDING, fitted, metric_columns, sort_cycle
 from tui.state import DashState, replay
-from tui.widgets.chart import Chart
+from tui.widgets.chart import SERIES_COLORS, Chart
 from tui.widgets.chart_group import ChartGroup
 from tui.widgets.dashboard import Dashboard, metric_names
 from tui.widgets.footer import KeyFooter
@@ -118,6 +118,8 @@ class RunsScreen(KwbScreen):
         """The rows in the table, filtered and sorted, top to bottom."""
         self.sort_key: SortKey | None = None
         self.filter_text = ""
+        self.hidden_columns = 0
+        """Columns the table leaves out at this width."""
         self.plot = ("", "")
         """The scatter's setting (short name) and metric (``best_…`` column)."""
         self.states: dict[str, DashState] = {}
@@ -189,7 +191,7 @@ class RunsScreen(KwbScreen):
         current = self._current()
         self.shown = self._rows()
         width = (self.size.width or self.app.size.width) - (2 if len(self.shown) > max(1, table.size.height - 1) else 0)
-        columns, hidden = fitted(comp, self.shown, self.marked, self.sort_key, width)
+        columns, self.hidden_columns = fitted(comp, self.shown, self.marked, self.sort_key, width)
         table.clear(columns=True)
         for column in columns:
             table.add_column(column.header, width=column.width - PADDING, key=column.key)
@@ -199,7 +201,8 @@ class RunsScreen(KwbScreen):
         ids = [r.id for r in self.shown]
         if ids:
             table.move_cursor(row=ids.index(current.id) if current is not None and current.id in ids else 0)
-        self._hint(hidden)
+        if self.query_one(ContentSwitcher).current == "run-table":
+            self._hint(self.hidden_columns)
 
     def _hint(self, hidden: int) -> None:
         """One line under the table: how many runs where, marked, the filter, columns left out; what fits of it."""
@@ -286,6 +289,18 @@ class RunsScreen(KwbScreen):
             metric.title = f"val_{names[0]}"
             metric.series = overlay_series(states, f"val_{names[0]}", labels)
         self._show("overlay")
+        self._legend([labels[r.id] for r in chosen])
+
+    def _legend(self, labels: list[str]) -> None:
+        """Under the overlay, each run's label in its curve's colour (on two lines when one is not enough)."""
+        line = Text()
+        for i, label in enumerate(labels):
+            line.append("  " if i else "")
+            line.append(f"━ {label}".replace(" ", "\u00a0"), style=SERIES_COLORS[i % len(SERIES_COLORS)])  # no break inside
+        hint = self.query_one("#runs-hint", Static)
+        hint.styles.height = "auto"
+        hint.styles.max_height = 3
+        hint.update(line)
 
     def action_sort(self) -> None:
         """The next column to sort by (best first for a metric); in the plot, the next setting to plot against."""
@@ -439,6 +454,8 @@ class RunsScreen(KwbScreen):
     def _to_table(self) -> None:
         self._show("run-table")
         self.query_one(DataTable).focus()
+        self.query_one("#runs-hint", Static).styles.height = 1
+        self._hint(self.hidden_columns)
 
     def action_edit_config(self) -> None:
         """Load the run's resolved config into the builder, to change it and run again."""

@@ -53,6 +53,15 @@ def render_scatter(points: Sequence[Point], width: int, height: int) -> str:
     """plotext's ANSI drawing of ``points`` (setting value, metric value) at ``width`` × ``height`` cells."""
     import plotext
 
+    # plotext clips a plot to the terminal size it read at import; the widget's size is what counts here.
+    plotext.terminal.limit(False, False)
+    try:
+        return _draw(plotext, points, width, height)
+    finally:
+        plotext.terminal.limit()  # back to plotext's defaults
+
+
+def _draw(plotext: Any, points: Sequence[Point], width: int, height: int) -> str:
     xs, ticks, labels, _log = x_positions([p[0] for p in points])
     ys = [p[1] for p in points]
     fig = plotext.figure
