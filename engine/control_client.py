@@ -93,7 +93,7 @@ def _command(run: RunDir, word: str, value: float | str | None, factor: float | 
         ) from None
     if verb is ControlVerb.LR_DROP:
         if factor is not None and not (0 < factor < float("inf")):
-            raise UserError(f"--factor {factor:g} is not a factor: it must be a positive number (0.5 halves the rate)")
+            raise UserError(f"{factor:g} is not a factor: it must be positive (0.5 halves the learning rate)", key="--factor")
         value = factor if factor is not None else lr_factor_of(run)
     elif verb is ControlVerb.SET_LR:
         value = _learning_rate(value)
@@ -111,9 +111,9 @@ def _learning_rate(typed: float | str | None) -> float:
     try:
         rate = float(typed)
     except ValueError:
-        raise UserError(f"{text} is not a learning rate: expected a positive number, e.g. 0.0005") from None
+        raise UserError(f"{text} is not a learning rate: expected a positive number, e.g. 0.0005", key="VALUE") from None
     if not 0 < rate < float("inf"):
-        raise UserError(f"{text} is not a learning rate: it must be positive" if rate <= 0 else f"{text} is not a learning rate: it must be finite")
+        raise UserError(f"{text} is not a learning rate: it must be {'positive' if rate <= 0 else 'finite'}", key="VALUE")
     return rate
 
 

@@ -8,7 +8,8 @@ frames or node name show a known mismatch between the labels and the model's out
 or loss, it adds a hint naming the setting to change. Every hint is matched on a message
 reproduced by training a tiny real model (``tests/engine/test_diagnose.py``).
 
-Stdlib only: the model, when given, is only asked for its loss, compiled metrics and output shape.
+Stdlib only (and the light ``engine.cluster``, which names a lost worker): the model, when given, is only asked for
+its loss, compiled metrics and output shape.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def explain(exc: BaseException, model: Any = None) -> Diagnosis:
             width to name them in the hint. Defaults to None (hints name no metric).
     """
     text = _ANSI.sub("", str(exc))
+    from engine.cluster import lost_workers  # light: stdlib and engine.errors
+
+    if lost := lost_workers(text):
+        return Diagnosis(
+            f"lost {lost}: it stopped answering (crashed, killed or cut off), and a multi_worker run cannot go on without it",
+            "start the run again on every worker (a multi_worker run cannot be resumed)",
+        )
     cause = f"{type(exc).__name__}: {_meaningful_line(text)}"
     if len(cause) > CAUSE_LIMIT:
         cause = cause[: CAUSE_LIMIT - 1] + "…"

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.config import RunConfig
 
-__all__ = ["diagnose", "strategy_plan"]
+__all__ = ["diagnose", "device_problem", "strategy_plan"]
 
 
 def _version(dist: str) -> str | None:
@@ -46,13 +46,39 @@ def _nvidia_smi() -> list[dict[str, str]]:
     return rows
 
 
+def device_problem(runtime: Any, gpus: int) -> tuple[str, str] | None:
+    """``(key, message)`` when ``runtime`` asks for a GPU this machine does not have (or one ``device: cpu`` rules out).
+
+    ``kwb doctor`` reports it; ``kwb train`` and ``validate`` refuse the config with it, since
+    TensorFlow would otherwise place the work on the CPU without a word.
+
+    Args:
+        runtime: the config's ``runtime`` section.
+        gpus: how many GPUs TensorFlow sees.
+    """
+    if runtime.device == "gpu" and gpus == 0:
+        return "runtime.device", "runtime.device is gpu but TensorFlow sees no GPU (see `kwb doctor`)"
+    import re
+
+    for device in runtime.devices or []:
+        found = re.search(r"(?i)(?:^|[/:])(gpu):(\d+)$", device.strip())
+        if found is None:
+            continue
+        if runtime.device == "cpu":
+            return "runtime.devices", f"lists {device}, but runtime.device is cpu: drop one of them"
+        if int(found.group(2)) >= gpus:
+            seen = f"sees {gpus} GPU{'s' if gpus != 1 else ''} (/gpu:0…/gpu:{gpus - 1})" if gpus else "sees no GPU"
+            return "runtime.devices", f"lists {device}, but TensorFlow {seen} on this machine (see `kwb doctor`)"
+    return None
+
+
 def strategy_plan(cfg: RunConfig, gpus: int) -> dict[str, Any]:
     """The strategy, replica count and devices ``cfg`` would train with on this machine."""
     rt = cfg.runtime
     use_gpus = 0 if rt.device == "cpu" else gpus
     plan: dict[str, Any] = {"strategy": rt.strategy, "device": rt.device}
-    if rt.device == "gpu" and gpus == 0:
-        plan["problem"] = "runtime.device is gpu but TensorFlow sees no GPU"
+    if (problem := device_problem(rt, gpus)) is not None:
+        plan["problem"] = problem[1] if problem[0] == "runtime.device" else f"{problem[0]} {problem[1]}"
     if rt.strategy == "default":
         plan.update(replicas=1, devices=["/gpu:0" if use_gpus else "/cpu:0"])
     elif rt.strategy == "mirrored":
@@ -65,7 +91,7 @@ def strategy_plan(cfg: RunConfig, gpus: int) -> dict[str, Any]:
         try:
             cluster = cluster_from_env()
         except UserError as exc:
-            plan.update(replicas=None, devices=[], problem=exc.message)
+            plan.update(replicas=None, devices=[], problem=f"{exc.key}: {exc.message}" if exc.key else exc.message)
         else:
             local = max(1, use_gpus)
             plan.update(

@@ -167,7 +167,7 @@ def prepare(cfg: RunConfig, *, scale_in_model: bool = True) -> Prepared:
         model = build_model(cfg, _data_shape(data))
         check_against_data(model, cfg, data)
         if scale_in_model:
-            model = with_preprocessing(model, data.scaling)
+            model = with_preprocessing(model, data.scaling, data.features)
         compile_model(model, cfg)
     if not scale_in_model:
         scale_bundle(data)

@@ -145,7 +145,8 @@ class TestClusterFlags:
         [
             ("10.0.0.1:2222", 0, "at least two"),
             ("10.0.0.1:2222,10.0.0.2", 0, "'10.0.0.2' is not host:port"),
-            ("a:1,b:2", None, "needs --worker-index"),
+            ("a:1,b:2", None, "needed with --workers"),
+            ("a:1,b:2,a:1", 0, "a:1 is listed more than once"),
             ("a:1,b:2", 2, "must be 0…1"),
         ],
     )
@@ -163,8 +164,8 @@ class TestClusterFlags:
     def test_cli_refuses_bad_cluster_before_writing_anything(self, tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
         cases = [
-            (["--workers", "127.0.0.1:1"], "--workers: --workers needs at least two"),
-            (["--set", "runtime.strategy=multi_worker"], "runtime.strategy: runtime.strategy multi_worker needs the cluster"),
+            (["--workers", "127.0.0.1:1"], "--workers: expected at least two"),
+            (["--set", "runtime.strategy=multi_worker"], "runtime.strategy: multi_worker needs the cluster"),
         ]
         for extra, message in cases:
             proc = subprocess.run([sys.executable, "-m", "tui.cli", "train", str(SPIRALS), *extra], cwd=tmp_path,
@@ -194,5 +195,5 @@ class TestDoctor:
         assert (plan["strategy"], plan["worker"], plan["chief"], len(plan["workers"])) == ("multi_worker", 2, False, 3)
         monkeypatch.delenv("TF_CONFIG")
         out = kwb("doctor", cfg)
-        assert out.code == 1 and "problem: runtime.strategy multi_worker needs the cluster" in out.out, out
+        assert out.code == 1 and "problem: runtime.strategy: multi_worker needs the cluster" in out.out, out
         assert "tensorflow " in out.out and "cpus " in out.out

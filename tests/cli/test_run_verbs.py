@@ -229,7 +229,7 @@ class TestControlVerb:
     def test_control_on_a_finished_run_is_refused(self, kwb, finished: Path):
         result = kwb("control", finished.name, "pause", "--runs-dir", finished.parent)
         assert result.code == 1
-        assert result.err.strip() == f"kwb control: run {finished.name} is not running (state: finished)"
+        assert result.err.strip() == f"kwb control: run {finished.name} finished; nothing to control"
 
     def test_control_with_a_bad_command_exits_2(self, kwb, finished: Path):
         result = kwb("control", finished.name, "puase", "--runs-dir", finished.parent)

@@ -54,13 +54,13 @@ class TestDeliver:
         live_run.write_status(state=state)
         with pytest.raises(RunNotLive) as info:
             deliver(live_run, Command("stop"))
-        assert str(info.value) == f"run {live_run.id} is not running (state: {state})"
+        assert str(info.value) == f"run {live_run.id} {state}; nothing to control"
         assert (info.value.run_id, info.value.state) == (live_run.id, state)
         assert list(live_run.control.iterdir()) == []
 
     def test_a_run_whose_process_is_gone_is_refused(self, live_run: RunDir):
         live_run.write_status(pid=2**22 + 12345)  # no such process
-        with pytest.raises(RunNotLive, match=r"is not running \(state: died\)"):
+        with pytest.raises(RunNotLive, match=r"died; nothing to control"):
             deliver(live_run, Command("stop"))
 
     def test_a_missing_control_folder_is_refused(self, live_run: RunDir):
@@ -99,8 +99,8 @@ class TestSendAndWait:
                 "unknown command 'puase' (did you mean 'pause'?); expected one of stop, pause, resume, checkpoint, lr-drop, set-lr"
             )),
             ("set-lr", {}, "VALUE", "set-lr needs a value, e.g. kwb control RUN set-lr 0.0005"),
-            ("set-lr", {"value": -1.0}, "VALUE", "set_lr needs a positive number, got -1.0"),
-            ("lr-drop", {"factor": 0.0}, "VALUE", "lr_scale needs a positive number, got 0.0"),
+            ("set-lr", {"value": -1.0}, "VALUE", "-1 is not a learning rate: it must be positive"),
+            ("lr-drop", {"factor": 0.0}, "--factor", "0 is not a factor: it must be positive (0.5 halves the learning rate)"),
         ],
     )
     def test_bad_words_and_values(self, live_run: RunDir, word: str, kwargs: dict, key: str, message: str):

@@ -310,7 +310,7 @@ class TestControlChannel:
         assert not worker.is_alive()
         result = box["result"]
         assert (result.status, result.reason) == ("stopped", "control")
-        with pytest.raises(ControlRefused, match=r"is not running \(state: stopped\)"):
+        with pytest.raises(ControlRefused, match=r"stopped; nothing to control"):
             send_and_wait(run_dir.name, "pause", runs_dir=tmp_path)
         with pytest.raises(UserError, match="set-lr needs a value"):
             send_and_wait(run_dir.name, "set-lr", runs_dir=tmp_path)
