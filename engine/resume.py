@@ -147,12 +147,12 @@ def prepare_resume(run: RunDir, model: Any) -> int:
         saved = keras().models.load_model(source, safe_mode=True, compile=False)
         model.set_weights(saved.get_weights())
     if run.history.exists():
-        lines = run.history.read_text().splitlines()
+        lines = run.history.read_bytes().decode("utf-8", "replace").splitlines()
         kept = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) < done]
         atomic_write_text(run.history, "\n".join(kept) + "\n")
     if run.events.exists():
         kept_events = []
-        for line in run.events.read_text().splitlines():
+        for line in run.events.read_bytes().decode("utf-8", "replace").splitlines():  # a garbage line is not UTF-8
             try:
                 event = ev.decode(line)
             except ev.DecodeError:

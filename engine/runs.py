@@ -254,10 +254,11 @@ def is_run_dir(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
+def run_info(path: str | os.PathLike[str], *, whole_events: bool = False) -> RunInfo | None:
     """The summary of the run in ``path``, as far as its files can be read; None when ``path`` is no run folder.
 
-    Never raises for a damaged run: what is wrong is in ``RunInfo.damaged``.
+    Never raises for a damaged run: what is wrong is in ``RunInfo.damaged``. ``whole_events``
+    decodes all of events.jsonl for it, not only its end (see ``events_problem``).
     """
     path = Path(path)
     if not is_run_dir(path):
@@ -279,7 +280,9 @@ def run_info(path: str | os.PathLike[str]) -> RunInfo | None:
     )
     if problem is not None and not info.epochs_done:
         info.epochs_done = len(read_history(path))  # status.json lost: history.csv still says how far it got
-    problems = [problem, events_problem(path, live=info.live), history_problem(path), _files_problem(RunDir(path), info.state)]
+    problems = [
+        problem, events_problem(path, live=info.live, whole=whole_events), history_problem(path), _files_problem(RunDir(path), info.state)
+    ]  # fmt: skip
     info.damaged = "; ".join(p for p in problems if p) or None
     return info
 
@@ -311,24 +314,29 @@ def _files_problem(run: RunDir, state: str) -> str | None:
     return None
 
 
-_EVENTS_CHECKED: dict[Path, tuple[tuple[int, int], str | None]] = {}
+_EVENTS_CHECKED: dict[tuple[Path, bool], tuple[tuple[int, int], str | None]] = {}
 """events_problem's answers by file, with the (size, mtime) they were read at: a listing re-reads only what changed."""
 
+EVENTS_TAIL = 256 * 1024
+"""How much of the end of events.jsonl a listing decodes: a kill tears the end; ``whole`` reads it all (``kwb show``)."""
 
-def events_problem(path: str | os.PathLike[str], *, live: bool = False) -> str | None:
+
+def events_problem(path: str | os.PathLike[str], *, live: bool = False, whole: bool = False) -> str | None:
     """What is wrong with the run's events.jsonl (a line that is no event, a cut-off last line), or None.
 
-    A live run may be writing its last line, so an unfinished last line is damage only once it has ended.
+    Only the last ``EVENTS_TAIL`` bytes are decoded unless ``whole`` (an hour of training writes
+    megabytes). A live run may be writing its last line, so an unfinished last line is damage
+    only once it has ended.
     """
     file = Path(path) / "events.jsonl"
     try:
         st = file.stat()
         stamp = (st.st_size, st.st_mtime_ns)
-        if (cached := _EVENTS_CHECKED.get(file)) is not None and cached[0] == stamp:
+        if (cached := _EVENTS_CHECKED.get((file, whole))) is not None and cached[0] == stamp:
             problem = cached[1]
         else:
-            problem = _scan_events(file.read_bytes())
-            _EVENTS_CHECKED[file] = (stamp, problem)
+            problem = _scan_events(file.read_bytes(), 0 if whole else max(0, st.st_size - EVENTS_TAIL))
+            _EVENTS_CHECKED[(file, whole)] = (stamp, problem)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -341,9 +349,13 @@ def events_problem(path: str | os.PathLike[str], *, live: bool = False) -> str |
 _CUT_OFF = "events.jsonl ends in a cut-off line"
 
 
-def _scan_events(data: bytes) -> str | None:
-    lines = data.split(b"\n")
-    for n, line in enumerate(lines[:-1], start=1):
+def _scan_events(data: bytes, start: int) -> str | None:
+    """Decode the lines that begin at or after byte ``start``; the first that is no event, by its line number."""
+    if start:  # from the first whole line in the window (none: the torn last one)
+        start = (data.find(b"\n", start - 1) + 1) or (data.rfind(b"\n") + 1)
+    first = data.count(b"\n", 0, start) + 1
+    lines = data[start:].split(b"\n")
+    for n, line in enumerate(lines[:-1], start=first):
         if line.strip():
             try:
                 ev.decode(line)

@@ -160,7 +160,7 @@ class TestReaders:
     def test_verbs_go_on_or_name_the_file(self, kwb, finished: Path, runs: Path, tmp_path: Path, damage: str, reader: str):
         run = damaged_copy(finished, runs, damage)
         np.save(tmp_path / "x.npy", np.zeros((3, 2), dtype="float32"))
-        extra = {"predict": [tmp_path / "x.npy"], "resume": []}.get(reader, [])
+        extra = {"predict": [tmp_path / "x.npy"], "resume": ["--set", "fit.epochs=3"]}.get(reader, [])  # one epoch more
         result = kwb(reader, run.name, *extra, "--runs-dir", runs)
         no_traceback(result)
         if (reader, damage) in EXIT_2:

@@ -48,7 +48,7 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
         rd = find_run(run, runs_dir_or_default(runs_dir))
     except UserError as exc:
         bad_input(exc)
-    info = run_info(rd.path)
+    info = run_info(rd.path, whole_events=True)
     if info is None:  # found as a run folder, which has since gone
         bad_input(f"error:\n  RUN: {rd.path} is gone")
     status = read_status(rd.path) or {}
