@@ -125,3 +125,18 @@ class TestCompareBadInput:
     def test_no_runs(self, kwb, tmp_path: Path) -> None:
         result = kwb("compare", "--runs-dir", tmp_path / "empty")
         assert (result.code, result.out) == (0, f"no runs in {tmp_path / 'empty'}/\n")
+
+
+class TestCompareOnATerminal:
+    """On a terminal narrower than the table, final values then further best values give way; never the sort column."""
+
+    def test_narrow_terminal(self, runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        from engine.compare import compare_runs
+        from tui.commands.compare import _print_table
+
+        comp = compare_runs(sorted(runs.iterdir()))
+        _print_table(comp, comp.rows, 100, keep="best_val_accuracy")
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split() == ["run", "state", "epochs", "layers[0].units", "lr", "best_val_loss", "best_val_accuracy", "duration"]
+        assert max(map(len, lines[:4])) <= 100
+        assert lines[-1] == "2 metric columns left out to fit the terminal: --csv has them all"

@@ -8,6 +8,7 @@ with every metric to stdout.
 from __future__ import annotations
 
 import csv
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -62,25 +63,31 @@ def _cell(comp: Comparison, row: RunRow, column: str, missing: str) -> str:
     return comp.cell(row, column)
 
 
-def _print_table(comp: Comparison, rows: list[RunRow]) -> None:
+def _print_table(comp: Comparison, rows: list[RunRow], width: int | None, keep: str | None = None) -> None:
+    """The table; with ``width`` (a terminal), final values then further best values give way until it fits (never ``keep``, the sort column)."""
     columns = table_columns(comp)
-    cells = [[_cell(comp, row, c, "-") for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    numeric = [i > 2 and all(_numberish(r[i]) for r in cells) for i in range(len(columns))]
+    cells = {c: [_cell(comp, row, c, "-") for row in rows] for c in columns}
+    size = lambda cols: sum(max(len(c), *(len(v) for v in cells[c])) + 2 for c in cols) - 2  # noqa: E731
+    best = [c for c in columns if c.startswith("best_")]
+    optional = [c for c in [*(c for c in reversed(columns) if c.startswith("final_")), *best[1:][::-1]] if c != keep]
+    left_out = 0
+    while width is not None and optional and size(columns) > width:
+        columns.remove(optional.pop(0))
+        left_out += 1
+    widths = [max(len(c), *(len(v) for v in cells[c])) for c in columns]
+    numeric = [i > 2 and all(_numberish(v) for v in cells[c]) for i, c in enumerate(columns)]
 
     def line(values: list[str]) -> str:
         return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
 
     print(line(columns))
-    for row in cells:
-        print(line(row))
-    if not comp.settings and len(rows) > 1:
-        print("\nno setting differs between these runs")
-    for row in rows:
-        if row.damaged:
-            print(f"\n{row.id}: damaged ({'; '.join(row.damaged)}): shown with what could be read", end="")
-    if any(row.damaged for row in rows):
-        print()
+    for i in range(len(rows)):
+        print(line([cells[c][i] for c in columns]))
+    notes = ["no setting differs between these runs"] * (not comp.settings and len(rows) > 1)
+    notes += [f"{left_out} metric column{'s' * (left_out > 1)} left out to fit the terminal: --csv has them all"] * bool(left_out)
+    notes += [f"{row.id}: damaged ({'; '.join(row.damaged)}): shown with what could be read" for row in rows if row.damaged]
+    if notes:
+        print("\n" + "\n".join(notes))
 
 
 def _numberish(text: str) -> bool:
@@ -125,7 +132,7 @@ def compare(
     if not comp.rows:
         print(f"no runs in {root}/")
         return
-    rows = comp.rows
+    rows, column = comp.rows, None
     if sort is not None:
         try:
             column = comp.resolve(sort)
@@ -135,4 +142,7 @@ def compare(
         rows = comp.sorted(SortKey(column, comp.default_descending(column) != reverse))
     elif reverse:
         rows = rows[::-1]
-    (_write_csv if as_csv else _print_table)(comp, rows)
+    if as_csv:
+        _write_csv(comp, rows)
+    else:
+        _print_table(comp, rows, shutil.get_terminal_size().columns if sys.stdout.isatty() else None, column)
