@@ -136,7 +136,8 @@ class Printer:
         self.line(
             f"run {e.run_id}  ({e.params:,} parameters, {e.train_samples or '?'} train / "
             f"{e.val_samples or 0} val samples, device {e.device}, strategy {e.strategy}"
-            + (f" ×{e.replicas})" if e.replicas > 1 else ")")
+            + (f" ×{e.replicas}" if e.replicas > 1 else "")
+            + (f", {e.steps_per_execution} steps per execution)" if e.steps_per_execution > 1 else ")")
         )
         if e.run_dir:
             self.line(f"  dir {e.run_dir}")

@@ -93,6 +93,8 @@ class DashState:
     strategy: str = "default"
     replicas: int = 1
     workers: int = 1
+    steps_per_execution: int = 1
+    """Training steps per call into TensorFlow (what ``fit.steps_per_execution: auto`` chose)."""
     metrics: tuple[str, ...] = ()
     started_t: float | None = None
     last_t: float | None = None
@@ -216,6 +218,7 @@ def _run_started(s: DashState, event: ev.RunStarted) -> DashState:
         strategy=event.strategy,
         replicas=event.replicas,
         workers=event.workers,
+        steps_per_execution=event.steps_per_execution,
         metrics=tuple(event.metrics),
         started_t=event.t,
         last_t=event.t,

@@ -145,6 +145,8 @@ class RunHeader(Widget):
             tail.append(f"  lr {s.learning_rate:.3g}")
         params = Text(f"  {s.params:,} params" if s.params else "")
         where = Text(f"  {placement(s)}" if s.device else "", style="cyan" if s.replicas > 1 else "")
+        if s.steps_per_execution > 1:  # steps per call into TensorFlow (fit.steps_per_execution)
+            where.append(f" {s.steps_per_execution} steps/exec", style="dim")
         short_id = s.run_id.split("-", 2)[-1] if s.run_id.count("-") >= 2 else s.run_id
         for run_id, extras in ((s.run_id, [params, where]), (s.run_id, [where]), (s.run_id, []), (short_id, [])):
             if len(line) + len(run_id) + sum(len(e) for e in extras) + len(tail) <= width:
