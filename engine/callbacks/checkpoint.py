@@ -25,7 +25,11 @@ from engine.write_errors import DiskWriteError, write_failure
 
 keras = _keras_module()
 
-__all__ = ["AtomicBackupAndRestore", "BestCheckpoint", "save_model_atomic"]
+__all__ = ["AtomicBackupAndRestore", "BestCheckpoint", "save_model_atomic", "hdf5_unclean"]
+
+hdf5_unclean = False
+"""True once a ``save_weights`` failed half-way: HDF5 keeps ids of the torn file and crashes flushing them
+when the process exits normally, so the CLI ends such a process with ``os._exit`` (``tui.commands.common``)."""
 
 
 def save_model_atomic(model: Any, path: str | os.PathLike[str]) -> Path:
@@ -55,6 +59,11 @@ def _disk_error(exc: Exception, target: Path) -> Exception:
     if failure is None:
         return exc
     return DiskWriteError(failure.errno or 0, failure.line, str(target))
+
+
+def _mark_hdf5_unclean() -> None:
+    global hdf5_unclean
+    hdf5_unclean = True
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -89,9 +98,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             os.replace(pending_w, weights)
             os.replace(pending_m, meta)
         except Exception as exc:
+            _mark_hdf5_unclean()
             pending_w.unlink(missing_ok=True)
             pending_m.unlink(missing_ok=True)
             raise _disk_error(exc, weights) from exc
+
 
 
 class BestCheckpoint(keras.callbacks.Callback):

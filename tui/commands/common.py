@@ -71,8 +71,30 @@ def run_guarded(app: typer.Typer) -> None:
     except KeyboardInterrupt:
         err("interrupted")
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except SystemExit as done:
+        _exit_past_torn_hdf5(done.code)
+        raise
     except Exception as exc:  # noqa: BLE001 - the last resort: say it, keep the traceback, exit
         raise SystemExit(report_crash(exc)) from None
+
+
+def _exit_past_torn_hdf5(code: object) -> None:
+    """After a ``save_weights`` the disk refused, end the process now: HDF5 crashes flushing the torn file at exit.
+
+    Everything of the run is closed by then (the lifecycle wrote its status and events);
+    only the preload log is left to remove.
+    """
+    checkpoint = sys.modules.get("engine.callbacks.checkpoint")
+    if checkpoint is None or not getattr(checkpoint, "hdf5_unclean", False):
+        return
+    import os
+
+    from engine.native_log import remove_preload
+
+    remove_preload()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_FAILED))
 
 
 def report_crash(exc: BaseException) -> int:
