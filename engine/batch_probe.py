@@ -4,6 +4,10 @@
 refuse the same configs with the same sentence (``compile.metrics[1]: 'auc' scores ...``),
 before any run directory exists, instead of a TensorFlow trace from inside ``fit``.
 
+The sentence for a failure is the one a failed ``fit`` gives (``engine.diagnose.explain``'s hint, which
+the run's summary, ``kwb show`` and the ``--json`` error event carry), with the key found here; a
+failure ``explain`` knows no hint for gets one of this module's sentences.
+
 It runs eagerly on a copy of the first batch: ``model(x)``, ``compute_loss``, ``compute_metrics``
 (the model's own compiled loss and metrics, as ``fit`` would call them), then resets the metrics.
 No weight changes and nothing is written; the optimizer is never touched. Only on a failure does
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config import RunConfig
 from engine.data.checks import non_finite
+from engine.diagnose import explain
 from engine.errors import DataError, ModelError
 from engine.fit_checks import check_labels
 from engine.graph import clean_keras_message, output_names
@@ -30,11 +35,6 @@ if TYPE_CHECKING:
     from engine.data import DataBundle
 
 __all__ = ["probe_one_batch", "first_batch"]
-
-_CONFUSION_METRICS = ("auc", "precision", "recall", "true_positives", "false_positives", "true_negatives",
-                      "false_negatives", "precision_at_recall", "recall_at_precision", "sensitivity_at_specificity",
-                      "specificity_at_sensitivity")  # fmt: skip
-"""Metrics that score one probability per unit against targets of the same shape (binary or one-hot)."""
 
 
 def first_batch(data: "DataBundle", batch_size: int) -> tuple[Any, Any]:
@@ -69,12 +69,13 @@ def probe_one_batch(model: "keras.Model", cfg: RunConfig, data: "DataBundle") ->
     try:
         y_pred = model(x, training=False)
     except Exception as exc:  # noqa: BLE001 - any failure here is the model not fitting the data
-        raise ModelError(f"the model cannot run on one batch of the data: {clean_keras_message(exc)}",
+        hint = explain(exc, model).hint
+        raise ModelError(hint or f"the model cannot run on one batch of the data: {clean_keras_message(exc)}",
                          key="model") from None  # fmt: skip
     try:
         model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(_loss_sentence(cfg, y, y_pred, exc), key="compile.loss") from None
+        raise ModelError(explain(exc, model).hint or _loss_sentence(cfg, y, y_pred, exc), key="compile.loss") from None
     try:
         model.compute_metrics(x, y, y_pred, sample_weight=None)
     except Exception as exc:  # noqa: BLE001
@@ -145,17 +146,11 @@ def _metric_at_fault(model: Any, cfg: RunConfig, x: Any, y: Any, y_pred: Any, ex
             compile_model(model, trial)
             model.compute_metrics(x, y, y_pred, sample_weight=None)
         except Exception as failed:  # noqa: BLE001
-            return key, _metric_sentence(metric, y, y_pred, failed)
+            return key, explain(failed, model).hint or _metric_sentence(metric, y, y_pred, failed)
     return "compile.metrics", f"the metrics cannot score one batch of the data: {clean_keras_message(exc)}"
 
 
 def _metric_sentence(metric: Any, y: Any, y_pred: Any, exc: BaseException) -> str:
     name = (metric if isinstance(metric, str) else str(metric.get("name", ""))).lower()
-    units = getattr(y_pred, "shape", (None,))[-1] if not isinstance(y_pred, (dict, list)) else None
-    sparse = not isinstance(y, dict) and len(getattr(y, "shape", ())) == 1
-    if name in _CONFUSION_METRICS and sparse and units not in (None, 1):
-        return (f"{name!r} scores one output unit (binary) or one-hot targets, and this model has {units} output "
-                f"units with class-number targets: remove {name!r} from compile.metrics, or train on one-hot "
-                "targets (data.one_hot: true with loss categorical_crossentropy)")  # fmt: skip
     return (f"{name!r} cannot score the model's output (each {_shape(y_pred)}) against the targets "
             f"(each {_shape(y)}): remove it or choose a metric for this task ({clean_keras_message(exc)})")

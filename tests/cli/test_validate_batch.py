@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWERS = ROOT / "sample_configs" / "flowers_csv.yaml"
-AUC_SENTENCE = "compile.metrics[1]: 'auc' scores one output unit (binary) or one-hot targets"
+AUC_SENTENCE = "compile.metrics[1]: auc compares the labels with each of the model's 3 outputs, but the labels are class indices"
 
 
 def flowers(tmp_path: Path, csv_edit: Callable[[list[str]], None] | None = None, **compile_: object) -> Path:

@@ -177,7 +177,9 @@ class TestOneBatchProbe:
         with pytest.raises(ModelError) as info:
             prepare(cfg)
         assert info.value.key == "compile.metrics[1]"
-        assert info.value.message.startswith("'auc' scores one output unit (binary) or one-hot targets")
+        # The sentence a failed fit gives (engine.diagnose), with the key found by the probe.
+        assert info.value.message.startswith("auc compares the labels with each of the model's 3 outputs")
+        assert "data.one_hot: true with loss categorical_crossentropy" in info.value.message
         assert "Traceback" not in info.value.message and len(info.value.message) < 400
 
     def test_auc_with_one_hot_targets_passes_and_leaves_the_model_untouched(self, tmp_path: Path):
@@ -191,3 +193,24 @@ class TestOneBatchProbe:
         probe_one_batch(prep.model, cfg, prep.data)
         assert all(np.array_equal(a, b) for a, b in zip(before, prep.model.get_weights()))
         assert all(np.all(v.numpy() == 0) for m in prep.model.metrics for v in m.variables)  # reset after the probe
+
+    def test_a_failed_fit_gives_the_same_sentence(self, tmp_path: Path):
+        from engine.diagnose import explain
+
+        x, y = arrays()
+        cfg = config({"source": "npz", "path": npz(tmp_path / "d.npz", x, y)}, metrics=["accuracy", "auc"])
+        with pytest.raises(ModelError) as info:
+            prepare(cfg)
+        model = _compiled(cfg)
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - whatever TensorFlow raises from inside fit
+            model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+        assert explain(failed.value, model).hint == info.value.message
+
+
+def _compiled(cfg: Any) -> Any:
+    """The config's model, built and compiled as prepare does, without the probe."""
+    from engine.model import build_model, compile_model
+
+    model = build_model(cfg, (4,))
+    compile_model(model, cfg)
+    return model
