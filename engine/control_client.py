@@ -81,6 +81,8 @@ def deliver(run: RunDir, command: Command) -> Path:
         raise ControlRefused(f"no permission to write to {run.control} (only the run's owner may control it)") from None
     except FileNotFoundError:
         raise ControlRefused(f"{run.control} is gone") from None
+    except OSError as exc:  # ELOOP/ENOTDIR: control/ is a symbolic link or a file; never written through
+        raise ControlRefused(f"{run.control} is not a folder of its own ({exc.strerror}); nothing was sent") from None
 
 
 def _command(run: RunDir, word: str, value: float | str | None, factor: float | None) -> Command:

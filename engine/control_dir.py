@@ -4,12 +4,21 @@
 command with a temporary name and renames it, then nudges a datagram socket in the
 same folder so the run's watcher picks it up at once instead of at its next poll.
 Only the run's owner can write there, or reach the socket.
+
+The watcher trusts nothing it finds there: ``control/`` itself must be a real folder
+owned by the run's user (it is opened with ``O_NOFOLLOW`` and put back to 0700), and each
+command file is opened with ``O_NOFOLLOW`` relative to that folder and checked with
+``fstat``: a symbolic link, anything but a plain file, or a file another user owns is
+refused with an ``error`` event naming it, and removed unread. Two clients writing at
+once never collide (each file has a unique name) and are applied in the order written.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -28,12 +37,18 @@ def send_command(run: RunDir | str | os.PathLike[str], command: Command) -> Path
     if command.id is None:
         command = Command(command.name, command.value, command.source, uuid.uuid4().hex[:12])
     name = f"{time.time_ns()}-{command.id}.json"
-    tmp = run.control / f".{name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(command.to_json())
+    folder = os.open(run.control, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)  # never through a symlinked control/
+    try:
+        info = os.fstat(folder)
+        if info.st_uid != os.geteuid():
+            raise PermissionError(f"{run.control} belongs to another user")
+        fd = os.open(f".{name}.tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(command.to_json())
+        os.replace(f".{name}.tmp", name, src_dir_fd=folder, dst_dir_fd=folder)
+    finally:
+        os.close(folder)
     final = run.control / name
-    os.replace(tmp, final)
     _wake(run)
     return final
 
@@ -125,26 +140,79 @@ class ControlWatcher:
                     pass
 
     def poll(self) -> int:
-        n = 0
+        """Move every command file in control/ (oldest first) into the control; return how many were taken."""
         try:
-            names = sorted(p for p in os.listdir(self.run.control) if p.endswith(".json") and not p.startswith("."))
+            folder = os.open(self.run.control, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except FileNotFoundError:
             return 0
-        for name in names:
-            path = self.run.control / name
-            try:
-                text = path.read_text()
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            try:
-                cmd = parse_command(text)
-            except (CommandError, TypeError) as exc:
-                self.sink.emit(ev.Error(message=f"refused {name}: {exc}", command="unknown"))
-                continue
-            self.control.send(cmd)
-            n += 1
-        return n
+        except OSError as exc:  # ELOOP/ENOTDIR: control/ was replaced by a link or a file
+            self._refuse_folder(f"{self.run.control} is not a folder of its own ({exc.strerror}); commands are not read")
+            return 0
+        try:
+            if not self._folder_ok(folder):
+                return 0
+            names = sorted(p for p in os.listdir(folder) if p.endswith(".json") and not p.startswith("."))
+            n = 0
+            for name in names:
+                cmd = self._take(folder, name)
+                if cmd is not None:
+                    self.control.send(cmd)
+                    n += 1
+            return n
+        finally:
+            os.close(folder)
+
+    def _folder_ok(self, folder: int) -> bool:
+        """control/ must be ours; put its mode back to 0700 if something widened it."""
+        info = os.fstat(folder)
+        if info.st_uid != os.geteuid():
+            self._refuse_folder(f"{self.run.control} belongs to user {info.st_uid}, not to this run's; commands are not read")
+            return False
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            os.fchmod(folder, 0o700)
+        return True
+
+    def _refuse_folder(self, message: str) -> None:
+        if not getattr(self, "_folder_refused", False):  # said once, not at every poll
+            self._folder_refused = True
+            self.sink.emit(ev.Error(message=message, command="unknown"))
+
+    def _take(self, folder: int, name: str) -> Command | None:
+        """Read and remove one command file; refuse (with an error event) a link, a non-file, another user's file."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # ELOOP: a symbolic link, never followed
+            return self._refuse(folder, name, "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return self._refuse(folder, name, "not a plain file")
+            if info.st_uid != os.geteuid():
+                return self._refuse(folder, name, f"owned by user {info.st_uid}, not by this run's user")
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                text = fh.read(64 * 1024)
+        finally:
+            os.close(fd)
+        self._unlink(folder, name)
+        try:
+            return parse_command(text)
+        except (CommandError, TypeError) as exc:
+            self.sink.emit(ev.Error(message=f"refused {name}: {exc}", command="unknown"))
+            return None
+
+    def _refuse(self, folder: int, name: str, why: str | None) -> None:
+        self._unlink(folder, name)
+        self.sink.emit(ev.Error(message=f"refused {name}: {why}; only the run's own user may send commands", command="unknown"))
+        return None
+
+    @staticmethod
+    def _unlink(folder: int, name: str) -> None:
+        try:
+            os.unlink(name, dir_fd=folder)  # a link itself, never its target
+        except FileNotFoundError:
+            pass
 
     def _loop(self) -> None:
         import select

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -35,6 +36,8 @@ __all__ = [
     "script_run",
     "list_runs",
     "find_run",
+    "check_run_name",
+    "RUN_NAME",
     "read_status",
     "effective_state",
     "run_state",
@@ -121,7 +124,32 @@ def write_script_json(run: RunDir, script: dict[str, Any]) -> None:
     atomic_write_text(run.script, json.dumps(script, indent=2, sort_keys=True, default=str) + "\n")
 
 
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""What a run's name may be (``name:`` in a config, ``kwb run --name``): one plain folder name, never a path."""
+
+
+def check_run_name(name: str, key: str = "name") -> str:
+    """``name`` if it is a plain run name (``RUN_NAME``); else UserError naming ``key``, so no name can reach outside the runs folder."""
+    if not RUN_NAME.fullmatch(name):
+        raise UserError(
+            f"{name!r} is not a run name: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            "(a run name is one folder inside the runs folder, never a path)",
+            key=key,
+        )
+    return name
+
+
+def _inside(root: Path, path: Path) -> Path:
+    """``path`` if it resolves inside ``root``; UserError otherwise (a symbolic link, or ``..``, pointing out of it)."""
+    real = path.resolve()
+    if real != root.resolve() and root.resolve() not in real.parents:
+        raise UserError(f"{path} leads to {real}, outside the runs folder {root}; kwb does not follow it", key="RUN")
+    return path
+
+
 def _new_run_dir(runs_dir: str | os.PathLike[str], name: str, epochs: int, describe: Callable[[RunDir], None]) -> RunDir:
+    if not name or name.startswith(".") or any(c in name for c in ("/", "\\", "\0")) or len(name) > 200:
+        check_run_name(name)  # a path, not a name (a script's own file name may hold spaces: those are fine)
     root = Path(runs_dir).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -407,12 +435,13 @@ def find_run(ref: str, runs_dir: str | os.PathLike[str] = "runs", *, live_wins: 
     if is_run_dir(ref):
         return RunDir(Path(ref))
     root = Path(runs_dir)
-    if is_run_dir(root / ref):
-        return RunDir(root / ref)
+    if "/" not in ref and ref not in (".", "..") and is_run_dir(root / ref):
+        return RunDir(_inside(root, root / ref))  # a name: never a way out of the runs folder
     try:
         matches = sorted(c for c in root.iterdir() if ref in c.name and is_run_dir(c)) if root.is_dir() else []
     except OSError:
         matches = []
+    matches = [_inside(root, m) for m in matches]
     if len(matches) > 1 and live_wins:
         live = [m for m in matches if run_state(m) in LIVE_STATES]
         matches = live if len(live) == 1 else matches

@@ -36,8 +36,12 @@ def run(
     from engine.errors import UserError
     from engine.script_runner import ScriptRuns, check_script
 
+    from engine.runs import check_run_name
+
     try:
         path = check_script(script)
+        if name is not None:
+            check_run_name(name, "--name")  # one folder inside the runs folder, never a path out of it
     except UserError as exc:
         bad_input(exc)
     root = runs_dir_or_default(runs_dir)
