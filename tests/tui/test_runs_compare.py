@@ -137,7 +137,7 @@ class TestOverlay:
             legend = screen.query_one("#runs-hint").render()  # under the charts, every run in its curve's colour
             assert legend.plain.replace("\u00a0", " ") == "━ units=16 lr=0.01  ━ units=64 lr=0.01  ━ units=64 lr=0.005"
             assert [str(span.style).removeprefix("ansi_") for span in legend.spans] == list(SERIES_COLORS[:3])
-            await pilot.press("v")
+            await pilot.press("x")  # the plot takes the hint back too
             assert screen.query_one("#runs-hint").render().plain.startswith("3 runs in runs · 3 marked")
 
     async def test_two_runs_named_by_what_differs_between_them(self, runs: Path) -> None:

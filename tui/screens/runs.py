@@ -201,7 +201,7 @@ class RunsScreen(KwbScreen):
         ids = [r.id for r in self.shown]
         if ids:
             table.move_cursor(row=ids.index(current.id) if current is not None and current.id in ids else 0)
-        if self.query_one(ContentSwitcher).current == "run-table":
+        if self.query_one(ContentSwitcher).current != "overlay":
             self._hint(self.hidden_columns)
 
     def _hint(self, hidden: int) -> None:
@@ -450,12 +450,13 @@ class RunsScreen(KwbScreen):
     def _show(self, view: str) -> None:
         self.query_one(ContentSwitcher).current = view
         self.refresh_bindings()  # the footer shows the way back
+        if view != "overlay":  # the overlay's legend line gives the hint back
+            self.query_one("#runs-hint", Static).styles.height = 1
+            self._hint(self.hidden_columns)
 
     def _to_table(self) -> None:
         self._show("run-table")
         self.query_one(DataTable).focus()
-        self.query_one("#runs-hint", Static).styles.height = 1
-        self._hint(self.hidden_columns)
 
     def action_edit_config(self) -> None:
         """Load the run's resolved config into the builder, to change it and run again."""
