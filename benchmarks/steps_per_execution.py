@@ -20,7 +20,7 @@ medians of per-round ratios, wall and CPU (user + system of the process).
 
     python benchmarks/steps_per_execution.py              # 3 rounds for mlp, 2 for cnn and tiny
     python benchmarks/steps_per_execution.py --quick      # 6,000 samples, 1 epoch, 1 round: a smoke run
-    python benchmarks/steps_per_execution.py --only mlp
+    python benchmarks/steps_per_execution.py --only mlp --rounds 1
 """
 
 from __future__ import annotations
@@ -134,10 +134,11 @@ class Runner:
                 "n": started.get("steps_per_execution", 1), "retuned": tuned}  # fmt: skip
 
 
-def measure(kind: str, tmp: Path, quick: bool) -> dict:
+def measure(kind: str, tmp: Path, quick: bool, rounds_override: int | None = None) -> dict:
     samples, epochs, batch, rounds, *_ = SHAPES[kind]
     if quick:
         samples, epochs, rounds = 6000, 1, 1
+    rounds = rounds_override or rounds
     data = tmp / f"{kind}.npz"
     make_data(data, kind, samples)
     r = Runner(tmp, kind, data, epochs, batch)
@@ -179,10 +180,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="6,000 samples, 1 epoch, 1 round per shape")
     ap.add_argument("--only", choices=list(SHAPES), action="append", help="only these shapes (repeatable)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per shape (default: 3 for mlp, 2 for the others)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kwb-bench-spe-"))
     try:
-        measured = [measure(kind, tmp, args.quick) for kind in (args.only or list(SHAPES))]
+        measured = [measure(kind, tmp, args.quick, args.rounds) for kind in (args.only or list(SHAPES))]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = [row for m in measured for row in rows_for(m)]

@@ -92,14 +92,20 @@ def _timed_steps(model: Any, x: Any, y: Any) -> Callable[[int], float]:
     return seconds
 
 
-def measure_step_s(model: Any, x: Any, y: Any) -> float:
-    """Seconds of compute in one training step on batch (x, y), Python and dispatch excluded."""
+def measure_step_s(model: Any, x: Any, y: Any, budget_s: float = 0.05) -> float:
+    """Seconds of compute in one training step on batch (x, y), Python and dispatch excluded.
+
+    k grows (x4) until k passes take ``budget_s``, so a call's fixed cost and the
+    machine's jitter are small beside them; then (t(k) - t(1)) / (k - 1), the smaller
+    of two looks (noise only adds).
+    """
     seconds = _timed_steps(model, x, y)
     seconds(1)  # traces
-    diffs = [(seconds(6) - seconds(2)) / 4]
-    if diffs[0] < 0.02:  # cheap steps: a second look, the smaller wins (noise only adds)
-        diffs.append((seconds(6) - seconds(2)) / 4)
-    return max(min(diffs), 1e-6)
+    k = 4
+    while seconds(k) < budget_s and k < 4096:
+        k *= 4
+    looks = [(seconds(k) - seconds(1)) / (k - 1) for _ in range(2)]
+    return max(min(looks), 1e-6)
 
 
 def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *, distributed: bool = False) -> StepsChoice:
