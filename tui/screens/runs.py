@@ -30,7 +30,7 @@ from textual.reactive import reactive
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.screens.base import KwbScreen
-from tui.screens.runs_columns import PADDING, fitted, metric_columns, sort_cycle
+from tui.screens.runs_columns import PADDING, filter_rows, fitted, metric_columns, scatter_points, sort_cycle
 from tui.state import DashState, replay
 from tui.widgets.chart import SERIES_COLORS, Chart
 from tui.widgets.chart_group import ChartGroup
@@ -165,23 +165,11 @@ class RunsScreen(KwbScreen):
             self._draw()
 
     def _rows(self) -> list[RunRow]:
-        """The comparison's rows, sorted, then filtered: every word typed in the run's id, status or settings."""
+        """The comparison's rows, sorted, then filtered by the words typed."""
         comp = self.comparison
         if comp is None:
             return []
-        rows = comp.sorted(self.sort_key) if self.sort_key is not None else comp.rows
-        words = self.filter_text.lower().split()
-        if not words:
-            return rows
-
-        def text(row: RunRow, word: str) -> str:
-            # A word with "=" is looked for among "setting=value"; any other among the id, status and values.
-            cells = [comp.cell(row, comp.names[p]) for p in comp.settings]
-            if "=" in word:
-                return " ".join(f"{comp.names[p]}={cell}" for p, cell in zip(comp.settings, cells)).lower()
-            return " ".join([row.id, row.info.state, *cells]).lower()
-
-        return [r for r in rows if all(w in text(r, w) for w in words)]
+        return filter_rows(comp, comp.sorted(self.sort_key) if self.sort_key is not None else comp.rows, self.filter_text)
 
     def _draw(self) -> None:
         table = self.query_one(DataTable)
@@ -380,13 +368,8 @@ class RunsScreen(KwbScreen):
         comp = self.comparison
         assert comp is not None
         self.plot = (setting, metric)
-        points = []
-        for row in self.shown:
-            x, y = comp.value(row, setting), comp.value(row, metric)
-            if x != "?" and isinstance(y, (int, float)):
-                points.append((x, float(y)))
         scatter = self.query_one(Scatter)
-        scatter.points = tuple(points)
+        scatter.points = scatter_points(comp, self.shown, setting, metric)
         scatter.names = (setting, metric.replace("_", " ", 1))
         self._show("scatter")
 

@@ -1,4 +1,5 @@
-"""The Runs screen's table as columns fitted to the terminal: which columns, their cells, which give way first.
+"""The Runs screen's table as columns fitted to the terminal: which columns, their cells, which give way first;
+which rows a filter keeps, and the points of the metric-against-setting plot.
 
 Pure (Rich text only, no widgets), so the fitting is tested without an app. Columns keep
 their order on screen; when they do not fit, the run's id first loses its date, then
@@ -10,7 +11,7 @@ and its duration stay (issue 15: at 80×24 the duration was cut).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -20,7 +21,7 @@ from tui.widgets.run_header import STATUS_STYLES
 if TYPE_CHECKING:
     from engine.compare import Comparison, RunRow, SortKey
 
-__all__ = ["Column", "build_columns", "fit_columns", "fitted", "metric_columns", "sort_cycle"]
+__all__ = ["Column", "build_columns", "filter_rows", "fit_columns", "fitted", "metric_columns", "scatter_points", "sort_cycle"]
 
 PADDING = 2
 """A DataTable cell's padding, both sides together."""
@@ -101,3 +102,32 @@ def fitted(comp: Comparison, rows: list[RunRow], marked: frozenset[str], sort: S
         kept = fit_columns(short, width)
         return kept, len(short) - len(kept)
     return kept, 0
+
+
+def filter_rows(comp: Comparison, rows: list[RunRow], text: str) -> list[RunRow]:
+    """The rows where every word of ``text`` is found (case aside).
+
+    A word with ``=`` is looked for among the run's ``setting=value`` pairs (``lr=0.01``);
+    any other among its id, status and setting values.
+    """
+    words = text.lower().split()
+    if not words:
+        return rows
+
+    def haystack(row: RunRow, word: str) -> str:
+        cells = [comp.cell(row, comp.names[p]) for p in comp.settings]
+        if "=" in word:
+            return " ".join(f"{comp.names[p]}={cell}" for p, cell in zip(comp.settings, cells)).lower()
+        return " ".join([row.id, row.info.state, *cells]).lower()
+
+    return [r for r in rows if all(w in haystack(r, w) for w in words)]
+
+
+def scatter_points(comp: Comparison, rows: list[RunRow], setting: str, metric: str) -> tuple[tuple[Any, float], ...]:
+    """(setting value, metric value) of each run that has both (a run whose settings are unknown has neither)."""
+    points = []
+    for row in rows:
+        x, y = comp.value(row, setting), comp.value(row, metric)
+        if row.settings is not None and isinstance(y, (int, float)) and not isinstance(y, bool):
+            points.append((x, float(y)))
+    return tuple(points)
