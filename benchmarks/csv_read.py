@@ -115,10 +115,12 @@ def main() -> None:
         {"what": "CSV read (pyarrow) vs the old per-cell loop", "measured": f"{speedup:.1f}x faster wall, "
          f"{cpu_speedup:.1f}x CPU ({t['kwb']:.2f} s vs {t['old']:.2f} s; numpy.loadtxt {t['loadtxt']:.2f} s)",
          "target": ">= 10x", "met": speedup >= 10,
-         "note": f"{shape}; median of {rounds} interleaved fresh processes; CPU = user+sys of the read"},
+         "note": f"{shape}; median of {rounds} interleaved fresh processes; CPU = user+sys of the read; "
+                 f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end"},
         {"what": "CSV read peak memory", "measured": f"{mem['kwb']:.0f} MiB = {mem['kwb'] / size_mib:.1f}x the file "
          f"(old loop {mem['old'] / size_mib:.1f}x)", "target": "< 3x the file", "met": mem["kwb"] < 3 * size_mib,
-         "note": "ru_maxrss growth during the read, in a fresh process"},
+         "note": f"ru_maxrss growth during the read, in a fresh process; 1-min load average {os.getloadavg()[0]:.0f} "
+                 f"on {os.cpu_count()} cores at the end"},
     ]  # fmt: skip
     extra = {"seconds": t, "cpu_seconds": cpu, "peak_mib": mem, "file_mib": size_mib, "rows": rows, "checksums": sums}
     path_out = write_result("csv_read_quick" if args.quick else "csv_read", rows_out, extra)

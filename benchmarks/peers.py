@@ -52,6 +52,12 @@ from engine.callbacks.steps import measure_step_s, steps_for  # noqa: E402
 from engine.control import Control, QueueSink  # noqa: E402
 
 
+def load_note() -> str:
+    """The machine's load when the figures were taken (they are only as quiet as the machine was)."""
+    return (f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end; "
+            "CPU only (no GPU was lent to this run)")
+
+
 def wandb_wiring(tmp: Path) -> Wiring:
     import wandb
     from wandb.integration.keras import WandbMetricsLogger
@@ -158,7 +164,7 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[dict[str, Any]], dict
             "target": "reported",
             "met": None,
             "note": f"median of {len(wall[k])} interleaved pairs, wall spread {spread(wall[k])}, CPU spread "
-                    f"{spread(cpu[k])}; bare fit {base_s:.2f} s",
+                    f"{spread(cpu[k])}; bare fit {base_s:.2f} s; {load_note()}",
         })  # fmt: skip
     for k, why in skipped.items():
         print(f"  {k:<58} skipped: {why}")

@@ -23,7 +23,8 @@ from _common import RESULTS, ROOT  # noqa: E402
 
 ORDER = [
     "bridge_overhead", "headless_overhead", "control_latency", "app_start", "responsiveness",
-    "terminal_traffic", "app_memory", "streaming", "levers", "multi_worker",
+    "terminal_traffic", "app_memory", "streaming", "levers", "multi_worker", "steps_per_execution", "peers",
+    "csv_read",
 ]  # fmt: skip
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
 SCRIPTS = Path(__file__).resolve().parent

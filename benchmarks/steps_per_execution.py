@@ -153,6 +153,12 @@ def measure(kind: str, tmp: Path, quick: bool, rounds_override: int | None = Non
     return {"kind": kind, "samples": samples, "epochs": epochs, "batch": batch, "rounds": rounds, "runs": found}
 
 
+def load_note() -> str:
+    """The machine's load when the figures were taken (they are only as quiet as the machine was)."""
+    return (f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end; "
+            "CPU only (no GPU was lent to this run)")
+
+
 def rows_for(m: dict) -> list[dict]:
     runs, kind = m["runs"], m["kind"]
     ratio = {v: [a["wall"] / p["wall"] for a, p in zip(runs[v], runs["plain"])] for v in ("auto", "one")}
@@ -172,7 +178,7 @@ def rows_for(m: dict) -> list[dict]:
         "note": f"{shape}; median of {m['rounds']} interleaved rounds, wall spread {spread(ratio['auto'])}; "
                 f"val accuracy plain {acc['plain']:.3f}, auto {acc['auto']:.3f}, N=1 {acc['one']:.3f}; "
                 f"plain {median([r['wall'] for r in runs['plain']]):.1f} s"
-                + (f"; re-tuned: {retuned[0]}" if retuned else ""),
+                + (f"; re-tuned: {retuned[0]}" if retuned else "") + f"; {load_note()}",
     }]  # fmt: skip
 
 
