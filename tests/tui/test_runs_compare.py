@@ -188,3 +188,15 @@ class TestScreenshot:
             saved = list(tmp_path.glob("kwb-runs-*.svg"))
             assert len(saved) == 1 and "<svg" in saved[0].read_text(encoding="utf-8")
             assert [n.message for n in app._notifications] == [str(saved[0])]
+
+
+class TestScatterAxis:
+    """The plot's x axis: numbers by value (a log axis over two powers of ten or more), anything else by its text."""
+
+    def test_positions(self) -> None:
+        from tui.widgets.scatter import x_positions
+
+        assert x_positions([16, 64, 16]) == ([16.0, 64.0, 16.0], [16.0, 64.0], ["16", "64"], False)
+        logs, ticks, labels, log = x_positions([0.01, 0.001, 0.0001])
+        assert log and logs == [-2.0, -3.0, -4.0] and labels == ["0.0001", "0.001", "0.01"]
+        assert x_positions(["tanh", None, "relu"]) == ([2.0, 0.0, 1.0], [0.0, 1.0, 2.0], ["-", "relu", "tanh"], False)
