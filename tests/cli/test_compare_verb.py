@@ -140,3 +140,21 @@ class TestCompareOnATerminal:
         assert lines[0].split() == ["run", "state", "epochs", "layers[0].units", "lr", "best_val_loss", "best_val_accuracy", "duration"]
         assert max(map(len, lines[:4])) <= 110
         assert lines[-1] == "2 metric columns left out to fit the terminal: --csv has them all"
+
+
+class TestCompareIsLight:
+    """kwb compare loads no TensorFlow, Keras or Textual (it reads files)."""
+
+    def test_imports(self, runs: Path) -> None:
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; from typer.testing import CliRunner; from tui.cli import app; "
+            f"r = CliRunner().invoke(app, ['compare', '--runs-dir', {str(runs)!r}, '--csv']); "
+            "assert r.exit_code == 0, r.output; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'textual'}))"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().splitlines()[-1] == "[]"
