@@ -8,7 +8,10 @@ are typed through the pty:
 * screen switches ``1`` ``4`` ``2`` ``3`` (Build, Runs, Data, Train): timed to the
   arrival of the chunk that completes a text only the new screen shows (its footer);
 * ``down`` / ``up`` in the Build screen's layer table: typed once nothing has been
-  drawn for 0.15 s, timed to the end of the burst of output that follows.
+  drawn for 0.15 s, timed to the end of the burst of output that follows;
+* on the Train screen, the chart keys: ``z`` twice (one chart zoomed, timed to its
+  "z or escape" note; all charts back, timed to the event log's title) and ``S`` (the
+  next smoothing weight, timed like ``down``).
 
 The time is from just before the key's bytes are written to the pty to the arrival
 of the output; p50 and p95 over every press (a first, uncounted round warms each
@@ -16,8 +19,8 @@ screen up). The app's CPU use over the same window is reported, to show the run
 really kept the cores busy; ``--burn N`` adds N busy-looping processes for a
 harsher test.
 
-    python benchmarks/responsiveness.py              # 10 rounds of 6 keys = 60 presses
-    python benchmarks/responsiveness.py --quick      # 3 rounds, 18 presses
+    python benchmarks/responsiveness.py              # 10 rounds of 9 keys = 90 presses
+    python benchmarks/responsiveness.py --quick      # 3 rounds, 27 presses
     python benchmarks/responsiveness.py --burn 2     # plus two CPU burners
 """
 
@@ -47,6 +50,9 @@ ROUND = [
     ("4", "show Runs", "v Overlay"),
     ("2", "show Data", "v Preview"),
     ("3", "show Train", "o Settings"),
+    ("z", "Train: zoom the loss chart", "z or escape"),
+    ("z", "Train: all charts back", "events"),
+    ("S", "Train: next smoothing", None),
 ]
 
 
@@ -94,7 +100,7 @@ def main() -> None:
         "--rounds",
         type=int,
         default=10,
-        help="rounds of 6 keys (default 10: 60 presses)",
+        help="rounds of 9 keys (default 10: 90 presses)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="3 rounds, for a smoke run"
