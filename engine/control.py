@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import enum
 import json
+import math
 import os
 import queue
 import threading
@@ -91,8 +92,13 @@ class CommandError(ValueError):
 
 
 def _lr_ack(cmd: "Command", event: ev.Event) -> bool:
-    # The source tells this client's change from a schedule's or another client's.
-    return isinstance(event, ev.LrChanged) and event.source == cmd.source
+    # The source tells a command's change from a schedule's; the numbers tell this client's from
+    # another client's sent at the same moment (set_lr: the new rate; lr_scale: new / old).
+    if not (isinstance(event, ev.LrChanged) and event.source == cmd.source) or cmd.value is None:
+        return False
+    if cmd.name is CommandName.SET_LR:
+        return math.isclose(event.new, cmd.value, rel_tol=1e-4)
+    return event.old > 0 and math.isclose(event.new / event.old, cmd.value, rel_tol=1e-4)
 
 
 ACKNOWLEDGED_BY: dict[CommandName, Callable[["Command", ev.Event], bool]] = {
