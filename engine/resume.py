@@ -126,7 +126,8 @@ def prepare_resume(run: RunDir, model: Any) -> int:
     leaves a row (and an epoch_ended event) for an epoch that will run again: those are
     dropped here, so every epoch appears exactly once. Without a backup, the run's last
     saved model (model.keras, else the newest checkpoint) is loaded and training
-    continues after the epochs recorded in history.csv.
+    continues after the epochs recorded in history.csv; a run killed before its first
+    epoch ended (nothing saved, nothing recorded) starts again from epoch 0.
     """
     from engine.config_io import atomic_write_text
 
@@ -140,12 +141,13 @@ def prepare_resume(run: RunDir, model: Any) -> int:
         if source is None:
             ckpts = sorted(run.checkpoints.glob("*.keras"), key=lambda p: p.stat().st_mtime)
             source = ckpts[-1] if ckpts else None
-        if source is None:
+        if source is None and done:
             raise UserError("nothing to resume from: no backup/, model.keras or checkpoint", source=str(run.path))
-        from engine.kerasapi import keras
+        if source is not None:  # else: killed before its first epoch ended; it starts again from epoch 0
+            from engine.kerasapi import keras
 
-        saved = keras().models.load_model(source, safe_mode=True, compile=False)
-        model.set_weights(saved.get_weights())
+            saved = keras().models.load_model(source, safe_mode=True, compile=False)
+            model.set_weights(saved.get_weights())
     if run.history.exists():
         lines = run.history.read_bytes().decode("utf-8", "replace").splitlines()
         kept = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) < done]
