@@ -19,7 +19,10 @@ The run's class names (string labels, or a dataset's own names) are stored besid
 in ``preprocessing.json`` (``write_run_info`` / ``class_names``): ``kwb predict`` prints
 names, and ``kwb evaluate`` on another file maps its labels through the same vocabulary.
 
-String feature columns (a CSV's ``city``) are handled by ``engine.features``.
+A CSV's text feature columns (a ``city`` column) become string inputs of the model, one raw
+input per column, each text column through a ``StringLookup`` (one-hot, with an
+out-of-vocabulary slot for empty cells and unseen words) fitted on the training split
+(``fit_features``), so ``model.keras`` takes raw rows: ``{column: values}``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ __all__ = [
     "scale_array",
     "scale_bundle",
     "with_preprocessing",
+    "fit_features",
+    "text_as_tensors",
     "scales_inside",
     "write_run_info",
     "read_run_info",
@@ -147,7 +152,9 @@ def scales_inside(model: Any) -> bool:
     return any(str(layer.name).startswith(PREFIX) for layer in getattr(model, "layers", ()))
 
 
-def with_preprocessing(model: "keras.Model", scaling: dict[str, Scaling]) -> "keras.Model":
+def with_preprocessing(
+    model: "keras.Model", scaling: dict[str, Scaling], features: dict[str, list[str] | None] | None = None
+) -> "keras.Model":
     """``model`` with a scaling layer in front of each scaled input, as one flat functional model.
 
     The new model has the same input names, output names and layers (the same objects, so
@@ -157,13 +164,17 @@ def with_preprocessing(model: "keras.Model", scaling: dict[str, Scaling]) -> "ke
     Args:
         model: a functional model (built from the config, or loaded).
         scaling: input name ("" for the one unnamed input) -> ``Scaling``; inputs not listed
-            are fed through unchanged.
+            are fed through unchanged. With ``features``: column name -> ``Scaling``.
+        features: a CSV's feature columns (``fit_features``), when one of them is text: the
+            model's one input is then built from one raw input per column. Defaults to None.
     """
-    if not scaling or scales_inside(model):
+    if scales_inside(model) or not (scaling or features):
         return model
     from engine.kerasapi import keras as keras_module
 
     keras = keras_module()
+    if features:
+        return _with_features(keras, model, features, scaling)
     raw, fed = [], []
     single = len(model.inputs) == 1
     for tensor in model.inputs:
@@ -179,6 +190,70 @@ def with_preprocessing(model: "keras.Model", scaling: dict[str, Scaling]) -> "ke
     else:  # tf-keras (multi_worker): the model nested as one layer
         outputs = model(fed[0] if single else fed)
     return keras.Model(raw[0] if single else raw, outputs, name=model.name)
+
+
+# ---------------------------------------------------------------- text feature columns
+def fit_features(x_train: dict[str, np.ndarray], mode: str) -> tuple[dict[str, list[str] | None], dict[str, Scaling], int]:
+    """A CSV's feature columns fitted on the training split: (column -> vocabulary, or None for a numeric
+    column; column -> ``Scaling`` of the numeric ones; the width of the encoded row).
+
+    A text column's vocabulary is its training split's distinct non-empty words, sorted. Each text
+    column becomes a ``keras.layers.StringLookup(output_mode="one_hot")`` inside the model, with one
+    out-of-vocabulary slot first: an empty cell (a missing value) and a word the training split never
+    had both land there. Numeric columns are scaled by ``data.scale`` like any input, and a missing
+    numeric cell was already refused by the reader, naming the file, column and line.
+    """
+    features: dict[str, list[str] | None] = {}
+    scaling: dict[str, Scaling] = {}
+    width = 0
+    for name, col in x_train.items():
+        if col.dtype == object or col.dtype.kind in "US":
+            vocab = sorted({str(v) for v in np.ravel(col)} - {""})
+            features[name] = vocab
+            width += len(vocab) + 1
+        else:
+            features[name] = None
+            s = fit_scaling(mode, col)
+            if s is not None:
+                scaling[name] = s
+            width += 1
+    return features, scaling, width
+
+
+def text_as_tensors(x: Any) -> Any:
+    """``{column: array}`` holding a text column as ``tf`` tensors (text as strings), the form Keras'
+    ``fit``/``predict`` take (its numpy adapter refuses str and object arrays); anything else unchanged."""
+    if not isinstance(x, dict) or not any(getattr(a, "dtype", None) is not None and a.dtype.kind in "OUS"
+                                          for a in x.values()):  # fmt: skip
+        return x
+    import tensorflow as tf
+
+    return {k: tf.constant(a.astype(str) if a.dtype.kind in "OUS" else a) for k, a in x.items()}  # all tensors: Keras
+    # refuses a mix of arrays and tensors in one call
+
+
+def _with_features(keras: Any, model: Any, features: dict[str, list[str] | None], scaling: dict[str, Scaling]) -> Any:
+    """One raw input per column (float32, or string for a text column), encoded and joined into ``model``'s input.
+
+    Keras' ``FeatureSpace`` does the same job but is built from a ``tf.data`` pipeline and wants every
+    feature declared by hand; lookup and normalization layers fitted here keep the reader's own column
+    handling and error messages and give one flat model that plain Keras loads.
+    """
+    raw, parts = [], []
+    for name, vocab in features.items():
+        if vocab is None:
+            t = keras.Input((1,), name=name, dtype="float32")
+            s = scaling.get(name)
+            parts.append(_scaling_layer(keras, s, name, (1,))(t) if s is not None else t)
+        else:
+            t = keras.Input((1,), name=name, dtype="string")
+            lookup = keras.layers.StringLookup(vocabulary=vocab, output_mode="one_hot", name=f"{PREFIX}_{name}_words")
+            parts.append(lookup(t))
+        raw.append(t)
+    joined = keras.layers.Concatenate(name=f"{PREFIX}_columns", dtype="float32")(parts)
+    run = getattr(model, "_run_through_graph", None)
+    outputs = run(joined, operation_fn=lambda op: op) if run is not None else model(joined)
+    return keras.Model(raw, outputs, name=model.name)
 
 
 # ---------------------------------------------------------------- the run's record

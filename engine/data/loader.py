@@ -16,7 +16,7 @@ from engine.data.named import check_like, count, each, names_of, shape_of, take
 from engine.data.streaming import _hdf5_stream
 from engine.data.synthetic import _synthetic
 from engine.errors import DataError, suggest
-from engine.preprocessing import fit_scaling
+from engine.preprocessing import fit_features, fit_scaling, text_as_tensors
 
 if TYPE_CHECKING:
     from engine.config import DataConfig
@@ -57,7 +57,8 @@ def load_data(
     val = test = None
     for prefix, ref in (("data.validation", cfg.validation), ("data.test", cfg.test)):
         if ref is not None:
-            split = _read_ref(cfg, ref, prefix, label_maps, names)
+            columns = _text_features(cfg) and isinstance(x, dict)  # a text feature column: the columns by name
+            split = _read_ref(cfg, ref, prefix, label_maps, ((), names[1]) if columns else names, _text_features(cfg))
             check_finite(*split, cfg, ref.path, prefix)
             check_like(x, split[0], "x", prefix, ref.path)
             check_like(y, split[1], "y", prefix, ref.path)
@@ -102,7 +103,8 @@ def _read_source(cfg: "DataConfig", seed: int | None, known: dict[str, dict[str,
         label = f"sklearn {cfg.name}"
     else:
         path = _need_path(cfg)
-        x, y, label_maps = _read_file(cfg.source, path, cfg.x, cfg.y, cfg.target, cfg, "data", known or None)
+        x, y, label_maps = _read_file(cfg.source, path, cfg.x, cfg.y, cfg.target, cfg, "data", known or None,
+                                     _text_features(cfg))  # fmt: skip
         label = f"{cfg.source} {Path(path).name}"
         if "" in label_maps:
             class_names = list(label_maps[""])
@@ -110,6 +112,11 @@ def _read_source(cfg: "DataConfig", seed: int | None, known: dict[str, dict[str,
     x = _select(x, cfg.x, "x", label)
     y = _select(y, cfg.y, "y", label)
     return x, y, label_maps, given_test, class_names, label
+
+
+def _text_features(cfg: "DataConfig") -> bool:
+    """A CSV whose features are not mapped by name may hold text columns (``engine.preprocessing.fit_features``)."""
+    return cfg.source == "csv" and not isinstance(cfg.x, dict)
 
 
 def _select(arrays: Any, mapping: Any, field: str, label: str) -> Any:
@@ -138,7 +145,11 @@ def _finish(cfg: "DataConfig", label: str, train, val, test, class_names, label_
     """Infer each target's task, fit each input's scaling on train, one-hot class targets, describe the result."""
     x_train, y_train = train
     (x_val, y_val), (x_test, y_test) = val, test
-    scaling = {name: fit_scaling(cfg.scale, a) for name, a in each(x_train)}  # the model applies it
+    features: dict[str, Any] = {}
+    if _text_features(cfg) and isinstance(x_train, dict):  # a CSV with a text column: one raw input per column
+        features, scaling, width = fit_features(x_train, cfg.scale)
+    else:
+        scaling = {name: fit_scaling(cfg.scale, a) for name, a in each(x_train)}  # the model applies it
 
     targets: dict[str, Target] = {}
     ys = [dict(each(a)) for a in (y_train, y_val, y_test)]
@@ -163,6 +174,9 @@ def _finish(cfg: "DataConfig", label: str, train, val, test, class_names, label_
         input_names=names_of(x_train),
     )  # fmt: skip
     bundle.scaling = {name: s for name, s in scaling.items() if s is not None}
+    if features:
+        bundle.features, bundle.input_shape, bundle.input_names = features, (width,), ()
+        bundle.x_train, bundle.x_val, bundle.x_test = (text_as_tensors(a) for a in (x_train, x_val, x_test))
     if names_of(y_train):
         _set_targets(bundle, targets)
     bundle.description = _describe(label, bundle)

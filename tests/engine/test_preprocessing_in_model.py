@@ -27,11 +27,11 @@ def offset_blobs(path: Path, n: int = 240, seed: int = 0) -> tuple[np.ndarray, n
     return x.astype("float32"), y
 
 
-def run_cfg(data: dict, **extra) -> object:
+def run_cfg(data: dict, units: int = 3, **extra) -> object:
     raw = {
         "name": "pre", "seed": 3,
         "data": data,
-        "model": {"layers": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dense": {"units": 3, "activation": "softmax"}}]},
+        "model": {"layers": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dense": {"units": units, "activation": "softmax"}}]},
         "compile": {"optimizer": {"name": "adam", "learning_rate": 0.05}, "loss": "sparse_categorical_crossentropy",
                     "metrics": ["accuracy"]},
         "fit": {"epochs": 8, "batch_size": 32, **FAST},
@@ -182,3 +182,51 @@ class TestClassNames:
         with pytest.raises(DataError, match="rose"):
             load_data(other.data.model_copy(update={"path": str(tmp_path / "u.csv"), "validation_split": 0.0}),
                       classes=classes)  # fmt: skip
+
+
+def shop_csv(path: Path, n: int = 120, seed: int = 0) -> None:
+    """age (number), city (words, one cell empty), income (number), bought (yes/no)."""
+    rng = np.random.default_rng(seed)
+    city = rng.choice(["paris", "oslo", "rome"], n)
+    age = rng.normal(40, 12, n)
+    bought = (city == "oslo") | (age > 50)
+    lines = ["age,city,income,bought"] + [
+        f"{a:.1f},{c},{rng.normal(3000, 500):.0f},{'yes' if b else 'no'}" for a, c, b in zip(age, city, bought)]
+    lines[3] = lines[3].replace(",paris,", ",,").replace(",oslo,", ",,").replace(",rome,", ",,")  # one missing city
+    path.write_text("\n".join(lines) + "\n")
+
+
+class TestTextFeatures:
+    """A CSV's text column becomes a string input with a StringLookup fitted on train; raw rows in plain Keras."""
+
+    def test_text_column_is_a_string_input_of_the_saved_model(self, tmp_path: Path):
+        import keras
+        import tensorflow as tf
+
+        from engine.session import prepare
+
+        shop_csv(tmp_path / "shop.csv")
+        cfg = run_cfg({"source": "csv", "path": str(tmp_path / "shop.csv"), "target": "bought", "scale": "standard"}, 2)
+        prep = prepare(cfg)
+        assert prep.data.features["city"] == ["oslo", "paris", "rome"] and prep.data.features["age"] is None
+        assert [t.name for t in prep.model.inputs] == ["age", "city", "income"]
+        assert prep.data.input_shape == (6,)  # age, 3 cities + the out-of-vocabulary slot, income
+        prep.model.fit(prep.data.x_train, prep.data.y_train, epochs=2, verbose=0)
+        prep.model.save(tmp_path / "m.keras")
+        loaded = keras.saving.load_model(tmp_path / "m.keras")
+        raw = {"age": tf.constant([[20.0], [70.0], [30.0]]), "city": tf.constant([["oslo"], [""], ["berlin"]]),
+               "income": tf.constant([[1000.0], [3000.0], [2000.0]])}  # fmt: skip
+        np.testing.assert_allclose(loaded.predict(raw, verbose=0), prep.model.predict(raw, verbose=0), rtol=1e-5)
+        words = loaded.get_layer("kwb_scale_city_words")
+        np.testing.assert_array_equal(np.asarray(words(tf.constant([[""], ["berlin"], ["oslo"]]))),
+                                      [[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]])  # empty and unseen: the OOV slot
+
+    def test_a_missing_number_is_still_refused_naming_column_and_line(self, tmp_path: Path):
+        shop_csv(tmp_path / "shop.csv", n=20)
+        lines = (tmp_path / "shop.csv").read_text().splitlines()
+        lines[5] = "," + lines[5].split(",", 1)[1]  # no age on line 6
+        (tmp_path / "shop.csv").write_text("\n".join(lines) + "\n")
+        cfg = run_cfg({"source": "csv", "path": str(tmp_path / "shop.csv"), "target": "bought"})
+        with pytest.raises(DataError) as info:
+            load_data(cfg.data)
+        assert "'age'" in info.value.message and "line 6" in info.value.message

@@ -120,7 +120,9 @@ def predict(
     if output is not None and len(outputs) > 1 and output.suffix != ".npz":
         bad_input(f"error in {output}:\n  the model has {len(outputs)} outputs ({', '.join(outputs)}): "
                   "write them to an .npz file (one key per output)")  # fmt: skip
-    preds = model.predict(x[""] if single else x, verbose=0)
+    from engine.preprocessing import text_as_tensors
+
+    preds = model.predict(x[""] if single else text_as_tensors(x), verbose=0)
     by_output = dict(zip(outputs, preds)) if isinstance(preds, (list, tuple)) else {outputs[0] if outputs else "": preds}
     if output is not None:
         _write_predictions(output, by_output if len(by_output) > 1 else next(iter(by_output.values())))
