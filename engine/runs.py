@@ -309,7 +309,8 @@ def run_info(path: str | os.PathLike[str], *, whole_events: bool = False) -> Run
     if problem is not None and not info.epochs_done:
         info.epochs_done = len(read_history(path))  # status.json lost: history.csv still says how far it got
     problems = [
-        problem, events_problem(path, live=info.live, whole=whole_events), history_problem(path), _files_problem(RunDir(path), info.state)
+        problem, events_problem(path, live=info.live, whole=whole_events), history_problem(path, live=info.live),
+        _files_problem(RunDir(path), info.state),
     ]  # fmt: skip
     info.damaged = "; ".join(p for p in problems if p) or None
     return info
@@ -501,8 +502,11 @@ def read_history(path: str | os.PathLike[str]) -> list[dict[str, float]]:
     return out
 
 
-def history_problem(path: str | os.PathLike[str]) -> str | None:
-    """What is wrong with the run's history.csv (unreadable, a cut-off or garbled row), or None."""
+def history_problem(path: str | os.PathLike[str], *, live: bool = False) -> str | None:
+    """What is wrong with the run's history.csv (unreadable, a cut-off or garbled row), or None.
+
+    A live run may be writing its last row, so an unfinished last row is damage only once it has ended.
+    """
     file = _history_file(path)
     try:
         text = file.read_bytes().decode("utf-8")
@@ -512,7 +516,7 @@ def history_problem(path: str | os.PathLike[str]) -> str | None:
         return f"history.csv cannot be read ({exc.strerror or exc})"
     except UnicodeDecodeError:
         return "history.csv is not text"
-    if text and not text.endswith("\n"):
+    if text and not text.endswith("\n") and not live:
         return "history.csv ends in a cut-off row"
     header, rows = _history_rows(file)
     for n, row in enumerate(rows, start=2):

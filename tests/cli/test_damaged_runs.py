@@ -121,6 +121,22 @@ class TestRunInfo:
         info = run_info(run)
         assert info is not None and info.damaged is not None and "is not an event" in info.damaged
 
+    def test_a_live_run_writing_its_last_lines_is_not_damaged(self, finished: Path, tmp_path: Path):
+        import json
+        import socket
+        import time
+
+        run = damaged_copy(finished, tmp_path, "events-cut")
+        _cut_history(run)
+        status = json.loads((run / "status.json").read_text())
+        status.update(state="running", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time())
+        (run / "status.json").write_text(json.dumps(status))
+        info = run_info(run)
+        assert info is not None and info.live and info.damaged is None, info
+        status["state"] = "stopped"  # once it has ended, the same cut lines are damage
+        (run / "status.json").write_text(json.dumps(status))
+        assert "cut-off" in (run_info(run).damaged or "")
+
     def test_an_intact_run_is_not_damaged(self, finished: Path):
         info = run_info(finished)
         assert info is not None and info.damaged is None and info.state == "finished"
