@@ -10,8 +10,10 @@ import pytest
 
 from engine import events as ev
 from engine.diagnose import explain
+from engine.errors import ModelError
+from engine.model import compile_model
 from engine.runs import read_status
-from engine.session import train
+from engine.session import Prepared, prepare, train
 
 UNEVEN = 70
 """Samples that leave a partial last batch: the batch size is unknown when Keras traces the step, so a shape
@@ -150,11 +152,19 @@ class TestRunFailure:
             def emit(self, event: ev.Event) -> None:
                 events.append(event)
 
-        result = train(cfg, sink=Sink(), runs_dir=tmp_path / "runs", capture_output=False)
-        cause = "InvalidArgumentError: data.shape = [32] does not start with segment_ids.shape = [64]"
         hint = ("auc compares the labels with each of the model's 2 outputs, but the labels are class indices "
                 "(one per sample): remove it from compile.metrics, or use one-hot labels (data.one_hot: true with "
                 "loss categorical_crossentropy)")  # fmt: skip
+        # prepare runs one batch first and refuses it with the same hint (engine.batch_probe) ...
+        with pytest.raises(ModelError) as refused:
+            prepare(cfg)
+        assert (refused.value.key, refused.value.message) == ("compile.metrics[1]", hint)
+        # ... and a fit that fails this way anyway (the probe skipped) reports the cause and the same hint.
+        good = prepare(tiny_config())
+        compile_model(good.model, cfg)
+        prepared = Prepared(cfg, good.data, good.model, good.strategy, good.device)
+        result = train(cfg, sink=Sink(), runs_dir=tmp_path / "runs", capture_output=False, prepared=prepared)
+        cause = "InvalidArgumentError: data.shape = [32] does not start with segment_ids.shape = [64]"
         assert result.status == "failed" and result.error == f"{cause}\n{hint}"
         assert read_status(result.run_dir)["error"] == result.error
         (error,) = [e for e in events if isinstance(e, ev.Error)]

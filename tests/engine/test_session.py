@@ -298,15 +298,12 @@ class TestFailures:
         assert "\x1b[" not in read_status(result.run_dir)["error"]
         assert "\x1b[" not in sink.of(ev.Error)[0].message
 
-    @pytest.mark.parametrize("problem", ["overflow", "nan-inputs"])
-    def test_a_loss_that_becomes_nan_fails_the_run(self, tmp_path: Path, problem: str):
+    def test_a_loss_that_becomes_nan_fails_the_run(self, tmp_path: Path):
+        # NaN in the data itself is refused before training (tests/engine/test_data_checks.py); finite data
+        # whose loss overflows is what is left for the NaN guard.
         rng = np.random.default_rng(0)
         x = rng.normal(size=(64, 3)).astype("float32")
-        if problem == "overflow":
-            y = np.full(64, 1e30, dtype="float32")  # finite, but (1e30)² overflows float32
-        else:
-            x[5, 1] = np.nan
-            y = rng.normal(size=64).astype("float32")
+        y = np.full(64, 1e30, dtype="float32")  # finite, but (1e30)² overflows float32
         np.savez(tmp_path / "d.npz", x=x, y=y)
         (tmp_path / "c.yaml").write_text(
             "name: bad-loss\ndata: {source: npz, path: d.npz, x: x, y: y}\n"
