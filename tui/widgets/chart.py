@@ -388,7 +388,7 @@ class Chart(Widget, can_focus=True):
     def _update_title(self) -> bool:
         """Title and legend on the top border, the rest of the legend along the bottom (before the note).
         True when the title changed."""
-        room = max(0, self.size.width - 5)  # the corners, a line and a space before the title, a space after
+        room = max(0, self.size.width - 4)  # inside the border (size): Textual keeps a line and a space each side of a title
         title, subtitle = self._legend_lines(room, self._note)
         if subtitle != self._subtitle:
             self._subtitle = subtitle
