@@ -202,8 +202,10 @@ def _pid_alive(pid: Any, host: Any) -> bool | None:
     if host and host != socket.gethostname():
         return None  # cannot tell for another machine
     try:
+        if isinstance(pid, bool) or int(pid) <= 0:
+            return False  # a damaged status.json: 0 or -1 would ask about a whole process group
         os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
+    except (ProcessLookupError, ValueError, TypeError, OverflowError):
         return False
     except PermissionError:
         return True

@@ -137,6 +137,17 @@ class TestRunInfo:
         (run / "status.json").write_text(json.dumps(status))
         assert "cut-off" in (run_info(run).damaged or "")
 
+    @pytest.mark.parametrize("pid", [0, -1, 1e30, 2**70, "x", [1], True])
+    def test_a_garbage_pid_reads_as_died(self, finished: Path, tmp_path: Path, pid):
+        """pid 0 or -1 would ask os.kill about a process group (alive); a huge one overflowed."""
+        import json
+
+        run = tmp_path / finished.name
+        shutil.copytree(finished, run)
+        (run / "status.json").write_text(json.dumps({"state": "running", "pid": pid, "heartbeat": "soon"}))
+        info = run_info(run)
+        assert info is not None and info.state == "died" and not info.live
+
     def test_an_intact_run_is_not_damaged(self, finished: Path):
         info = run_info(finished)
         assert info is not None and info.damaged is None and info.state == "finished"
