@@ -9,9 +9,11 @@ the end of the execution in flight.
 Why a calibration outside ``fit``: Keras 3 (TensorFlow backend) bakes N into the traced
 train function and into the epoch iterator ``fit`` builds, so N cannot change inside an
 epoch. The calibration traces a small function that runs k forward + loss + gradient
-passes on the first batch in a ``tf.while_loop`` and times k = 2 against k = 10: the
-difference is the compute of one step without Python or dispatch. It applies no update
-(weights and optimizer untouched); only the loss tracker, reset at each epoch, moves.
+passes on the first batch in a ``tf.while_loop``, growing k until they take 50 ms, and
+takes (t(k) - t(1)) / (k - 1): the compute of one step without Python or dispatch. It
+applies no update (weights and optimizer untouched) and runs the layers in inference
+mode, so no random numbers are drawn (a run's dropout masks are those of a plain script
+with the same seed); only the loss tracker, reset at each epoch, moves.
 The optimizer's update is not in that figure, so ``AutoSteps`` compares the real
 execution times of the first epoch and, if a step takes more than twice or less than
 half the estimate, sets the new N at the next epoch's start: ``model.steps_per_execution``,
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from engine import events as ev
-from engine.kerasapi import keras as _keras_module
+from engine.kerasapi import keras as _keras_module, legacy
 
 keras = _keras_module()
 
@@ -73,8 +75,10 @@ def _timed_steps(model: Any, x: Any, y: Any) -> Callable[[int], float]:
     def run(k):
         def body(i, total, x, y):
             with tf.GradientTape() as tape:
-                y_pred = model(x, training=True)
-                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+                # training=False: dropout and noise layers draw no random numbers, so the
+                # seed generators stand where a plain script's would (same seed, same masks)
+                y_pred = model(x, training=False)
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
             grads = tape.gradient(loss, variables)
             # every gradient feeds the result, so none is pruned from the graph
             total += tf.add_n([tf.reduce_sum(tf.cast(g, "float32")) for g in grads if g is not None] or [loss])
@@ -122,6 +126,8 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
         choice = StepsChoice(int(fit.steps_per_execution), None, f"{fit.steps_per_execution} steps per execution (fit.steps_per_execution)")
     elif distributed:
         choice = StepsChoice(1, None, "auto: 1 step per execution (a multi-worker run does not calibrate)")
+    elif legacy():  # tf-keras keeps N in a variable of its own; compile_model gave it 1
+        return StepsChoice(1, None, "auto: 1 step per execution (tf-keras: set fit.steps_per_execution to a number)")
     else:
         x, y = first_batch(data, fit.batch_size)
         try:
@@ -136,6 +142,8 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
 
 
 def _apply(model: Any, choice: StepsChoice) -> StepsChoice:
+    if legacy():  # tf-keras: compile_model set N (a variable there), nothing to redo
+        return choice
     if model.steps_per_execution != choice.steps or model.train_function is not None:
         model.steps_per_execution = choice.steps
         model.train_function = None  # fit makes it again, with N

@@ -226,9 +226,29 @@ def _as_numbers(col: "pa.ChunkedArray") -> np.ndarray | None:
             return pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
+    if pa.types.is_int64(t) or pa.types.is_float64(t):  # what the CSV reader infers for numbers
+        parts = [_chunk_numbers(c, np.dtype("int64" if pa.types.is_int64(t) else "float64")) for c in col.chunks]
+        return np.concatenate(parts) if parts else np.empty(0)
     if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return col.to_numpy()  # int64 without nulls, else float64 with NaN for them
+        return col.cast(pa.float64()).to_numpy()
     return None
+
+
+def _chunk_numbers(chunk: "pa.Array", dtype: np.dtype) -> np.ndarray:
+    """One int64/float64 chunk as numpy, NaN for nulls (float64 then), read from its buffers.
+
+    ``Array.to_numpy`` would do it, but its first call imports pandas when pandas is
+    installed (pyarrow's pandas shim), about a second for nothing kwb uses.
+    """
+    n, offset = len(chunk), chunk.offset
+    validity, data = chunk.buffers()[:2]
+    values = np.frombuffer(data, dtype=dtype, count=offset + n)[offset:]
+    if not chunk.null_count:
+        return values
+    valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little", count=offset + n)[offset:]
+    out = values.astype("float64")
+    out[valid == 0] = np.nan
+    return out
 
 
 def _column_index(spec: str | int, names: list[str], path: str, key: str) -> int:

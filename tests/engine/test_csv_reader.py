@@ -69,7 +69,7 @@ class TestTypes:
 
 
 class TestTextFeatures:
-    """Non-numeric feature columns: refused by default, returned as strings when asked."""
+    """Non-numeric feature columns: refused by the reader by default, returned as strings when asked (the loader asks)."""
 
     def test_text_columns_come_back_per_column(self, tmp_path):
         path = tmp_path / "c.csv"
@@ -93,12 +93,6 @@ class TestTextFeatures:
         assert refused(path) == "data.features: column 'when' is not numeric: line 2 holds '2020-01-02'"
         path.write_text("a,b,y\n1,2,0\n\n2,3.5,1\n3,red,0\n")
         assert refused(path) == "data.features: column 'b' is not numeric: line 5 holds 'red'"
-
-    def test_load_data_still_refuses_text_features(self, tmp_path):
-        path = tmp_path / "s.csv"
-        path.write_text("h,colour,y\n1,blue,0\n2,red,1\n")
-        with pytest.raises(DataError, match="column 'colour' is not numeric: line 2 holds 'blue'"):
-            load_data(DataConfig(source="csv", path=str(path)))
 
 
 class TestMissingValues:
