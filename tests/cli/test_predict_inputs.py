@@ -170,3 +170,25 @@ class TestEvaluateOtherData:
     def test_own_data_keeps_the_test_split(self, kwb, run: Path):
         result = kwb("evaluate", run)
         assert result.code == 0 and result.out.splitlines()[0].endswith("on test (30 samples)"), result
+
+
+class TestOldRuns:
+    """A run saved before the scaling moved into the model: predict and evaluate scale as it was trained."""
+
+    def test_an_old_run_predicts_and_evaluates_like_the_new_one(self, kwb, run: Path, tmp_path: Path):
+        import shutil
+
+        import keras
+
+        old = tmp_path / "runs" / run.name
+        shutil.copytree(run, old)
+        (old / "preprocessing.json").unlink()
+        model = keras.saving.load_model(run / "model.keras")
+        keras.Model(model.get_layer("kwb_scale").output, model.output).save(old / "model.keras")  # expects scaled rows
+        x, y = flowers(n=30, seed=11)
+        write_csv(tmp_path / "raw.csv", x, y)
+        new_out, old_out = kwb("predict", run, "raw.csv", "-o", "new.npy"), kwb("predict", old, "raw.csv", "-o", "old.npy")
+        assert new_out.code == 0 and old_out.code == 0, (new_out, old_out)
+        np.testing.assert_allclose(np.load(tmp_path / "old.npy"), np.load(tmp_path / "new.npy"), rtol=1e-4, atol=1e-5)
+        scores = [kwb("evaluate", r).out.splitlines()[1:] for r in (run, old)]
+        assert scores[0] == scores[1]

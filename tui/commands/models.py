@@ -116,6 +116,7 @@ def predict(
         x = read_inputs(input_, inputs, data_cfg, _csv_columns(rd, data_cfg, csv_columns))
     except USER_ERRORS as exc:
         bad_input(exc)
+    x = _scale_for_old_run(rd, model, x)
     outputs = output_names(model)
     if output is not None and len(outputs) > 1 and output.suffix != ".npz":
         bad_input(f"error in {output}:\n  the model has {len(outputs)} outputs ({', '.join(outputs)}): "
@@ -137,6 +138,27 @@ def predict(
             print(f"{i}\t{next(iter(texts.values()))[i]}")
         else:
             print(f"{i}\t" + "\t".join(f"{name}: {t[i]}" for name, t in texts.items()))
+
+
+def _scale_for_old_run(rd, model, x: dict):
+    """A run saved before the scaling moved into the model expects scaled inputs: scale them as it was trained
+    (the statistics of its training split, read again from its data)."""
+    from engine.errors import USER_ERRORS
+    from engine.preprocessing import scale_array, scales_inside
+
+    if scales_inside(model) or not rd.config.exists():
+        return x
+    cfg = load(rd.config, None)
+    if cfg.data.scale == "none":
+        return x
+    from engine.data import load_data
+
+    try:
+        scaling = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size).scaling
+    except USER_ERRORS as exc:
+        bad_input(f"error in {rd.path}:\n  data: this run (saved before kwb kept the scaling in the model) needs its "
+                  f"training data to scale new inputs: {getattr(exc, 'message', exc)}")  # fmt: skip
+    return {name: scale_array(scaling.get(name), a) for name, a in x.items()}
 
 
 def _check_output_path(output: Optional[Path]) -> None:
