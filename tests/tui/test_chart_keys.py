@@ -157,7 +157,7 @@ class TestFocus:
 class TestLegend:
     """Legends name each series in its colour with latest and best; a long one is shortened by whole entries."""
 
-    ENTRIES = [LegendEntry("loss", "bright_blue", 0.1475, 0.1402), LegendEntry("val_loss", "bright_green", 0.163, 0.15)]
+    ENTRIES = (LegendEntry("loss", "bright_blue", 0.1475, 0.1402), LegendEntry("val_loss", "bright_green", 0.163, 0.15))
 
     def test_full_detail_when_it_fits(self) -> None:
         top, bottom = fit_legend(self.ENTRIES, [80, 80])
