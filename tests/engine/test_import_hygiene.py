@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE_MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(engine.__path__, "engine."))
 NEEDS_KERAS = {
     "engine.callbacks.bridge", "engine.callbacks.checkpoint", "engine.callbacks.nan", "engine.callbacks.schedule",
+    "engine.callbacks.steps",
     "engine.distributed", "engine.data.hdf5_sequence", "engine.live",
 }  # fmt: skip
 """The only engine modules that may import Keras at import time (they subclass keras.callbacks.Callback
