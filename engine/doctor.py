@@ -78,7 +78,8 @@ def strategy_plan(cfg: RunConfig, gpus: int) -> dict[str, Any]:
     use_gpus = 0 if rt.device == "cpu" else gpus
     plan: dict[str, Any] = {"strategy": rt.strategy, "device": rt.device}
     if (problem := device_problem(rt, gpus)) is not None:
-        plan["problem"] = problem[1] if problem[0] == "runtime.device" else f"{problem[0]} {problem[1]}"
+        said = problem[1].replace(" (see `kwb doctor`)", "")  # this is kwb doctor
+        plan["problem"] = said if problem[0] == "runtime.device" else f"{problem[0]} {said}"
     if rt.strategy == "default":
         plan.update(replicas=1, devices=["/gpu:0" if use_gpus else "/cpu:0"])
     elif rt.strategy == "mirrored":
