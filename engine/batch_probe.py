@@ -37,8 +37,16 @@ if TYPE_CHECKING:
 __all__ = ["probe_one_batch", "first_batch"]
 
 
-def first_batch(data: "DataBundle", batch_size: int) -> tuple[Any, Any]:
-    """The first training batch as ``fit`` would see it (unshuffled): (x, y), or (None, None) when there is none."""
+def first_batch(data: "DataBundle", batch_size: int, cached_shuffle: bool = False) -> tuple[Any, Any]:
+    """The first training batch as ``fit`` would see it (unshuffled): (x, y), or (None, None) when there is none.
+
+    Args:
+        data: the prepared data.
+        batch_size: rows of an in-memory batch.
+        cached_shuffle: an image folder cached, then shuffled whole (``engine.data.images``): its
+            first training batch would cost a pass over every image, so the first validation or
+            test batch stands in for it (none when there is neither). Defaults to False.
+    """
     from engine.data.named import count, take
 
     if data.train_ds is None:
@@ -49,7 +57,10 @@ def first_batch(data: "DataBundle", batch_size: int) -> tuple[Any, Any]:
     batch = getattr(data.train_ds, "batch", None)
     if callable(batch) and hasattr(data.train_ds, "rows"):
         return batch(0)  # a streamed HDF5 split: one contiguous read
-    for x, y in data.train_ds.take(1):  # a tf.data pipeline (image folders): decodes one batch
+    ds = data.train_ds
+    if cached_shuffle:
+        ds = data.val_ds if data.val_ds is not None else data.test_ds
+    for x, y in ds.take(1) if ds is not None else ():  # a tf.data pipeline (image folders): decodes one batch
         return x, y
     return None, None
 
@@ -61,7 +72,8 @@ def probe_one_batch(model: "keras.Model", cfg: RunConfig, data: "DataBundle") ->
         DataError: a streamed source's first batch holds NaN/Inf, or labels the loss cannot take.
         ModelError: the forward pass, the loss or a metric fails, with the key to change.
     """
-    x, y = first_batch(data, cfg.fit.batch_size)
+    x, y = first_batch(data, cfg.fit.batch_size, cached_shuffle=cfg.data.source == "directory" and cfg.data.cache
+                       and cfg.data.shuffle)  # fmt: skip
     if x is None:
         return
     if data.train_ds is not None:

@@ -86,7 +86,7 @@ def _key(cfg: "DataConfig", prefix: str, field: str, name: str) -> str:
     if cfg.source == "csv":
         if field == "y":
             return f"{prefix}.y.{name}" if name else f"{prefix}.target"
-        return f"{prefix}.x.{name}" if name else ("data.features" if cfg.features else f"{prefix}.path")
+        return f"{prefix}.x.{name}" if name else ("data.features" if prefix == "data" else f"{prefix}.path")
     return f"{prefix}.{field}.{name}" if name else f"{prefix}.{field}"
 
 
