@@ -82,12 +82,17 @@ class Verb:
         return b"".join(self.chunks).decode("utf-8", "replace")
 
     def finish(self, deadline: float) -> Ran:
-        """Type the keys when ready, wait for the exit (killing it at ``deadline``), and return what it printed."""
+        """Type the keys when ready (again every 10 s until it exits), wait for the exit (killing it at ``deadline``), and return what it printed."""
         if self.tty and self.keys:
             while self.ready not in self.text() and self.proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.1)
-            time.sleep(0.5)
-            os.write(self.master, self.keys)
+            while self.proc.poll() is None and time.monotonic() < deadline:  # again, should the first be read too early
+                time.sleep(0.5)
+                os.write(self.master, self.keys)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    continue
         try:
             code = self.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
