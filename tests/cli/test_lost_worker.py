@@ -127,3 +127,59 @@ class TestChiefWithoutPeers:
         proc = subprocess.run([sys.executable, "-m", "tui.cli", "train", str(SPIRALS), "--set", "runtime.strategy=multi_worker"],
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
         assert proc.returncode == 2 and "TF_CONFIG: h:1 is listed more than once" in proc.stderr, proc.stderr
+
+
+class TestWaitAndNames:
+    """The pieces without TensorFlow: waiting for peers' ports, and naming a lost worker from TensorFlow's message."""
+
+    def test_waits_until_the_peer_answers_and_holds_its_own_port(self) -> None:
+        import socket
+        import threading
+
+        from engine.cluster import Cluster, wait_for_peers
+
+        ports = free_ports(2)
+        cluster = Cluster((f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"), 0)
+        said: list[str] = []
+        own_port_answered: list[bool] = []
+
+        def peer_starts_late() -> None:
+            time.sleep(0.6)
+            own_port_answered.append(socket.create_connection(("127.0.0.1", ports[0]), timeout=1) is not None)
+            with socket.socket() as peer:
+                peer.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                peer.bind(("127.0.0.1", ports[1]))
+                peer.listen()
+                time.sleep(1.5)
+
+        thread = threading.Thread(target=peer_starts_late)
+        thread.start()
+        wait_for_peers(cluster, timeout=10, say=said.append, every=0.2)
+        thread.join()
+        assert own_port_answered == [True]  # while waiting, this worker's port answers the others
+        assert said and said[0] == f"waiting for worker 1 at 127.0.0.1:{ports[1]} (0s of 10s; Ctrl-C to give up)"
+
+    def test_gives_up_after_the_timeout_naming_whom_it_waited_for(self) -> None:
+        from engine.cluster import Cluster, wait_for_peers
+        from engine.errors import UserError
+
+        ports = free_ports(3)
+        cluster = Cluster(tuple(f"127.0.0.1:{p}" for p in ports), 1)
+        with pytest.raises(UserError) as info:
+            wait_for_peers(cluster, timeout=0.3, say=lambda line: None)
+        assert info.value.key == "runtime.worker_timeout"
+        assert info.value.message.startswith(
+            f"gave up after 0.3s waiting for worker 0 at 127.0.0.1:{ports[0]}, worker 2 at 127.0.0.1:{ports[2]}: start it"
+        )
+
+    def test_a_lost_worker_is_named_with_its_address(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from engine.cluster import lost_workers, tf_config_for
+        from engine.diagnose import explain
+
+        text = ("{{function_node __wrapped__CollectiveReduceV2}} Collective ops is aborted by: Error reported from "
+                "/job:worker/task:1: The following tasks are unhealthy (stopped sending heartbeats):\n"
+                "/job:worker/replica:0/task:1\nThe tasks have crashed. [Op:CollectiveReduceV2]")  # fmt: skip
+        monkeypatch.setenv("TF_CONFIG", tf_config_for(["10.0.0.5:1", "10.0.0.6:2"], 0))
+        assert lost_workers(text) == "worker 1 (10.0.0.6:2)"
+        assert explain(RuntimeError(text)).cause.startswith("lost worker 1 (10.0.0.6:2): it stopped answering")
+        assert lost_workers("Incompatible shapes: [32,2] vs. [32]") is None
