@@ -97,7 +97,7 @@ def evaluation_data(
         scale_bundle(data)  # a model saved before the scaling moved inside it
     name = {Split.all: "train", Split.test: "test", Split.val: "val", Split.train: "train"}[chosen]
     x, y, ds = getattr(data, f"x_{name}"), getattr(data, f"y_{name}"), getattr(data, f"{name}_ds")
-    if split is None and chosen is Split.test and ds is None and not rows(x) and rows(data.x_val):
+    if split is None and chosen is Split.test and ds is None and not rows(x) and (rows(data.x_val) or data.val_ds is not None):
         chosen, x, y, ds = Split.val, data.x_val, data.y_val, data.val_ds
     samples = rows(x) if ds is None else int(getattr(data, f"{'train' if chosen is Split.all else chosen.value}_samples"))
     if ds is None and not samples:
