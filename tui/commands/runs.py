@@ -38,16 +38,28 @@ def runs_cmd(runs_dir: RunsDirOpt = None) -> None:
             print(f"  damaged: {i.damaged}")
 
 
-def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
-    """One run's summary, per-epoch history and loss curves."""
+def show(
+    run: RunArg,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the per-epoch history as CSV (history.csv's columns) and nothing else.")] = False,
+    smooth: Annotated[float, typer.Option("--smooth", help="Smooth the curves drawn on a terminal: TensorBoard's debiased moving average, weight in [0, 1), the raw curve faint behind.", show_default=False)] = 0.0,
+    runs_dir: RunsDirOpt = None,
+) -> None:
+    """One run's summary, per-epoch history and loss curves (--csv: the history as CSV)."""
     from engine.errors import UserError
     from engine.runs import find_run, read_history, read_status, run_info
     from tui.state import format_duration
 
+    if not 0.0 <= smooth < 1.0:
+        bad_input(UserError(f"must be at least 0 and less than 1 (0.9 smooths much, 0 not at all), got {smooth:g}", key="--smooth"))
     try:
         rd = find_run(run, runs_dir_or_default(runs_dir))
     except UserError as exc:
         bad_input(exc)
+    if as_csv:
+        from tui.commands.export import print_history_csv
+
+        print_history_csv(rd.path)
+        return
     info = run_info(rd.path, whole_events=True)
     if info is None:  # found as a run folder, which has since gone
         bad_input(f"error:\n  RUN: {rd.path} is gone")
@@ -72,7 +84,7 @@ def show(run: RunArg, runs_dir: RunsDirOpt = None) -> None:
     for line in history_table(history, _width()):
         print(line)
     if len(history) >= 2 and sys.stdout.isatty():
-        _plot_history(history)
+        _plot_history(history, smooth)
 
 
 def _width() -> int:
@@ -148,9 +160,14 @@ def _group_width(base: str, present: list[str]) -> int:
     return len(present) * (_cell(base, present) + 1) - 1
 
 
-def _plot_history(history: list[dict[str, float]]) -> None:
-    """One plot per metric family (all losses, then each metric with its val_ twin), each curve labelled."""
+def _plot_history(history: list[dict[str, float]], smooth: float = 0.0) -> None:
+    """One plot per metric family (all losses, then each metric with its val_ twin), each curve labelled.
+
+    ``smooth`` > 0 draws each curve smoothed (``tui.commands.export.smoothed_signals``) over its raw values, faint.
+    """
     import plotext
+
+    from tui.commands.export import smoothed_signals
 
     fig = plotext.figure
     for family in families(k for k in history[0] if k != "epoch"):
@@ -163,12 +180,10 @@ def _plot_history(history: list[dict[str, float]]) -> None:
         # Taller for many curves: plotext leaves out a legend that does not fit.
         fig.plot_size(min(100, shutil.get_terminal_size().columns), max(15, 2 * len(drawn) + 9))
         fig.theme("simple")
-        for key in drawn:
-            sig = fig.signal(*points[key], marker="braille")
-            sig.lines()
-            sig.label(key)
-            fig.draw(sig)
-        fig.title(family.title)
+        for i, key in enumerate(drawn):
+            for sig in smoothed_signals(fig, plotext, *points[key], key, i, smooth):
+                fig.draw(sig)
+        fig.title(family.title + (f"  (smooth {smooth:g})" if smooth else ""))
         fig.label("epoch", axis="x")
         print()
         print(fig.build().string())  # through print, not plotext's own writer: sys.stdout as redirected
