@@ -7,7 +7,10 @@ at one of these moments, chosen at random:
 - ``backup``: while the backup is being written (a ``.pending-…`` file exists in backup/);
 - ``status``: while status.json (or history/events being repaired by a resume) is being
   replaced (a ``.name.xxxx.tmp`` file exists in the run directory);
-- ``random``: at a random time between 0 and 2.5 s after the process announced the run.
+- ``random``: at a random time between 0 and 2.5 s after the window is armed.
+
+Each window is armed once the process has trained 0, 1 or 2 more epochs (at random), so
+kills land at start-up (the resume's own repairs) and in the middle of a run alike.
 
 The windows are found by polling the folders in a tight loop (a scandir about every
 0.2 ms); a moment whose window did not show up in time is killed at a random time instead
@@ -54,9 +57,16 @@ def start(args: list[str], cwd: Path, stdout: Any = subprocess.DEVNULL) -> subpr
     return subprocess.Popen(kwb_command(args), cwd=cwd, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
 
 
-def _temp_in(folder: Path, kind: str) -> bool:
+def _temp_names(folder: Path) -> set[str]:
     try:
-        names = [e.name for e in os.scandir(folder)]
+        return {e.name for e in os.scandir(folder) if e.name.startswith(".")}
+    except OSError:
+        return set()
+
+
+def _temp_in(folder: Path, kind: str, stale: set[str]) -> bool:
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name not in stale]
     except OSError:
         return False
     if kind == "checkpoint":
@@ -71,23 +81,29 @@ def find_run(runs: Path) -> Path | None:
     return found[0] if found else None
 
 
-def wait_and_kill(proc: subprocess.Popen[bytes], runs: Path, kind: str, rng: random.Random,
-                  timeout: float = 60.0) -> dict[str, Any]:  # fmt: skip
-    """Kill ``proc`` in the window ``kind`` names (or at a random time); say whether the window was hit."""
+def wait_and_kill(proc: subprocess.Popen[bytes], runs: Path, kind: str, rng: random.Random, rows: int = 0,
+                  timeout: float = 120.0) -> dict[str, Any]:  # fmt: skip
+    """Kill ``proc`` in the window ``kind`` names (or at a random time); say whether the window was hit.
+
+    The window is armed once the process has added 0, 1 or 2 epochs (at random) to the
+    ``rows`` history.csv held when it started, so kills fall early and late in a run; only a
+    temp file that appears after arming counts (a kill's leftovers are not a window).
+    """
     t0 = time.monotonic()
-    run = None
-    while run is None or not (run / "events.jsonl").exists():  # the process has a run directory and has started
+    run, more = None, rng.choice((0, 1, 2))
+    while run is None or not (run / "events.jsonl").exists() or len(recorded(run)[0]) < rows + more:
         if proc.poll() is not None:
             return {"kind": kind, "hit": False, "exited": proc.returncode}
         run = find_run(runs)
         time.sleep(0.005)
     folder = {"checkpoint": run / "checkpoints", "backup": run / "backup"}.get(kind, run)
+    stale = _temp_names(folder)
     deadline = time.monotonic() + (rng.uniform(0.0, 2.5) if kind == "random" else timeout)
     hit = False
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return {"kind": kind, "hit": False, "exited": proc.returncode}
-        if kind != "random" and _temp_in(folder, kind):
+        if kind != "random" and _temp_in(folder, kind, stale):
             hit = True
             break
         time.sleep(0.0002)
@@ -125,7 +141,7 @@ def soak(kinds: list[str], epochs: int, work: Path, seed: int = 0, first_stdout:
         run = find_run(runs)
         before = len(recorded(run)[0]) if run else 0
         proc = start(train if run is None else ["resume", str(run)], work, first_stdout if i == 0 else subprocess.DEVNULL)
-        moment = wait_and_kill(proc, runs, kind, rng)
+        moment = wait_and_kill(proc, runs, kind, rng, before)
         run = find_run(runs)
         moment["rows_at_kill"] = len(recorded(run)[0]) if run else 0
         moment["rows_before"] = before
@@ -181,7 +197,7 @@ def saved_epoch(run: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moments", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = random.Random(args.seed)
