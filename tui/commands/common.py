@@ -68,6 +68,7 @@ def run_guarded(app: typer.Typer) -> None:
     """
     try:
         app()
+        _exit_past_torn_hdf5(EXIT_OK)  # the app, after a run the disk failed
     except KeyboardInterrupt:
         err("interrupted")
         raise SystemExit(EXIT_INTERRUPTED) from None
