@@ -120,6 +120,10 @@ class TestFilter:
             assert "1 of 3 runs" in str(screen.query_one("#runs-hint").render())
             await pilot.press("escape")
             assert not box.display and run_order(screen) == ["3", "2", "1"]
+            await pilot.press("slash", *"wide")  # nothing matches; escape while typing clears at once
+            assert run_order(screen) == []
+            await pilot.press("escape")
+            assert not box.display and run_order(screen) == ["3", "2", "1"] and screen.query_one(DataTable).has_focus
 
 
 class TestOverlay:

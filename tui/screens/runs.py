@@ -105,7 +105,7 @@ class RunsScreen(KwbScreen):
                 yield Chart("val_loss", id="overlay-loss")
                 yield Chart("metric", id="overlay-metric")
             yield Scatter(id="scatter")
-        yield Input(placeholder="filter: words in a run's id, status or settings (lr=0.01); enter keeps it, esc twice clears it",
+        yield Input(placeholder="filter: words, or setting=value (lr=0.01) · enter keeps it · esc clears",
                     id="runs-filter")  # fmt: skip
         yield Static(id="runs-hint")
         yield KeyFooter()
@@ -401,8 +401,8 @@ class RunsScreen(KwbScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in Dashboard.CHART_ACTIONS:
             return self._charts_shown() is not None
-        if action == "open" and isinstance(self.focused, Input):
-            return False  # enter in the filter keeps the filter (Input.Submitted)
+        if action in ("open", "leave_field") and isinstance(self.focused, Input):
+            return False  # enter in the filter keeps it (Input.Submitted); escape clears it (back_within) at once
         if action not in ("next_chart", "sort", "reverse", "filter", "mark"):
             return super().check_action(action, parameters)
         switcher = self.query(ContentSwitcher)
