@@ -2,8 +2,8 @@
 which rows a filter keeps, and the points of the metric-against-setting plot.
 
 Pure (Rich text only, no widgets), so the fitting is tested without an app. Columns keep
-their order on screen; when they do not fit, the run's id first loses its date, then
-columns go by ``Column.keep`` (the least needed first): a second metric, then the
+their order on screen; when they do not fit, the run's id first loses its date and a
+setting's header shortens to its last word (``units``), then columns go by ``Column.keep`` (the least needed first): a second metric, then the
 differing settings from the last, then epochs. The run, its status, its headline metric
 and its duration stay (issue 15: at 80×24 the duration was cut).
 """
@@ -66,17 +66,27 @@ def _status(row: RunRow) -> Text:
     return text
 
 
-def build_columns(comp: Comparison, rows: list[RunRow], marked: frozenset[str], sort: SortKey | None, short_ids: bool) -> list[Column]:
-    """Every column the table can show, in screen order, with its cells for ``rows`` and the sort arrow on its header."""
+def _headers(settings: list[str], short: bool) -> list[str]:
+    """The settings' headers: their short names, or (``short``) the last word of each where no other ends in it."""
+    words = [name.rsplit(".", 1)[-1] for name in settings]
+    return [word if short and words.count(word) == 1 else name for name, word in zip(settings, words)]
+
+
+def build_columns(comp: Comparison, rows: list[RunRow], marked: frozenset[str], sort: SortKey | None, short: bool) -> list[Column]:
+    """Every column the table can show, in screen order, with its cells for ``rows`` and the sort arrow on its header.
+
+    ``short``: the run ids without their date and the settings under their last word (``units``), for a narrow terminal.
+    """
     metrics = metric_columns(comp)
     settings = [comp.names[p] for p in comp.settings]
     cols = [
         Column("mark", " ", tuple(Text("●" if r.id in marked else " ") for r in rows), 0),
-        Column("run", "run", tuple(_run_text(r, short_ids) for r in rows), 0),
+        Column("run", "run", tuple(_run_text(r, short) for r in rows), 0),
         Column("state", "status", tuple(_status(r) for r in rows), 1),
         Column("epochs", "epochs", tuple(Text(comp.cell(r, "epochs")) for r in rows), 20),
     ]
-    cols += [Column(name, name, tuple(Text(comp.cell(r, name)) for r in rows), 30 + i) for i, name in enumerate(settings)]
+    cols += [Column(name, header, tuple(Text(comp.cell(r, name)) for r in rows), 30 + i)
+             for i, (name, header) in enumerate(zip(settings, _headers(settings, short)))]  # fmt: skip
     cols += [Column(f"best_{m}", m, tuple(Text(comp.cell(r, f"best_{m}"), justify="right") for r in rows), 3 if i == 0 else 50 + i)
              for i, m in enumerate(metrics)]  # fmt: skip
     cols.append(Column("duration", "duration", tuple(Text(format_duration(r.info.duration_s), justify="right") for r in rows), 2))
@@ -94,11 +104,11 @@ def fit_columns(columns: list[Column], width: int) -> list[Column]:
 
 
 def fitted(comp: Comparison, rows: list[RunRow], marked: frozenset[str], sort: SortKey | None, width: int) -> tuple[list[Column], int]:
-    """The table's columns at ``width`` and how many were left out; the run ids lose their date before a column goes."""
-    full = build_columns(comp, rows, marked, sort, short_ids=False)
+    """The table's columns at ``width`` and how many were left out; ids and headers shorten before a column goes."""
+    full = build_columns(comp, rows, marked, sort, short=False)
     kept = fit_columns(full, width)
     if len(kept) < len(full):
-        short = build_columns(comp, rows, marked, sort, short_ids=True)
+        short = build_columns(comp, rows, marked, sort, short=True)
         kept = fit_columns(short, width)
         return kept, len(short) - len(kept)
     return kept, 0
