@@ -9,7 +9,6 @@ only the run's owner can read or drop commands there.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from engine import events as ev
 from engine.config import RunConfig
 from engine.config_io import atomic_write_text, dump_config
 from engine.errors import UserError
+from engine.run_damage import events_problem, history_problem, history_rows, status_and_problem
 
 __all__ = [
     "RunDir",
@@ -293,7 +293,7 @@ def run_info(path: str | os.PathLike[str], *, whole_events: bool = False) -> Run
     path = Path(path)
     if not is_run_dir(path):
         return None
-    status, problem = _status_and_problem(path)
+    status, problem = status_and_problem(path)
     best = status.get("best")
     name = status.get("name")
     info = RunInfo(
@@ -318,24 +318,6 @@ def run_info(path: str | os.PathLike[str], *, whole_events: bool = False) -> Run
     return info
 
 
-def _status_and_problem(path: Path) -> tuple[dict[str, Any], str | None]:
-    """status.json as a mapping (empty when unreadable) and what is wrong with it, or None."""
-    file = path / "status.json"
-    try:
-        status = json.loads(file.read_bytes())
-    except FileNotFoundError:
-        return {}, "status.json is missing"
-    except OSError as exc:
-        return {}, f"status.json cannot be read ({exc.strerror or exc})"
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return {}, "status.json is not valid JSON"
-    if not isinstance(status, dict):
-        return {}, "status.json is not a JSON object"
-    if not isinstance(status.get("state"), str):
-        return status, "status.json has no state"
-    return status, None
-
-
 def _files_problem(run: RunDir, state: str) -> str | None:
     """A missing config.yaml (script runs have script.json instead), or no model.keras after the run finished."""
     if not run.config.exists() and not run.script.exists():
@@ -343,56 +325,6 @@ def _files_problem(run: RunDir, state: str) -> str | None:
     if state == "finished" and not run.model.exists():
         return "model.keras is missing"
     return None
-
-
-_EVENTS_CHECKED: dict[tuple[Path, bool], tuple[tuple[int, int], str | None]] = {}
-"""events_problem's answers by file, with the (size, mtime) they were read at: a listing re-reads only what changed."""
-
-EVENTS_TAIL = 256 * 1024
-"""How much of the end of events.jsonl a listing decodes: a kill tears the end; ``whole`` reads it all (``kwb show``)."""
-
-
-def events_problem(path: str | os.PathLike[str], *, live: bool = False, whole: bool = False) -> str | None:
-    """What is wrong with the run's events.jsonl (a line that is no event, a cut-off last line), or None.
-
-    Only the last ``EVENTS_TAIL`` bytes are decoded unless ``whole`` (an hour of training writes
-    megabytes). A live run may be writing its last line, so an unfinished last line is damage
-    only once it has ended.
-    """
-    file = Path(path) / "events.jsonl"
-    try:
-        st = file.stat()
-        stamp = (st.st_size, st.st_mtime_ns)
-        if (cached := _EVENTS_CHECKED.get((file, whole))) is not None and cached[0] == stamp:
-            problem = cached[1]
-        else:
-            problem = _scan_events(file.read_bytes(), 0 if whole else max(0, st.st_size - EVENTS_TAIL))
-            _EVENTS_CHECKED[(file, whole)] = (stamp, problem)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"events.jsonl cannot be read ({exc.strerror or exc})"
-    if problem == _CUT_OFF and live:
-        return None
-    return problem
-
-
-_CUT_OFF = "events.jsonl ends in a cut-off line"
-
-
-def _scan_events(data: bytes, start: int) -> str | None:
-    """Decode the lines that begin at or after byte ``start``; the first that is no event, by its line number."""
-    if start:  # from the first whole line in the window (none: the torn last one)
-        start = (data.find(b"\n", start - 1) + 1) or (data.rfind(b"\n") + 1)
-    first = data.count(b"\n", 0, start) + 1
-    lines = data[start:].split(b"\n")
-    for n, line in enumerate(lines[:-1], start=first):
-        if line.strip():
-            try:
-                ev.decode(line)
-            except ev.DecodeError:
-                return f"events.jsonl line {n} is not an event"
-    return _CUT_OFF if lines[-1].strip() else None
 
 
 def training_seconds(status: dict[str, Any]) -> float | None:
@@ -488,7 +420,7 @@ def tail_events(path: str | os.PathLike[str], offset: int) -> tuple[list[ev.Even
 
 def read_history(path: str | os.PathLike[str]) -> list[dict[str, float]]:
     """history.csv rows as dicts of floats (the ``epoch`` column as int); a cut-off or garbled row is left out."""
-    header, rows = _history_rows(path)
+    header, rows = history_rows(path)
     out = []
     for row in rows:
         if len(row) != len(header):
@@ -502,53 +434,6 @@ def read_history(path: str | os.PathLike[str]) -> list[dict[str, float]]:
         if "epoch" in clean or "epoch" not in header:
             out.append(clean)
     return out
-
-
-def history_problem(path: str | os.PathLike[str], *, live: bool = False) -> str | None:
-    """What is wrong with the run's history.csv (unreadable, a cut-off or garbled row), or None.
-
-    A live run may be writing its last row, so an unfinished last row is damage only once it has ended.
-    """
-    file = _history_file(path)
-    try:
-        text = file.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"history.csv cannot be read ({exc.strerror or exc})"
-    except UnicodeDecodeError:
-        return "history.csv is not text"
-    if text and not text.endswith("\n") and not live:
-        return "history.csv ends in a cut-off row"
-    header, rows = _history_rows(file)
-    for n, row in enumerate(rows, start=2):
-        if len(row) != len(header) or not all(_is_number(v) for v in row):
-            return f"history.csv row {n} is cut off or garbled"
-    return None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return text in ("", "NA")  # Keras' CSVLogger writes NA for a value an epoch did not log
-    return True
-
-
-def _history_file(path: str | os.PathLike[str]) -> Path:
-    file = Path(path)
-    return file / "history.csv" if file.is_dir() else file
-
-
-def _history_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
-    """history.csv's header and its whole rows of text (a last row without its newline was cut off); nothing when unreadable."""
-    try:
-        text = _history_file(path).read_bytes().decode("utf-8")
-        lines = text.splitlines(keepends=True)
-        rows = [row for row in csv.reader(ln for ln in lines if ln.endswith(("\n", "\r"))) if row]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return [], []
-    return (rows[0], rows[1:]) if rows else ([], [])
 
 
 class Heartbeat:
