@@ -14,6 +14,7 @@ import typer
 
 from tui.commands import compare as _compare
 from tui.commands import doctor as _doctor
+from tui.commands import lr_find as _lr_find
 from tui.commands import models as _models  # light: every heavy import is inside the verbs
 from tui.commands import runs as _runs
 from tui.commands import script as _script
@@ -63,6 +64,7 @@ app.command(context_settings={"ignore_unknown_options": True})(_runs.control)  #
 app.command()(_runs.attach)
 app.command()(_compare.compare)
 app.command()(_models.evaluate)
+app.command("lr-find")(_lr_find.lr_find)
 app.command()(_models.predict)
 app.command()(_models.inspect)
 app.command()(_doctor.doctor)
