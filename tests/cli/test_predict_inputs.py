@@ -192,3 +192,35 @@ class TestOldRuns:
         np.testing.assert_allclose(np.load(tmp_path / "old.npy"), np.load(tmp_path / "new.npy"), rtol=1e-4, atol=1e-5)
         scores = [kwb("evaluate", r).out.splitlines()[1:] for r in (run, old)]
         assert scores[0] == scores[1]
+
+
+class TestTextColumns:
+    """A run with a text feature column predicts from a CSV by column name; empty and unseen words are fine."""
+
+    def test_predict_reads_text_columns_by_name(self, kwb, tmp_path: Path):
+        import tensorflow as tf
+
+        from engine.config_io import parse_config
+        from engine.preprocessing import write_run_info
+        from engine.runs import create_run_dir
+        from engine.session import prepare
+
+        rows = ["age,city,bought"] + [f"{20 + i},{['oslo', 'rome'][i % 2]},{['no', 'yes'][i % 2]}" for i in range(20)]
+        (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+        cfg = parse_config({
+            "name": "shop", "data": {"source": "csv", "path": str(tmp_path / "train.csv"), "target": "bought",
+                                     "scale": "standard"},
+            "model": {"layers": [{"Dense": {"units": 2, "activation": "softmax"}}]}, "fit": {"steps_per_execution": 1},
+        })  # fmt: skip
+        prep = prepare(cfg)
+        rd = create_run_dir(cfg, tmp_path / "runs")
+        prep.model.save(rd.model)
+        write_run_info(rd.path, cfg, prep.data, prep.model)
+        (tmp_path / "new.csv").write_text("city,age\noslo,30\n,40\nberlin,50\n")  # reordered, a missing and a new city
+        result = kwb("predict", rd.path, "new.csv", "-o", "p.npy")
+        assert result.code == 0, result
+        want = prep.model.predict({"age": tf.constant([[30.0], [40.0], [50.0]]),
+                                   "city": tf.constant([["oslo"], [""], ["berlin"]])}, verbose=0)  # fmt: skip
+        np.testing.assert_allclose(np.load(tmp_path / "p.npy"), want, rtol=1e-5)
+        printed = kwb("predict", rd.path, "new.csv")
+        assert printed.code == 0 and all(line.split("\t")[1] in ("class no", "class yes") for line in printed.out.splitlines())
