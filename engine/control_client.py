@@ -93,6 +93,12 @@ def _command(run: RunDir, word: str, value: float | str | None, factor: float | 
         raise UserError(
             f"unknown command {word!r}{suggest(word, CLI_COMMANDS)}; expected one of {', '.join(CLI_COMMANDS)}", key="COMMAND"
         ) from None
+    if verb is not ControlVerb.SET_LR and value is not None:
+        text = value if isinstance(value, str) else f"{value:g}"
+        if text.startswith("--"):
+            raise UserError(f"no such option: {text}", key=word)
+        how = f"; its factor goes in --factor, e.g. --factor {text}" if verb is ControlVerb.LR_DROP else ""
+        raise UserError(f"takes no value, got {text}{how}", key=word)
     if verb is ControlVerb.LR_DROP:
         if factor is not None and not (0 < factor < float("inf")):
             raise UserError(f"{factor:g} is not a factor: it must be positive (0.5 halves the learning rate)", key="--factor")

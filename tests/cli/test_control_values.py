@@ -33,6 +33,8 @@ class TestControlValues:
             (["set-lr", "inf"], "VALUE: inf is not a learning rate: it must be finite"),
             (["lr-drop", "--factor", "0"], "--factor: 0 is not a factor: it must be positive (0.5 halves the learning rate)"),
             (["lr-drop", "--factor", "-2"], "--factor: -2 is not a factor: it must be positive (0.5 halves the learning rate)"),
+            (["lr-drop", "0.3"], "lr-drop: takes no value, got 0.3; its factor goes in --factor, e.g. --factor 0.3"),
+            (["stop", "--bogus"], "stop: no such option: --bogus"),
         ],
     )
     def test_a_bad_value_is_quoted_as_typed(self, kwb, live_run: RunDir, args: list[str], message: str) -> None:
