@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, format_loc
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
@@ -64,7 +64,14 @@ MAX_YAML_NODES = 100_000
 
 
 class YamlRefused(ValueError):
-    """YAML text over one of the limits above: too large, too deep, or expanding too far through aliases."""
+    """YAML text over one of the limits above: too large, too deep, or expanding too far through aliases.
+
+    ``key`` is where the nesting went too deep (the first levels of the key path), or "".
+    """
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class _LimitedYamlLoader(_YamlLoader):
@@ -75,15 +82,22 @@ class _LimitedYamlLoader(_YamlLoader):
     """
 
     _depth = 0
+    _path: list[Any] | None = None
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._path is None:
+            self._path = []
         self._depth += 1
+        self._path.append(index.value if isinstance(index, yaml.ScalarNode) else index)
         try:
             if self._depth > MAX_YAML_DEPTH:
-                raise YamlRefused(f"nests deeper than {MAX_YAML_DEPTH} levels")
+                parts = [p for p in self._path if p is not None]
+                key = format_loc(parts[:4]) + ("…" if len(parts) > 4 else "")
+                raise YamlRefused(f"nests deeper than {MAX_YAML_DEPTH} levels", key)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            self._path.pop()
 
     def get_single_node(self) -> Any:
         node = super().get_single_node()
@@ -178,7 +192,7 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml_load(text)
     except YamlRefused as exc:
-        raise ConfigError(label, [("", f"refused: the YAML {exc}")]) from None
+        raise ConfigError(label, [(exc.key, f"refused: the YAML {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
