@@ -56,12 +56,16 @@ def read_inputs(path: Path, inputs: dict[str, tuple[tuple[int, ...], str]], run_
     Args:
         path: the file given to ``kwb predict``.
         inputs: the model's inputs: name -> (sample shape, dtype); "" when the model has one.
-        run_data: the run's ``data`` section (its ``x`` keys).
+        run_data: the run's ``data`` section (its ``x`` keys), or None when its config cannot be read.
         columns: the training CSV's columns (``csv_columns``), or None.
 
     Raises:
         DataError: the file is missing, of another kind, empty, or not shaped like the training data.
     """
+    if run_data is None:  # a run whose config cannot be read: the defaults (key x, a comma-separated CSV)
+        from engine.config import DataConfig
+
+        run_data = DataConfig()
     if not path.exists():
         raise DataError("file not found", source=str(path))
     if path.is_dir():

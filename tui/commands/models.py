@@ -57,6 +57,9 @@ def evaluate(
     set_: SetOpt = None,
     runs_dir: RunsDirOpt = None,
     unsafe: UnsafeOpt = False,
+    report: Annotated[bool, typer.Option("--report", help="Also the evaluation report: confusion matrix and per-class "
+                                         "scores, or regression errors (stored as report.json for the run's own split).")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the scores and the report as one JSON object.")] = False,
 ) -> None:
     """Score a run's model.keras on its data, or on other data taken whole (--set data.path=…)."""
     from engine.errors import USER_ERRORS
@@ -79,6 +82,11 @@ def evaluate(
         res = model.evaluate(data.x, data.y, batch_size=cfg.fit.batch_size, verbose=0, return_dict=True)
     label = data.split.value
     where = f" of {cfg.data.path}" if data.other_data and cfg.data.path else ""
+    if report or json_:
+        from tui.commands.report_text import evaluation_report
+
+        evaluation_report(rd, model, cfg, data, {k: float(v) for k, v in res.items()}, json_, store=split is None and not data.other_data)
+        return
     print(f"{path} on {label}{where} ({data.samples} samples)")
     for k, v in res.items():
         print(f"  {label}_{k:<24} {float(v):.6f}")
@@ -112,7 +120,8 @@ def predict(
     single = len(names) == 1
     inputs = {("" if single else n): (tuple(t.shape[1:]), str(t.dtype)) for n, t in zip(names, model.inputs)}
     try:
-        data_cfg = load(rd.config, None).data if rd.config.exists() else None
+        run_cfg = _run_config(rd)
+        data_cfg = run_cfg.data if run_cfg is not None else None
         x = read_inputs(input_, inputs, data_cfg, _csv_columns(rd, data_cfg, csv_columns))
     except USER_ERRORS as exc:
         bad_input(exc)
@@ -146,10 +155,8 @@ def _scale_for_old_run(rd, model, x: dict):
     from engine.errors import USER_ERRORS
     from engine.preprocessing import scale_array, scales_inside
 
-    if scales_inside(model) or not rd.config.exists():
-        return x
-    cfg = load(rd.config, None)
-    if cfg.data.scale == "none":
+    cfg = None if scales_inside(model) else _run_config(rd)
+    if cfg is None or cfg.data.scale == "none":
         return x
     from engine.data import load_data
 
@@ -159,6 +166,17 @@ def _scale_for_old_run(rd, model, x: dict):
         bad_input(f"error in {rd.path}:\n  data: this run (saved before kwb kept the scaling in the model) needs its "
                   f"training data to scale new inputs: {getattr(exc, 'message', exc)}")  # fmt: skip
     return {name: scale_array(scaling.get(name), a) for name, a in x.items()}
+
+
+def _run_config(rd):
+    """The run's config, or None when it is missing or unreadable (a damaged run still predicts from raw inputs)."""
+    from engine.config_io import load_config
+    from engine.errors import USER_ERRORS
+
+    try:
+        return load_config(rd.config, [])
+    except (*USER_ERRORS, OSError):
+        return None
 
 
 def _check_output_path(output: Optional[Path]) -> None:
