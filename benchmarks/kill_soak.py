@@ -57,16 +57,17 @@ def start(args: list[str], cwd: Path, stdout: Any = subprocess.DEVNULL) -> subpr
     return subprocess.Popen(kwb_command(args), cwd=cwd, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
 
 
-def _temp_names(folder: Path) -> set[str]:
+def _temp_files(folder: Path) -> set[tuple[str, int]]:
+    """The temp files in ``folder`` as (name, inode): the backup reuses its names, a new file has a new inode."""
     try:
-        return {e.name for e in os.scandir(folder) if e.name.startswith(".")}
+        return {(e.name, e.inode()) for e in os.scandir(folder) if e.name.startswith(".")}
     except OSError:
         return set()
 
 
-def _temp_in(folder: Path, kind: str, stale: set[str]) -> bool:
+def _temp_in(folder: Path, kind: str, stale: set[tuple[str, int]]) -> bool:
     try:
-        names = [e.name for e in os.scandir(folder) if e.name not in stale]
+        names = [e.name for e in os.scandir(folder) if (e.name, e.inode()) not in stale]
     except OSError:
         return False
     if kind == "checkpoint":
@@ -87,17 +88,18 @@ def wait_and_kill(proc: subprocess.Popen[bytes], runs: Path, kind: str, rng: ran
 
     The window is armed once the process has added 0, 1 or 2 epochs (at random) to the
     ``rows`` history.csv held when it started, so kills fall early and late in a run; only a
-    temp file that appears after arming counts (a kill's leftovers are not a window).
+    temp file the last kill left counts (a leftover is not a window).
     """
     t0 = time.monotonic()
-    run, more = None, rng.choice((0, 1, 2))
+    run, more = find_run(runs), rng.choice((0, 1, 2))
+    folders = (run, run / "checkpoints", run / "backup") if run is not None else ()
+    stale = set().union(*(_temp_files(f) for f in folders))  # the last kill's leftovers, before this process runs
     while run is None or not (run / "events.jsonl").exists() or len(recorded(run)[0]) < rows + more:
         if proc.poll() is not None:
             return {"kind": kind, "hit": False, "exited": proc.returncode}
         run = find_run(runs)
         time.sleep(0.005)
     folder = {"checkpoint": run / "checkpoints", "backup": run / "backup"}.get(kind, run)
-    stale = _temp_names(folder)
     deadline = time.monotonic() + (rng.uniform(0.0, 2.5) if kind == "random" else timeout)
     hit = False
     while time.monotonic() < deadline:
@@ -218,9 +220,11 @@ def main() -> None:
     }  # fmt: skip
     name = "kill_soak" if args.moments >= 20 else "kill_soak_quick"
     kinds_hit = ", ".join(f"{n} {k}" for k, n in summary["hit_by_kind"].items())
+    kills = sum(1 for m in moments if "exited" not in m)
+    summary["kills"] = kills
     row = {
         "what": "kill -9 at any moment, then kwb resume (kill_soak.py)",
-        "measured": f"{len(moments)} kills ({kinds_hit} windows hit); record exact: {held}; "
+        "measured": f"{kills} kills ({kinds_hit} windows hit); record exact: {held}; "
                     f"{summary['epochs_redone']} epochs trained again",
         "target": "every epoch once in history.csv and events.jsonl, model.keras loads, no temp file",
         "met": held,
