@@ -122,7 +122,7 @@ def main() -> None:
          "note": f"ru_maxrss growth during the read, in a fresh process; 1-min load average {os.getloadavg()[0]:.0f} "
                  f"on {os.cpu_count()} cores at the end"},
     ]  # fmt: skip
-    extra = {"seconds": t, "cpu_seconds": cpu, "peak_mib": mem, "file_mib": size_mib, "rows": rows, "checksums": sums}
+    extra = {"seconds": t, "cpu_seconds": cpu, "peak_mib": mem, "file_mib": size_mib, "row_count": rows, "checksums": sums}
     path_out = write_result("csv_read_quick" if args.quick else "csv_read", rows_out, extra)
     for r in rows_out:
         print(f"{r['what']}: {r['measured']} (target {r['target']}: {'met' if r['met'] else 'NOT met'})")
