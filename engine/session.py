@@ -402,6 +402,10 @@ def _fit(life: RunLifecycle, prep: Prepared, cluster: Any, initial_epoch: int, *
     if not life.public:
         result.model_path = None
     result.evaluation = _evaluate(model, data, cfg) if result.status != "failed" else {}
+    if result.status != "failed" and life.public:  # report.json: confusion matrix or regression errors
+        from engine.report import write_run_report
+
+        write_run_report(model, data, cfg, run.path, emit=life.out.emit)
 
 
 def _steps(data: Any, cfg: RunConfig) -> int | None:

@@ -1,0 +1,104 @@
+"""engine.report: the report written at the end of a run matches sklearn on the saved model's predictions; regression, several outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from engine.config_io import load_config
+from engine.report import build_report, classification_report, read_report, regression_report, write_report
+from engine.session import train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A tiny spirals run with three classes, trained to its end (report.json written by the session)."""
+    cfg = load_config(ROOT / "sample_configs" / "spirals.yaml", [
+        "data.samples=450", "data.classes=3", "model.layers[3].Dense.units=3", "fit.epochs=2",
+        "callbacks.early_stopping=null", "callbacks.reduce_lr_on_plateau=null",
+    ])  # fmt: skip
+    tmp = tmp_path_factory.mktemp("report")
+    result = train(cfg, runs_dir=tmp / "runs", capture_output=False)
+    assert result.status == "finished"
+    return cfg, Path(result.run_dir)
+
+
+class TestEndOfRunReport:
+    """report.json at the end of a run."""
+
+    def test_matrix_equals_sklearn_on_the_saved_models_predictions(self, finished_run) -> None:
+        from engine.eval_data import evaluation_data
+        from engine.model import load_model_file
+
+        cfg, run = finished_run
+        report = read_report(run)
+        assert report is not None and report["split"] == "test"
+        out = report["outputs"][0]
+        model = load_model_file(str(run / "model.keras"), key="")
+        data = evaluation_data(cfg, cfg, model, run)  # the test split, cut as in training
+        predicted = np.argmax(model.predict(data.x, verbose=0), axis=-1)
+        expected = metrics.confusion_matrix(data.y, predicted, labels=[0, 1, 2])
+        assert np.array_equal(np.array(out["matrix"]), expected)
+        precision, recall, f1, support = metrics.precision_recall_fscore_support(
+            data.y, predicted, labels=[0, 1, 2], zero_division=0)  # fmt: skip
+        got = out["per_class"]
+        assert [r["support"] for r in got] == support.tolist()
+        assert np.allclose([r["precision"] for r in got], precision)
+        assert np.allclose([r["recall"] for r in got], recall)
+        assert np.allclose([r["f1"] for r in got], f1)
+        assert out["accuracy"] == pytest.approx(metrics.accuracy_score(data.y, predicted))
+
+    def test_file_is_json_a_damaged_one_reads_as_none(self, finished_run, tmp_path: Path) -> None:
+        _, run = finished_run
+        json.loads((run / "report.json").read_text())
+        (tmp_path / "report.json").write_text('{"format": 1, "outp')
+        assert read_report(tmp_path) is None
+
+
+class TestReportParts:
+    """The report's pieces against sklearn, on arrays."""
+
+    def test_classification_names_and_confused_pairs(self) -> None:
+        true = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+        pred = np.array([0, 1, 1, 1, 1, 2, 0, 2, 2])
+        out = classification_report(true, pred, ["cat", "dog", "owl"], 3)
+        assert out["classes"] == ["cat", "dog", "owl"]
+        assert out["matrix"] == metrics.confusion_matrix(true, pred).tolist()
+        assert out["confused"][0] == {"true": "cat", "predicted": "dog", "count": 2}
+        assert out["confused"][1] == {"true": "owl", "predicted": "cat", "count": 1}
+        assert out["macro"]["f1"] == pytest.approx(metrics.f1_score(true, pred, average="macro"))
+        assert out["weighted"]["recall"] == pytest.approx(metrics.recall_score(true, pred, average="weighted"))
+
+    def test_regression_against_sklearn(self) -> None:
+        rng = np.random.default_rng(0)
+        y = rng.normal(size=(300, 1))
+        p = y + rng.normal(scale=0.3, size=(300, 1))
+        out = regression_report(y, p)
+        assert out["mae"] == pytest.approx(metrics.mean_absolute_error(y, p))
+        assert out["rmse"] == pytest.approx(np.sqrt(metrics.mean_squared_error(y, p)))
+        assert out["r2"] == pytest.approx(metrics.r2_score(y, p))
+        assert sum(out["residuals"]["counts"]) == 300 and len(out["scatter"]["actual"]) == 300
+
+    def test_one_report_per_output_and_written_atomically(self, tmp_path: Path) -> None:
+        import keras
+
+        inp = keras.Input((4,))
+        h = keras.layers.Dense(8, activation="relu")(inp)
+        model = keras.Model(inp, [keras.layers.Dense(3, activation="softmax", name="label")(h),
+                                  keras.layers.Dense(1, name="score")(h)])  # fmt: skip
+        cfg = load_config(ROOT / "sample_configs" / "two_inputs.yaml", [])
+        x = np.random.default_rng(1).normal(size=(40, 4)).astype("float32")
+        y = {"label": np.arange(40) % 3, "score": np.linspace(0, 1, 40)}
+        report = build_report(model, cfg, x=x, y=y, classes={"label": ["a", "b", "c"]})
+        kinds = {o["name"]: o["kind"] for o in report["outputs"]}
+        assert kinds == {"label": "classification", "score": "regression"}
+        assert report["outputs"][0]["classes"] == ["a", "b", "c"] and sum(map(sum, report["outputs"][0]["matrix"])) == 40
+        write_report(tmp_path, report)
+        assert read_report(tmp_path) == json.loads(json.dumps(report))
+        assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
