@@ -22,6 +22,7 @@ from textual.widgets import Button, Select
 
 from engine.data import KERAS_DATASETS, SKLEARN_DATASETS, SYNTHETIC
 from tui.screens.base import KwbScreen
+from tui.widgets.data_pictures import DataPictures
 from tui.widgets.data_preview import DataPreview
 from tui.widgets.data_tree import DatasetTree
 from tui.widgets.footer import KeyFooter
@@ -163,16 +164,19 @@ class DataScreen(KwbScreen):
     """Where the data comes from, and what it looks like."""
 
     BINDINGS = [Binding("v", "preview", "Preview")]
-    """v loads the data and shows its shapes, class balance and a few samples."""
+    """v loads the data and shows a picture of it (``DataPictures``), its shapes, class balance and a few samples."""
 
     class PreviewReady(Message):
-        """The preview worker finished: ``info`` from ``engine.data.preview``, or ``error``, for the ``data`` section it loaded."""
+        """The preview worker finished: ``info`` from ``engine.data.preview`` and ``sample`` from
+        ``engine.data.samples.draw_sample`` (for the picture), or ``error``, for the ``data`` section it loaded."""
 
-        def __init__(self, data: dict[str, Any], info: dict[str, Any] | None, error: str | None = None) -> None:
+        def __init__(self, data: dict[str, Any], info: dict[str, Any] | None, error: str | None = None,
+                     sample: Any = None) -> None:  # fmt: skip
             super().__init__()
             self.data = data
             self.info = info
             self.error = error
+            self.sample = sample
 
     class TreeReady(Message):
         """The HDF5 layout of ``path`` (``entries``), or why it could not be read (``error``)."""
@@ -192,6 +196,7 @@ class DataScreen(KwbScreen):
             with Vertical(id="data-right"):
                 yield DatasetTree("HDF5 file", id="h5-tree")
                 with VerticalScroll(id="preview-scroll"):
+                    yield DataPictures(id="pictures")
                     yield DataPreview(id="preview")
         yield KeyFooter()
 
@@ -210,6 +215,7 @@ class DataScreen(KwbScreen):
             self.workers.cancel_group(self, "preview")
             view = self.query_one(DataPreview)
             view.busy, view.error, view.info = False, None, None
+            self.query_one(DataPictures).sample = None
         self._refresh_tree()
 
     @property
@@ -234,6 +240,7 @@ class DataScreen(KwbScreen):
 
     def action_preview(self) -> None:
         self.query_one(DataPreview).busy = True
+        self.query_one(DataPictures).sample = None
         trial = self.workspace.copy()
         trial["model"] = _placeholder_model(trial.get("data") or {})
         for section in ("compile", "callbacks"):  # they name the real model's outputs and metrics
@@ -246,6 +253,7 @@ class DataScreen(KwbScreen):
         from engine.config_io import parse_config
         from engine.errors import ConfigError
         from engine.data import load_data, preview
+        from engine.data.samples import draw_sample
         from engine.errors import UserError
 
         data = _data(raw)
@@ -253,12 +261,13 @@ class DataScreen(KwbScreen):
             cfg = parse_config(raw, source="data", base_dir=config_path.parent if config_path else None)
             bundle = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
             info = preview(bundle)
+            sample = draw_sample(bundle, seed=cfg.seed or 0)
         except (UserError, ConfigError) as exc:
             self.post_message(self.PreviewReady(data, None, str(exc)))
         except Exception as exc:  # a bug or an unexpected file: show it rather than die
             self.post_message(self.PreviewReady(data, None, f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(self.PreviewReady(data, info))
+            self.post_message(self.PreviewReady(data, info, sample=sample))
 
     def on_data_screen_preview_ready(self, message: "DataScreen.PreviewReady") -> None:
         if message.data != self._shown_data:
@@ -268,6 +277,8 @@ class DataScreen(KwbScreen):
         view.error = message.error
         if message.info is not None:
             view.info = message.info
+        self.query_one(DataPictures).sample = message.sample
+        self.query_one("#preview-scroll").scroll_home(animate=False)
 
     # ------------------------------------------------------------ HDF5 tree
     def _refresh_tree(self) -> None:

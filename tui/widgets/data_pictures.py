@@ -1,0 +1,196 @@
+"""``DataPictures``: a picture of the data on the Data screen — a scatter, histograms and class bars, or images.
+
+What is drawn follows ``engine.data.samples.PictureKind``: two features give a scatter
+coloured by class (a regression target: by fifths of its range); other tables a histogram
+per feature (as many as fit) and the class balance; images a grid of samples with their
+labels in half blocks (``tui.widgets.picture_render``). A regression target adds a
+histogram of y. The picture is laid out for the widget's size (the visible part of the
+preview pane) and cached per sample and size, so scrolling and refreshes cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.widgets import picture_render as draw
+
+if TYPE_CHECKING:
+    from engine.data.samples import DataSample
+
+__all__ = ["DataPictures", "render_pictures"]
+
+PANEL_WIDTH = 16
+"""Cells of one feature histogram (its bins)."""
+PANEL_BARS = 3
+"""Lines of one feature histogram's bars (a panel adds its name and its range)."""
+
+
+def _count(sample: "DataSample") -> str:
+    """How many samples the picture shows: "1400", or "2000 of 14000" for a sample of more."""
+    n = len(sample.x)
+    return f"{n}" if n >= sample.total else f"{n} of {sample.total}"
+
+
+def _heading(text: str) -> Text:
+    return Text(text, style="bold", no_wrap=True, overflow="ellipsis")
+
+
+def _feature_panels(x: np.ndarray, width: int, height: int, prefix: str) -> list[Text]:
+    """Small multiples: one histogram per feature, as many as fit ``width`` × ``height``."""
+    features = x.shape[1]
+    across = max(1, (width + 1) // (PANEL_WIDTH + 1))
+    cols = min(PANEL_WIDTH, width) if across == 1 else PANEL_WIDTH
+    down = max(0, height // (PANEL_BARS + 2))
+    if features > across * down:
+        down = max(0, (height - 1) // (PANEL_BARS + 2))  # a line for the note of how many are shown
+    shown = min(features, across * down)
+    lines: list[Text] = []
+    for top in range(0, shown, across):
+        panels = []
+        for f in range(top, min(top + across, shown)):
+            col = x[:, f].astype("float64")
+            finite = col[np.isfinite(col)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+            name = Text(f"{prefix}{f}"[:cols], style="bold", no_wrap=True)
+            panels.append([name, *draw.histogram(col, cols, PANEL_BARS), draw.axis_line(lo, hi, cols)])
+        for row in zip(*panels):
+            line = Text(no_wrap=True, overflow="crop")
+            for i, part in enumerate(row):
+                line.append_text(part)
+                line.append(" " * (cols - part.cell_len + (1 if i < len(row) - 1 else 0)))
+            lines.append(line)
+    if shown < features:
+        lines.append(Text(f"{shown} of {features} features shown", style="dim"))
+    return lines
+
+
+def _y_histogram(sample: "DataSample", width: int, height: int) -> list[Text]:
+    """A histogram of the regression target: heading, bars, range."""
+    name = sample.output_name or "y"
+    bars = max(2, min(10, height - 2))
+    lo, hi = float(np.nanmin(sample.y)), float(np.nanmax(sample.y))
+    return [_heading(f"histogram of {name} ({len(sample.y)} samples)"),
+            *draw.histogram(sample.y, width, bars, "cyan"), draw.axis_line(lo, hi, width)]  # fmt: skip
+
+
+def _balance(sample: "DataSample", width: int, rows: int) -> list[Text]:
+    if not sample.balance or rows < 2:
+        return []
+    return [_heading("class balance (train)"), *draw.balance_bars(sample.balance, width, rows - 1)]
+
+
+def _points(sample: "DataSample", width: int, height: int) -> list[Text]:
+    """A scatter of the two features, coloured by class (regression: by fifths of y), with its legend."""
+    if sample.task == "classification":
+        groups, names = sample.y, sample.class_names
+        title = "x1 against x0 by class"
+    else:
+        groups, names = draw.quantile_groups(sample.y)
+        title = f"x1 against x0 by {sample.output_name or 'y'}"
+    lines = [_heading(f"{title} ({_count(sample)})")]
+    plot_h = height - 2
+    if sample.task == "regression" and height >= 18:
+        plot_h = height - 2 - height // 3
+    if plot_h >= 5 and width >= 20:
+        try:
+            drawing = draw.scatter(np.asarray(sample.x, dtype="float64"), np.asarray(groups), width, plot_h)
+            lines += Text.from_ansi(drawing, no_wrap=True).split("\n")[:plot_h]
+        except Exception as exc:  # a plotting bug must never take the app down
+            lines.append(Text(f"cannot draw this plot: {exc!r}", style="red"))
+    lines.append(draw.legend(names, width))
+    if sample.task == "regression" and height - len(lines) >= 4:
+        lines += _y_histogram(sample, width, height - len(lines))
+    return lines
+
+
+def _features(sample: "DataSample", width: int, height: int) -> list[Text]:
+    """Histograms of the features, then the class balance or the target's histogram."""
+    prefix = f"{sample.input_name}[" if sample.input_name else "x"
+    lines = [_heading(f"features ({_count(sample)} samples)")]
+    if sample.task == "classification":
+        below = min(len(sample.balance), 6) + 1 if sample.balance else 0
+    else:
+        below = max(4, height // 3)
+    lines += _feature_panels(sample.x, width, height - 1 - below, prefix)
+    if sample.task == "classification":
+        lines += _balance(sample, width, height - len(lines))
+    elif height - len(lines) >= 4:
+        lines += _y_histogram(sample, width, height - len(lines))
+    return lines
+
+
+def _images(sample: "DataSample", width: int, height: int) -> list[Text]:
+    """A grid of images, each with its label (class name or target value) under it."""
+    images = draw.to_unit(sample.x)
+    h, w = images.shape[1:3]
+    cols, rows, across, down = draw.fit_tiles(len(images), (h, w), width, height - 1)
+    shown = min(len(images), across * down)
+    lines = [_heading(f"{shown} of {sample.total} training images ({h}×{w})")]
+    for top in range(0, shown, across):
+        tiles = [draw.half_block(images[i], cols, rows) for i in range(top, min(top + across, shown))]
+        labels = [Text(sample.label(i)[:cols], style="cyan", no_wrap=True) for i in range(top, top + len(tiles))]
+        for row in [*zip(*tiles), labels]:
+            line = Text(no_wrap=True, overflow="crop")
+            for part in row:
+                line.append_text(part)
+                line.append(" " * (cols - part.cell_len + 1))
+            lines.append(line)
+    return lines
+
+
+def render_pictures(sample: "DataSample", width: int, height: int) -> Text:
+    """The picture of ``sample`` laid out in ``width`` × ``height`` cells (never more lines than ``height``)."""
+    from engine.data.samples import PictureKind
+
+    if width < 12 or height < 4:
+        return Text("")
+    draw_kind = {PictureKind.POINTS: _points, PictureKind.FEATURES: _features, PictureKind.IMAGES: _images}
+    lines = draw_kind[sample.kind](sample, width, height)
+    out = Text("\n", no_wrap=True, overflow="crop").join(lines[:height])
+    out.no_wrap, out.overflow = True, "crop"
+    return out
+
+
+class DataPictures(Widget):
+    """The picture of the latest data sample; set ``sample`` (None hides it)."""
+
+    DEFAULT_CSS = """
+    DataPictures { height: auto; margin-bottom: 1; }
+    """
+
+    sample: reactive[Any] = reactive(None, layout=True)
+    """An ``engine.data.samples.DataSample``, or None while there is none."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._key: tuple | None = None
+        self._drawing = Text("")
+
+    def watch_sample(self, sample: Any) -> None:
+        self.display = sample is not None
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The visible height of the pane it sits in, so the whole picture shows without scrolling."""
+        parent = self.parent
+        visible = parent.scrollable_content_region.height if isinstance(parent, Widget) else container.height
+        return max(4, visible - 1) if self.sample is not None else 0
+
+    def render(self) -> Text:
+        width, height = self.content_size
+        key = (id(self.sample), width, height)
+        if key != self._key:
+            self._key = key
+            if self.sample is None:
+                self._drawing = Text("")
+            else:
+                try:
+                    self._drawing = render_pictures(self.sample, width, height)
+                except Exception as exc:  # a drawing bug must never take the app down
+                    self._drawing = Text(f"cannot draw the data: {exc!r}", style="red")
+        return self._drawing
