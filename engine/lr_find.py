@@ -7,10 +7,10 @@ passes ``diverge`` times its minimum (or turns NaN). Nothing is written: no run 
 and a ``model.path`` file is only read; the copy is dropped afterwards.
 
 The suggestion is fastai's "valley" rule (:func:`valley`): the learning rate a little past
-the start of the longest stretch where the smoothed loss keeps falling. fastai made it the
-default after comparing rules on many tasks (fastai#3377: it did best of the rules tried,
-the steepest-gradient point did worst); Lightning#1767 calls the steepest-gradient rule naive
-because one noisy step decides it. :func:`steepest` and the minimum/10 rule are reported
+the start of the longest stretch where the smoothed loss keeps falling. fastai made it its
+default (fastai#3377) after trying the rules across tasks, replacing the steepest-gradient
+point; Lightning#1767 calls the steepest-gradient rule naive because a spike early in the
+sweep can decide it. :func:`steepest` and the minimum/10 rule are reported
 beside it for comparison.
 
 Who owns what: this module runs the test and picks the suggestion, training one batch at a
