@@ -6,7 +6,7 @@ cluster before it loads anything.
 Joining is done in two steps, because TensorFlow's own join blocks inside C++ with the
 interpreter lock held: no Python signal handler runs there, so Ctrl-C and SIGTERM would
 be lost and a missing peer would hang the process silently. First ``wait_for_peers``
-holds this worker's port and waits, in Python, until every other worker's port answers,
+(holding a non-chief worker's port meanwhile) waits, in Python, until every other worker's port answers,
 saying whom it waits for and giving up after ``runtime.worker_timeout`` seconds; only then
 is ``MultiWorkerMirroredStrategy`` built, with SIGINT and SIGTERM at their default
 (the process ends, as a shell sees it, with 130 or 143; nothing is written yet), and our
@@ -224,8 +224,9 @@ def _hold_port(cluster: Cluster) -> socket.socket | None:
 def wait_for_peers(cluster: Cluster, timeout: float, say: Callable[[str], None], every: float = 10.0) -> None:
     """Wait until every other worker's port answers, saying whom we wait for; UserError after ``timeout`` s.
 
-    This worker's own port answers meanwhile (a placeholder socket, closed before TensorFlow
-    binds it), so workers started in any order find each other. The wait is plain Python:
+    A non-chief worker's own port answers meanwhile (a placeholder socket, closed before
+    TensorFlow binds it), so the chief sees it, goes on, and opens its real port, which the
+    others wait for: workers started in any order find each other. The wait is plain Python:
     Ctrl-C raises ``KeyboardInterrupt`` here, and SIGTERM ends the process.
 
     Args:
@@ -235,7 +236,9 @@ def wait_for_peers(cluster: Cluster, timeout: float, say: Callable[[str], None],
         every: seconds between repeated lines. Defaults to 10.0.
     """
     others = [(i, w) for i, w in enumerate(cluster.workers) if i != cluster.index]
-    held = _hold_port(cluster)
+    # Only the other workers hold their port: the chief's answers only once it is TensorFlow's own,
+    # so a worker never connects to a placeholder (gRPC would back off for many seconds).
+    held = None if cluster.is_chief else _hold_port(cluster)
     saved = _exit_on_terminate()
     try:
         start = time.monotonic()
@@ -295,29 +298,44 @@ def _exit_on_terminate() -> dict[int, Any]:
     return {sig: h if h is not None else signal.SIG_DFL for sig, h in saved.items()}
 
 
+_CUT_OFF = ("Connection reset by peer", "Socket closed", "Connection refused", "failed to connect", "Broken pipe")
+"""How TensorFlow words a peer gone in the middle of a collective, before any heartbeat is missed."""
+
+
 def lost_workers(text: str) -> str | None:
     """Which workers a TensorFlow error says were lost, as "worker 1 (10.0.0.6:23456)"; None if it names none.
 
     TensorFlow's coordination service reports a worker that stopped sending heartbeats as
-    "The following tasks are unhealthy …" followed by ``/job:worker/replica:0/task:N``.
+    "The following tasks are unhealthy …" followed by ``/job:worker/replica:0/task:N``; a
+    worker killed in the middle of an all-reduce shows first as "Collective ops is aborted by:
+    … Connection reset by peer", naming no one: then the other workers are named (with two
+    workers, that is the one).
     """
     import re
 
-    if "unhealthy" not in text and "heartbeat" not in text:
+    workers, chiefs, me = _tf_config_workers()
+    if "unhealthy" in text or "heartbeat" in text:
+        tail = text.split("unhealthy", 1)[1] if "unhealthy" in text else text
+        tasks = dict.fromkeys(re.findall(r"/job:(worker|chief)/replica:\d+/task:(\d+)", tail))
+        indices = [int(task) + (chiefs if job == "worker" else 0) for job, task in tasks]
+    elif "Collective ops is aborted" in text and any(cut in text for cut in _CUT_OFF):
+        indices = [i for i in range(len(workers)) if i != me]
+    else:
         return None
-    tail = text.split("unhealthy", 1)[1] if "unhealthy" in text else text
-    tasks = dict.fromkeys(re.findall(r"/job:(worker|chief)/replica:\d+/task:(\d+)", tail))
-    if not tasks:
+    if not indices:
         return None
+    names = [f"worker {i}" + (f" ({workers[i]})" if i < len(workers) else "") for i in indices]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def _tf_config_workers() -> tuple[list[str], int, int | None]:
+    """From TF_CONFIG: every worker's address (chief first), how many chiefs, and this process's index."""
     try:
         doc = json.loads(os.environ.get("TF_CONFIG") or "{}")
         chiefs = list(doc["cluster"].get("chief", []))
         workers = chiefs + list(doc["cluster"].get("worker", []))
+        task = doc.get("task", {})
+        me = int(task["index"]) + (len(chiefs) if task.get("type") == "worker" else 0)
     except (ValueError, KeyError, TypeError, AttributeError):
-        chiefs, workers = [], []
-    names = []
-    for job, task in tasks:
-        index = int(task) + (len(chiefs) if job == "worker" else 0)
-        where = f" ({workers[index]})" if index < len(workers) else ""
-        names.append(f"worker {index}{where}")
-    return " and ".join(names)
+        return [], 0, None
+    return workers, len(chiefs), me

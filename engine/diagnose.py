@@ -65,6 +65,7 @@ def explain(exc: BaseException, model: Any = None) -> Diagnosis:
     from engine.cluster import lost_workers  # light: stdlib and engine.errors
 
     if lost := lost_workers(text):
+        lost = f"a worker ({lost})" if lost.startswith("one of ") else lost
         return Diagnosis(
             f"lost {lost}: it stopped answering (crashed, killed or cut off), and a multi_worker run cannot go on without it",
             "start the run again on every worker (a multi_worker run cannot be resumed)",

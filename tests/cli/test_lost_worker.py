@@ -132,32 +132,32 @@ class TestChiefWithoutPeers:
 class TestWaitAndNames:
     """The pieces without TensorFlow: waiting for peers' ports, and naming a lost worker from TensorFlow's message."""
 
-    def test_waits_until_the_peer_answers_and_holds_its_own_port(self) -> None:
+    def test_a_worker_waits_for_the_chief_and_holds_its_own_port(self) -> None:
         import socket
         import threading
 
         from engine.cluster import Cluster, wait_for_peers
 
         ports = free_ports(2)
-        cluster = Cluster((f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"), 0)
+        cluster = Cluster((f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"), 1)  # worker 1 waits for the chief
         said: list[str] = []
         own_port_answered: list[bool] = []
 
-        def peer_starts_late() -> None:
+        def chief_starts_late() -> None:
             time.sleep(0.6)
-            own_port_answered.append(socket.create_connection(("127.0.0.1", ports[0]), timeout=1) is not None)
-            with socket.socket() as peer:
-                peer.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                peer.bind(("127.0.0.1", ports[1]))
-                peer.listen()
+            own_port_answered.append(socket.create_connection(("127.0.0.1", ports[1]), timeout=1) is not None)
+            with socket.socket() as chief:
+                chief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                chief.bind(("127.0.0.1", ports[0]))
+                chief.listen()
                 time.sleep(1.5)
 
-        thread = threading.Thread(target=peer_starts_late)
+        thread = threading.Thread(target=chief_starts_late)
         thread.start()
         wait_for_peers(cluster, timeout=10, say=said.append, every=0.2)
         thread.join()
-        assert own_port_answered == [True]  # while waiting, this worker's port answers the others
-        assert said and said[0] == f"waiting for worker 1 at 127.0.0.1:{ports[1]} (0s of 10s; Ctrl-C to give up)"
+        assert own_port_answered == [True]  # while waiting, a worker's port answers the chief
+        assert said and said[0] == f"waiting for worker 0 at 127.0.0.1:{ports[0]} (0s of 10s; Ctrl-C to give up)"
 
     def test_gives_up_after_the_timeout_naming_whom_it_waited_for(self) -> None:
         from engine.cluster import Cluster, wait_for_peers
@@ -183,3 +183,7 @@ class TestWaitAndNames:
         assert lost_workers(text) == "worker 1 (10.0.0.6:2)"
         assert explain(RuntimeError(text)).cause.startswith("lost worker 1 (10.0.0.6:2): it stopped answering")
         assert lost_workers("Incompatible shapes: [32,2] vs. [32]") is None
+        reset = "{{function_node x}} Collective ops is aborted by: recvmsg:Connection reset by peer [Op:CollectiveReduceV2]"
+        assert lost_workers(reset) == "worker 1 (10.0.0.6:2)"  # the only other worker
+        monkeypatch.setenv("TF_CONFIG", tf_config_for(["a:1", "b:2", "c:3"], 1))
+        assert lost_workers(reset) == "one of worker 0 (a:1), worker 2 (c:3)"
