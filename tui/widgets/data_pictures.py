@@ -152,6 +152,8 @@ def render_pictures(sample: "DataSample", width: int, height: int) -> Text:
         return Text("")
     draw_kind = {PictureKind.POINTS: _points, PictureKind.FEATURES: _features, PictureKind.IMAGES: _images}
     lines = draw_kind[sample.kind](sample, width, height)
+    for line in lines:
+        line.truncate(width, overflow="ellipsis")
     out = Text("\n", no_wrap=True, overflow="crop").join(lines[:height])
     out.no_wrap, out.overflow = True, "crop"
     return out

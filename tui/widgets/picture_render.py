@@ -83,7 +83,7 @@ def half_block(image: np.ndarray, cols: int, rows: int) -> list[Text]:
     return lines
 
 
-def fit_tiles(count: int, shape: tuple[int, int], width: int, height: int, want: int = 6) -> tuple[int, int, int, int]:
+def fit_tiles(count: int, shape: tuple[int, int], width: int, height: int, want: int = 8) -> tuple[int, int, int, int]:
     """The largest image tiles that show at least ``want`` of ``count`` images (or all of them) in
     ``width`` × ``height`` cells, never wider than twice the image: (tile columns, image lines, tiles across, tiles down).
 
