@@ -76,6 +76,7 @@ class RunsScreen(KwbScreen):
         Binding("x", "scatter", "Scatter"),
         Binding("b", "back", "Back", show=False),
         Binding("E", "edit_config", "Edit config"),
+        Binding("e", "report", "Report", show=False),
         Binding("R", "reload", "Reload"),
         Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
         *Dashboard.CHART_BINDINGS,  # S, Y, z, arrows: a run's dashboard and the overlay read like the Train screen's (issue 15)
@@ -440,6 +441,14 @@ class RunsScreen(KwbScreen):
     def _to_table(self) -> None:
         self._show("run-table")
         self.query_one(DataTable).focus()
+
+    def action_report(self) -> None:
+        """The highlighted run's evaluation report (report.json), as a dialog."""
+        row = self._current()
+        if row is not None:
+            from tui.screens.report import ReportScreen, load_report
+
+            self.app.push_screen(ReportScreen(load_report(row.info.path), row.id))
 
     def action_edit_config(self) -> None:
         """Load the run's resolved config into the builder, to change it and run again."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +16,9 @@ from tui.widgets.footer import KeyFooter
 from tui.widgets.nav import NavBar
 from tui.widgets.train_settings import TrainSettings
 
+if TYPE_CHECKING:
+    from tui.app import KwbApp
+
 __all__ = ["TrainScreen"]
 
 
@@ -26,6 +30,7 @@ class TrainScreen(KwbScreen):
 
     BINDINGS = [
         Binding("o", "toggle_settings", "Settings"),
+        Binding("e", "report", "Report", show=False),
         Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
         *Dashboard.CHART_BINDINGS,
     ]
@@ -77,6 +82,17 @@ class TrainScreen(KwbScreen):
 
     def action_focus_chart(self, step: int) -> None:
         self.query_one(Dashboard).focus_chart(step)
+
+    def action_report(self) -> None:
+        """The evaluation report of the run on the dashboard (written when it ended), as a dialog."""
+        from tui.screens.report import ReportScreen, load_report
+
+        dash = cast("KwbApp", self.app).dash
+        run_dir = dash.run_dir
+        if run_dir is None or dash.active:
+            self.notify("the report is written when a run ends", title="no report yet", severity="warning")
+            return
+        self.app.push_screen(ReportScreen(load_report(run_dir), Path(run_dir).name))
 
     def back_within(self) -> Callable[[], None] | None:
         """The settings go back to the dashboard; a zoomed chart goes back to the layout."""
