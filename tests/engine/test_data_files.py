@@ -133,12 +133,16 @@ class TestCsv:
         r = load_data(cfg(source="csv", path=str(tmp_path / "f.csv"), validation_split=0))
         assert r.task == "regression" and r.y_train.dtype == np.float32
 
-    def test_csv_non_numeric_feature_column(self, tmp_path):
+    def test_csv_text_feature_column_is_a_string_input(self, tmp_path):
+        # A text column is no longer refused: it becomes its own string input, by column name
+        # (the model turns it into a one-hot lookup; tests/engine/test_preprocessing_in_model.py).
         path = tmp_path / "s.csv"
         path.write_text("height,colour,y\n1.0,2,0\n2.0,red,1\n")
-        with pytest.raises(DataError) as e:
-            load_data(cfg(source="csv", path=str(path)))
-        assert error_text(e) == f"error in {path}:\n  data.features: column 'colour' is not numeric: line 3 holds 'red'"
+        bundle = load_data(cfg(source="csv", path=str(path)))
+        assert sorted(bundle.x_train) == ["colour", "height"]
+        colour = np.asarray(bundle.x_train["colour"]).reshape(-1)
+        assert sorted(v.decode() if isinstance(v, bytes) else v for v in colour) == ["2", "red"]
+        assert np.asarray(bundle.x_train["height"]).dtype.kind == "f"
 
     def test_csv_unknown_target_column_and_ragged_row(self, tmp_path):
         path = tmp_path / "t.csv"
