@@ -13,7 +13,14 @@ from engine.data.named import each
 # ================================================================ preview
 def _flat(a: Any, limit: int) -> tuple[list[Any], bool]:
     v = np.asarray(a).reshape(-1)
-    return [x.item() for x in v[:limit]], v.size > limit
+    return [_plain(x) for x in v[:limit]], v.size > limit
+
+
+def _plain(x: Any) -> Any:
+    """A numpy scalar as a Python value; a text cell (bytes from a string tensor) as str."""
+    if isinstance(x, bytes):
+        return x.decode("utf-8", "replace")
+    return x.item() if hasattr(x, "item") else x
 
 
 def preview(bundle: DataBundle, n: int = 5) -> dict:
@@ -23,8 +30,8 @@ def preview(bundle: DataBundle, n: int = 5) -> dict:
     range, samples) and its labels or file names (class balance). Named inputs or
     outputs (dicts of arrays) are described one array at a time (``_named_preview``).
     """
-    if bundle.input_names or bundle.output_names:
-        return _named_preview(bundle, n)
+    if bundle.input_names or bundle.output_names or isinstance(bundle.x_train, dict):
+        return _named_preview(bundle, n)  # a CSV with text columns is read one column per input
     names = bundle.class_names
 
     def label_of(y: Any) -> Any:

@@ -144,6 +144,17 @@ class TestCsv:
         assert sorted(v.decode() if isinstance(v, bytes) else v for v in colour) == ["2", "red"]
         assert np.asarray(bundle.x_train["height"]).dtype.kind == "f"
 
+    def test_csv_text_column_preview_names_each_column(self, tmp_path):
+        # The Data screen's preview of such a file: one entry per column, text cells as str.
+        from engine.data.summary import preview
+
+        path = tmp_path / "c.csv"
+        path.write_text("height,city,y\n" + "".join(f"{i / 10},{'paris' if i % 2 else 'rome'},{i % 2}\n" for i in range(10)))
+        p = preview(load_data(cfg(source="csv", path=str(path))))
+        assert set(p["inputs"]) == {"height", "city"}
+        assert {s["x"]["city"][0] for s in p["samples"]} <= {"paris", "rome"}
+        assert p["inputs"]["city"]["range"] is None and p["inputs"]["height"]["range"] is not None
+
     def test_csv_unknown_target_column_and_ragged_row(self, tmp_path):
         path = tmp_path / "t.csv"
         path.write_text("a,b,species\n1,2,0\n3,4,1\n")
