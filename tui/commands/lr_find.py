@@ -9,7 +9,6 @@ else is written: no run directory.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import sys
@@ -148,27 +147,7 @@ def _print_result(result: Any, suggestion: float | None, config: Path, old: floa
 
 
 def _plot(result: Any, suggestion: float | None) -> str:
-    """Smoothed loss against learning rate, log x axis, the suggestion as a vertical line."""
-    import plotext
+    """Smoothed loss against learning rate, log x axis, the suggestion as a vertical line (``tui.widgets.lr_find_view``)."""
+    from tui.widgets.lr_find_view import lr_curve
 
-    fig = plotext.figure
-    fig.clear()
-    fig.plot_size(min(100, shutil.get_terminal_size().columns), 20)
-    fig.theme("simple")
-    fig.legend(False)
-    # plotext's own log scale fails on some ranges: plot log10(lr) and label the decades.
-    points = [(math.log10(lr), s) for lr, s in zip(result.lrs, result.smoothed) if math.isfinite(s)]
-    fig.draw(fig.signal([p[0] for p in points], [p[1] for p in points], marker=plotext.marker("braille", pixel=39)))
-    low, high = points[0][0], points[-1][0]
-    if suggestion is not None:
-        ys = [p[1] for p in points]
-        lo, hi = min(ys), max(ys)
-        column = [lo + (hi - lo) * i / 80 for i in range(81)]
-        fig.draw(fig.signal([math.log10(suggestion)] * len(column), column, marker=plotext.marker("braille", pixel=196)))
-    decades = list(range(math.ceil(low), math.floor(high) + 1)) or [low, high]
-    fig.ruler("x").lim(low, high)
-    fig.ruler("x").ticks(decades, [f"1e{d:+d}" if d else "1" for d in decades])
-    mark = f" (red line: suggested {suggestion:.3g})" if suggestion is not None else ""
-    fig.title(f"smoothed loss against learning rate, log scale{mark}")
-    drawing = fig.build().string()
-    return drawing if sys.stdout.isatty() else plotext.uncolorize(drawing)
+    return lr_curve(result, suggestion, min(100, shutil.get_terminal_size().columns), color=sys.stdout.isatty())

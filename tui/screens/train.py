@@ -31,6 +31,7 @@ class TrainScreen(KwbScreen):
     BINDINGS = [
         Binding("o", "toggle_settings", "Settings"),
         Binding("e", "report", "Report", show=False),
+        Binding("f", "lr_find", "LR finder", show=False),
         Binding(Dashboard.NEXT_CHART_KEY, "next_chart", "Next chart"),
         *Dashboard.CHART_BINDINGS,
     ]
@@ -93,6 +94,28 @@ class TrainScreen(KwbScreen):
             self.notify("the report is written when a run ends", title="no report yet", severity="warning")
             return
         self.app.push_screen(ReportScreen(load_report(run_dir), Path(run_dir).name))
+
+    def action_lr_find(self) -> None:
+        """The learning-rate range test on the config being edited; enter in the dialog writes the suggestion into it."""
+        from engine.errors import ConfigError
+        from tui.screens.lr_find import LrFindScreen
+
+        app = cast("KwbApp", self.app)
+        if app.dash.active:
+            self.notify("a run is in progress: the range test runs between runs", severity="warning")
+            return
+        try:
+            cfg = app.workspace.config()
+        except ConfigError as exc:
+            self.notify(str(exc), title="config", severity="error", timeout=8)
+            return
+
+        def apply(value: float | None) -> None:
+            if value is not None:
+                app.workspace.set("compile.optimizer.learning_rate", value)
+                self.notify(f"compile.optimizer.learning_rate: {value:g} (ctrl+s saves it)", title="learning rate")
+
+        app.push_screen(LrFindScreen(cfg), apply)
 
     def back_within(self) -> Callable[[], None] | None:
         """The settings go back to the dashboard; a zoomed chart goes back to the layout."""
