@@ -24,6 +24,7 @@ model:
 """
 SPIRALS = "name: pics\nseed: 3\ndata: {source: synthetic, name: spirals, samples: 400, noise: 0.1, validation_split: 0.2}\n"
 TABLE = "name: pics\nseed: 3\ndata: {source: npz, path: {data}/table.npz, validation_split: 0.2}\n"
+SINE = "name: pics\nseed: 3\ndata: {source: synthetic, name: sine, samples: 300, noise: 0.05, validation_split: 0.2}\n"
 REGRESSION = "name: pics\nseed: 3\ndata: {source: npz, path: {data}/reg.npz, validation_split: 0.2}\n"
 GRAY = "name: pics\nseed: 3\ndata: {source: npz, path: {data}/gray.npz, validation_split: 0.2, scale: pixels}\n"
 RGB = "name: pics\nseed: 3\ndata: {source: npz, path: {data}/rgb.npz, validation_split: 0.2, scale: pixels}\n"
@@ -150,6 +151,15 @@ class TestPicturesInTheApp:
             assert f"{float(sample.y.min()):.3g}" in text and f"{float(sample.y.max()):.3g}" in text
             assert "class balance" not in text
 
+    @pytest.mark.parametrize("size", SIZES)
+    async def test_one_feature_regression_draws_the_curve(self, tmp_path, size) -> None:
+        app = make_app(_write(tmp_path, SINE), warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=size) as pilot:
+            await _show(pilot)
+            text = _picture(app)
+            assert "y against x0 (240)" in text and "histogram of y (240 samples)" in text
+            assert sum(ch in text for ch in "⠁⠂⠄⡀⢀⣿⠛") >= 3 and "features (" not in text
+
     @pytest.mark.parametrize("config", [GRAY, RGB], ids=["gray", "rgb"])
     async def test_image_grid_with_labels(self, tmp_path, config) -> None:
         app = make_app(_write(tmp_path, config), warm_up=False, cursor_blink=False, start_mode="data")
@@ -213,8 +223,8 @@ class TestPictureSnapshots:
     """Each picture at 80×24 and 120×40, reached by pressing v."""
 
     @pytest.mark.parametrize("size", SIZES)
-    @pytest.mark.parametrize("config", [SPIRALS, TABLE, REGRESSION, GRAY, RGB],
-                             ids=["spirals", "table", "regression", "gray", "rgb"])  # fmt: skip
+    @pytest.mark.parametrize("config", [SPIRALS, TABLE, REGRESSION, SINE, GRAY, RGB],
+                             ids=["spirals", "table", "regression", "sine", "gray", "rgb"])  # fmt: skip
     def test_picture(self, snap_compare, tmp_path, size, config) -> None:
         app = make_app(_write(tmp_path, config), warm_up=False, cursor_blink=False, start_mode="data")
         assert snap_compare(app, terminal_size=size, run_before=_show)

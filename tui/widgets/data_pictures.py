@@ -109,8 +109,24 @@ def _points(sample: "DataSample", width: int, height: int) -> list[Text]:
     return lines
 
 
+def _curve(sample: "DataSample", width: int, height: int) -> list[Text]:
+    """One feature and a regression target: y against x (a sine looks like a sine), then the histogram of y."""
+    name = sample.output_name or "y"
+    below = min(12, max(4, height // 3))
+    lines = [_heading(f"{name} against x0 ({_count(sample)})")]
+    points = np.column_stack([np.asarray(sample.x[:, 0], dtype="float64"), np.asarray(sample.y, dtype="float64")])
+    try:
+        drawing = draw.scatter(points, np.zeros(len(points), dtype=int), width, height - 1 - below)
+        lines += Text.from_ansi(drawing, no_wrap=True).split("\n")[: height - 1 - below]
+    except Exception as exc:  # a plotting bug must never take the app down
+        lines.append(Text(f"cannot draw this plot: {exc!r}", style="red"))
+    return lines + _y_histogram(sample, width, height - len(lines))
+
+
 def _features(sample: "DataSample", width: int, height: int) -> list[Text]:
     """Histograms of the features, then the class balance or the target's histogram."""
+    if sample.task == "regression" and sample.x.shape[1] == 1 and height >= 16 and width >= 20:
+        return _curve(sample, width, height)
     prefix = f"{sample.input_name}[" if sample.input_name else "x"
     lines = [_heading(f"features ({_count(sample)} samples)")]
     if sample.task == "classification":
