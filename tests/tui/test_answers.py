@@ -84,3 +84,30 @@ class TestReportView:
     @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
     def test_snapshot(self, snap_compare, runs: Path, size) -> None:
         assert snap_compare(_app(runs), terminal_size=size, press=["e"], run_before=_loaded)
+
+
+class TestLrFindDialog:
+    """f on the Train screen: the range test in a worker, enter writes the suggestion into the config being edited."""
+
+    async def test_f_then_enter_applies_the_suggestion(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from tui.screens.lr_find import LrFindScreen
+
+        monkeypatch.chdir(tmp_path)
+        config = tmp_path / "moons.yaml"
+        config.write_text((SAMPLE.parent / "moons.yaml").read_text().replace("samples: 1500", "samples: 300"))
+        app = make_app(config, warm_up=False, cursor_blink=False, start_mode="train", runs_dir=tmp_path / "runs")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("f")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, LrFindScreen)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            suggestion = dialog.suggestion
+            assert suggestion is not None and 1e-7 <= suggestion <= 1.0
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not isinstance(app.screen, LrFindScreen)
+            assert app.workspace.get("compile.optimizer.learning_rate") == suggestion
+        assert not (tmp_path / "runs").exists()  # nothing trained, nothing written
+        assert "learning_rate: 0.01" in config.read_text()  # unsaved until ctrl+s
