@@ -8,7 +8,9 @@ drawn, never at import time.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from engine.smoothing import debiased_ema
 
@@ -120,6 +122,19 @@ def _mark_axis(drawing: str, marks: Sequence[Mark], x_low: float, x_high: float)
     return "\n".join(lines)
 
 
+@contextmanager
+def unclipped_plotext() -> Iterator[Any]:
+    """plotext, drawing at the size asked for: it clips a plot to the terminal size it read at import,
+    which is wrong for a widget once the terminal has grown (and in tests, at any size but 80×24)."""
+    import plotext
+
+    plotext.terminal.limit(False, False)
+    try:
+        yield plotext
+    finally:
+        plotext.terminal.limit()  # back to plotext's defaults
+
+
 def render_chart(
     series: Sequence[Series],
     width: int,
@@ -140,9 +155,12 @@ def render_chart(
         smoothing: the debiased EMA's weight; the raw curves stay faint behind. Defaults to 0 (off).
         marks: glyphs on the time axis. Defaults to none.
     """
-    import plotext
+    with unclipped_plotext() as plotext:
+        return _render(plotext.figure, series, width, height, log_y, x_limits, smoothing, marks)
 
-    fig = plotext.figure
+
+def _render(fig, series, width, height, log_y, x_limits, smoothing, marks) -> str:
+    """``render_chart``'s drawing on plotext's figure (limits, ticks, the marks)."""
     fig.clear()
     fig.plot_size(width, height)
     fig.theme("simple")

@@ -51,14 +51,10 @@ def _text(value: Any) -> str:
 
 def render_scatter(points: Sequence[Point], width: int, height: int) -> str:
     """plotext's ANSI drawing of ``points`` (setting value, metric value) at ``width`` × ``height`` cells."""
-    import plotext
+    from tui.widgets.chart_render import unclipped_plotext
 
-    # plotext clips a plot to the terminal size it read at import; the widget's size is what counts here.
-    plotext.terminal.limit(False, False)
-    try:
+    with unclipped_plotext() as plotext:
         return _draw(plotext, points, width, height)
-    finally:
-        plotext.terminal.limit()  # back to plotext's defaults
 
 
 def _draw(plotext: Any, points: Sequence[Point], width: int, height: int) -> str:
