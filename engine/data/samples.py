@@ -154,7 +154,9 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
     """
     x, y = bundle.x_train, bundle.y_train
     if x is None and bundle.train_ds is not None:
-        x, y = _first_batches(bundle.train_ds, images)
+        shapes = bundle.input_shape.values() if isinstance(bundle.input_shape, dict) else [bundle.input_shape]
+        pictured = any(is_image_shape(tuple(shape)) for shape in shapes)
+        x, y = _first_batches(bundle.train_ds, images if pictured else rows)
     if x is None or y is None:
         return None
     xa, ya, in_name, out_name = _pick(x, y, bundle)

@@ -50,6 +50,13 @@ class TestKinds:
         assert s.y.dtype.kind == "f" and np.allclose(np.sort(s.y), np.sort(b.y_train.reshape(-1)))
         assert s.label(0) == f"{float(s.y[0]):.3g}"
 
+    def test_streamed_table_reads_rows_from_its_first_batches(self):
+        b = load_data(DataConfig(source="hdf5", path=str(DATA / "signals.h5"), x="train/x", y="train/y", stream=True,
+                                 validation_split=0.2), seed=0, batch_size=32)  # fmt: skip
+        s = draw_sample(b, rows=100)
+        assert s.kind is PictureKind.FEATURES and s.x.shape == (100, 16) and s.total == b.train_samples
+        assert sum(s.balance.values()) == b.train_samples
+
     def test_one_hot_labels_become_indices(self, tmp_path):
         y = np.eye(3, dtype="float32")[np.arange(60) % 3]
         x = np.repeat(np.arange(60, dtype="float32")[:, None], 5, axis=1)  # row i holds i: its label is i % 3
