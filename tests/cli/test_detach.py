@@ -76,7 +76,7 @@ class TestDetachedRun:
 
         # A dead run refuses commands with a reason.
         dead = kwb("control", run.name, "stop", "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
-        assert dead.returncode == 1 and "not running (state: died)" in dead.stderr
+        assert dead.returncode == 1 and "died; nothing to control" in dead.stderr
 
         resumed = kwb("resume", run.name, "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path, timeout=240)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr

@@ -133,16 +133,32 @@ def report_crash(exc: BaseException) -> int:
 
 
 def usable_runs_dir(path: Path, option: str = "--runs-dir") -> Path:
-    """``path`` created if needed and writable, or exit 2 naming it: before TensorFlow loads and anything is written."""
+    """``path`` usable as the runs folder (it exists or can be made, and is writable), or exit 2 naming it, before TensorFlow loads.
+
+    A folder that does not exist yet is made to prove it can be, then removed again at once
+    (the run makes it for real): a command refused later (bad data, a failed one-batch probe)
+    leaves nothing behind.
+    """
     import os
 
+    made = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+        for folder in made:  # deepest first: each rmdir only succeeds on an empty folder
+            _remove_if_empty(folder)
     except OSError as exc:
         bad_input(f"error:\n  {option}: cannot create the runs folder {path}: {(exc.strerror or str(exc)).lower()}")
-    if not os.access(path, os.W_OK | os.X_OK):
+    if not writable:
         bad_input(f"error:\n  {option}: the runs folder {path} is not writable")
     return path
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # it holds a run (or something else): keep it
 
 
 def runs_dir_or_default(opt: Path | None) -> Path:
