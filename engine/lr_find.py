@@ -125,15 +125,19 @@ def _batches(prep: Any) -> Iterator[tuple[Any, Any]]:
         while True:
             items = iter(data.train_ds) if not hasattr(data.train_ds, "__getitem__") else (
                 data.train_ds[i] for i in range(len(data.train_ds)))  # fmt: skip
+            seen = False
             for item in items:
+                seen = True
                 yield item[0], item[1]
+            if not seen:  # an empty stream: no batch to train on (never loop on nothing)
+                return
 
     def take(arrays: Any, idx: Any) -> Any:
         return {k: v[idx] for k, v in arrays.items()} if isinstance(arrays, dict) else arrays[idx]
 
     rows = len(next(iter(data.x_train.values()))) if isinstance(data.x_train, dict) else len(data.x_train)
     rng = np.random.default_rng(cfg.seed)
-    while True:
+    while rows:
         order = rng.permutation(rows) if cfg.fit.shuffle else np.arange(rows)
         for start in range(0, rows, cfg.fit.batch_size):
             idx = order[start : start + cfg.fit.batch_size]
