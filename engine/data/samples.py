@@ -6,8 +6,9 @@ is the model's first layer), each row's class index or target value, the class n
 the class balance over every training label, and which picture suits the data
 (``PictureKind``). In-memory data is sampled at random with a fixed seed, so the same
 config always draws the same picture; streamed data (image folders, streamed HDF5) gives
-its first batches, never the whole stream. Several named inputs: the first image input
-is pictured, else the first input; several outputs: the first.
+its first batches, never the whole stream. Several named inputs (or a CSV's columns): the
+first image input is pictured, else every numeric input side by side as features, named;
+several outputs: the first.
 
 UI-free and cheap to call in a worker thread; iterating a ``tf.data`` stream is the only
 TensorFlow work, and it happens in the caller's thread.
@@ -59,6 +60,8 @@ class DataSample:
     """The pictured output when the targets are named; "" for one output."""
     total: int = 0
     """How many training samples there are (the sample is ``len(x)`` of them)."""
+    feature_names: list[str] = field(default_factory=list)
+    """Each column's name when the inputs are named (a CSV's columns); empty: call them x0, x1, …"""
 
     def label(self, i: int) -> str:
         """Row ``i``'s class name, or its target value as short text."""
@@ -93,13 +96,24 @@ def _values(y: np.ndarray) -> np.ndarray:
     return y.reshape(len(y), -1)[:, 0].astype("float64")
 
 
-def _pick(x: Any, y: Any, bundle: DataBundle) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """One input and one output out of possibly named ones: (x, y, input name, output name)."""
+def _pick(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, str, str, list[str]]:
+    """One input and one output out of possibly named ones: (x, y, input name, output name, feature names).
+
+    Named inputs without an image: the numeric ones side by side, each column named
+    (``size``, or ``meta[0]`` for a wider input); text columns are left out.
+    """
     xs = [(name, np.asarray(a)) for name, a in each(x)]
     ys = [(name, np.asarray(a)) for name, a in each(y)]
-    in_name, xa = next(((n, a) for n, a in xs if is_image_shape(a.shape[1:])), xs[0])
     out_name, ya = ys[0]
-    return xa, ya, in_name, out_name
+    image = next(((n, a) for n, a in xs if is_image_shape(a.shape[1:])), None)
+    if image is not None or len(xs) == 1:
+        in_name, xa = image or xs[0]
+        return xa, ya, in_name, out_name, []
+    numeric = [(n, a.reshape(len(a), -1)) for n, a in xs if np.issubdtype(a.dtype, np.number)]
+    if not numeric:
+        return xs[0][1], ya, xs[0][0], out_name, []
+    names = [n if a.shape[1] == 1 else f"{n}[{i}]" for n, a in numeric for i in range(a.shape[1])]
+    return np.concatenate([a for _, a in numeric], axis=1), ya, "", out_name, names
 
 
 def _first_batches(ds: Any, want: int) -> tuple[Any, Any]:
@@ -159,7 +173,7 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
         x, y = _first_batches(bundle.train_ds, images if pictured else rows)
     if x is None or y is None:
         return None
-    xa, ya, in_name, out_name = _pick(x, y, bundle)
+    xa, ya, in_name, out_name, feature_names = _pick(x, y)
     if not len(xa) or not np.issubdtype(xa.dtype, np.number):
         return None
     kind = PictureKind.IMAGES if is_image_shape(xa.shape[1:]) else PictureKind.FEATURES
@@ -173,7 +187,8 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
         xa, ya = xa[chosen], ya[chosen]
     task, num_classes, names = _class_info(bundle, out_name)
     sample = DataSample(kind, xa, _classes(ya) if task == "classification" else _values(ya), task,
-                        input_name=in_name, output_name=out_name, total=int(bundle.train_samples))  # fmt: skip
+                        input_name=in_name, output_name=out_name, total=int(bundle.train_samples),
+                        feature_names=feature_names)  # fmt: skip
     if task == "classification":
         k = int(num_classes or (int(sample.y.max()) + 1 if len(sample.y) else 0))
         sample.class_names = list(names) if names and len(names) >= k else [str(i) for i in range(k)]

@@ -43,6 +43,14 @@ class TestKinds:
         assert s.class_names == ["x", "y"] and sum(s.balance.values()) == 24
         assert {s.label(i) for i in range(len(s.y))} == {"x", "y"}
 
+    def test_csv_text_column_left_out_numeric_columns_named(self, tmp_path):
+        csv = tmp_path / "homes.csv"
+        csv.write_text("city,size,rooms,price\n" + "".join(f"{'ab'[i % 2]},{i},{i % 4},{i * 1.5}\n" for i in range(20)))
+        b = load_data(DataConfig(source="csv", path=str(csv), target="price", validation_split=0), seed=0)
+        s = draw_sample(b)
+        assert s.kind is PictureKind.POINTS and s.feature_names == ["size", "rooms"] and s.task == "regression"
+        assert np.allclose(s.y, s.x[:, 0] * 1.5)  # each row's own target
+
     def test_regression_targets_are_values(self):
         b = load_data(DataConfig(source="synthetic", name="sine", samples=200), seed=1)
         s = draw_sample(b)

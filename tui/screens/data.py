@@ -168,15 +168,17 @@ class DataScreen(KwbScreen):
 
     class PreviewReady(Message):
         """The preview worker finished: ``info`` from ``engine.data.preview`` and ``sample`` from
-        ``engine.data.samples.draw_sample`` (for the picture), or ``error``, for the ``data`` section it loaded."""
+        ``engine.data.samples.draw_sample`` (for the picture; ``picture_error`` when it could not be drawn),
+        or ``error``, for the ``data`` section it loaded."""
 
         def __init__(self, data: dict[str, Any], info: dict[str, Any] | None, error: str | None = None,
-                     sample: Any = None) -> None:  # fmt: skip
+                     sample: Any = None, picture_error: str | None = None) -> None:  # fmt: skip
             super().__init__()
             self.data = data
             self.info = info
             self.error = error
             self.sample = sample
+            self.picture_error = picture_error
 
     class TreeReady(Message):
         """The HDF5 layout of ``path`` (``entries``), or why it could not be read (``error``)."""
@@ -261,13 +263,16 @@ class DataScreen(KwbScreen):
             cfg = parse_config(raw, source="data", base_dir=config_path.parent if config_path else None)
             bundle = load_data(cfg.data, seed=cfg.seed, batch_size=cfg.fit.batch_size)
             info = preview(bundle)
-            sample = draw_sample(bundle, seed=cfg.seed or 0)
         except (UserError, ConfigError) as exc:
             self.post_message(self.PreviewReady(data, None, str(exc)))
         except Exception as exc:  # a bug or an unexpected file: show it rather than die
             self.post_message(self.PreviewReady(data, None, f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(self.PreviewReady(data, info, sample=sample))
+            try:
+                sample, problem = draw_sample(bundle, seed=cfg.seed or 0), None
+            except Exception as exc:  # a picture that cannot be drawn must not cost the preview
+                sample, problem = None, f"{type(exc).__name__}: {exc}"
+            self.post_message(self.PreviewReady(data, info, sample=sample, picture_error=problem))
 
     def on_data_screen_preview_ready(self, message: "DataScreen.PreviewReady") -> None:
         if message.data != self._shown_data:
@@ -278,6 +283,8 @@ class DataScreen(KwbScreen):
         if message.info is not None:
             view.info = message.info
         self.query_one(DataPictures).sample = message.sample
+        if message.picture_error:
+            self.notify(f"cannot draw the data: {message.picture_error}", severity="warning")
         self.query_one("#preview-scroll").scroll_home(animate=False)
 
     # ------------------------------------------------------------ HDF5 tree

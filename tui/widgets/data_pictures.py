@@ -41,8 +41,16 @@ def _heading(text: str) -> Text:
     return Text(text, style="bold", no_wrap=True, overflow="ellipsis")
 
 
-def _feature_panels(x: np.ndarray, width: int, height: int, prefix: str) -> list[Text]:
+def _feature_name(sample: "DataSample", f: int) -> str:
+    """Column ``f``'s name: the CSV column or named input, else ``x0`` (``image[3]`` for an input's column)."""
+    if f < len(sample.feature_names):
+        return sample.feature_names[f]
+    return f"{sample.input_name}[{f}]" if sample.input_name else f"x{f}"
+
+
+def _feature_panels(sample: "DataSample", width: int, height: int) -> list[Text]:
     """Small multiples: one histogram per feature, as many as fit ``width`` × ``height``."""
+    x = sample.x
     features = x.shape[1]
     across = max(1, (width + 1) // (PANEL_WIDTH + 1))
     cols = min(PANEL_WIDTH, width) if across == 1 else PANEL_WIDTH
@@ -57,7 +65,7 @@ def _feature_panels(x: np.ndarray, width: int, height: int, prefix: str) -> list
             col = x[:, f].astype("float64")
             finite = col[np.isfinite(col)]
             lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-            name = Text(f"{prefix}{f}"[:cols], style="bold", no_wrap=True)
+            name = Text(_feature_name(sample, f)[:cols], style="bold", no_wrap=True)
             panels.append([name, *draw.histogram(col, cols, PANEL_BARS), draw.axis_line(lo, hi, cols)])
         for row in zip(*panels):
             line = Text(no_wrap=True, overflow="crop")
@@ -89,10 +97,10 @@ def _points(sample: "DataSample", width: int, height: int) -> list[Text]:
     """A scatter of the two features, coloured by class (regression: by fifths of y), with its legend."""
     if sample.task == "classification":
         groups, names = sample.y, sample.class_names
-        title = "x1 against x0 by class"
+        title = f"{_feature_name(sample, 1)} against {_feature_name(sample, 0)} by class"
     else:
         groups, names = draw.quantile_groups(sample.y)
-        title = f"x1 against x0 by {sample.output_name or 'y'}"
+        title = f"{_feature_name(sample, 1)} against {_feature_name(sample, 0)} by {sample.output_name or 'y'}"
     lines = [_heading(f"{title} ({_count(sample)})")]
     plot_h = height - 2
     if sample.task == "regression" and height >= 18:
@@ -113,7 +121,7 @@ def _curve(sample: "DataSample", width: int, height: int) -> list[Text]:
     """One feature and a regression target: y against x (a sine looks like a sine), then the histogram of y."""
     name = sample.output_name or "y"
     below = min(12, max(4, height // 3))
-    lines = [_heading(f"{name} against x0 ({_count(sample)})")]
+    lines = [_heading(f"{name} against {_feature_name(sample, 0)} ({_count(sample)})")]
     points = np.column_stack([np.asarray(sample.x[:, 0], dtype="float64"), np.asarray(sample.y, dtype="float64")])
     try:
         drawing = draw.scatter(points, np.zeros(len(points), dtype=int), width, height - 1 - below)
@@ -127,13 +135,12 @@ def _features(sample: "DataSample", width: int, height: int) -> list[Text]:
     """Histograms of the features, then the class balance or the target's histogram."""
     if sample.task == "regression" and sample.x.shape[1] == 1 and height >= 16 and width >= 20:
         return _curve(sample, width, height)
-    prefix = f"{sample.input_name}[" if sample.input_name else "x"
     lines = [_heading(f"features ({_count(sample)} samples)")]
     if sample.task == "classification":
         below = min(len(sample.balance), 6) + 1 if sample.balance else 0
     else:
         below = max(4, height // 3)
-    lines += _feature_panels(sample.x, width, height - 1 - below, prefix)
+    lines += _feature_panels(sample, width, height - 1 - below)
     if sample.task == "classification":
         lines += _balance(sample, width, height - len(lines))
     elif height - len(lines) >= 4:
