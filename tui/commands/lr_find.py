@@ -36,8 +36,8 @@ def lr_find(
 ) -> None:
     """Learning-rate range test: train a throwaway copy of CONFIG's model while the rate rises; suggest one.
 
-    Stops early once the smoothed loss passes 4x its minimum. The suggestion is fastai's
-    "valley" rule. Nothing is written unless --apply, which edits only the learning rate.
+    Stops early once the smoothed loss passes 4x its minimum; the suggestion is fastai's "valley" rule.
+    Nothing is written unless --apply, which edits only the learning rate.
     """
     from engine.errors import USER_ERRORS, UserError
     from engine.lr_find import check_range
