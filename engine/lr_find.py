@@ -21,15 +21,16 @@ and ``--apply`` (a clean YAML edit via ``engine.config_roundtrip``) belong to th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import UserError
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
 
-__all__ = ["LrFindResult", "lr_range_test", "valley", "steepest", "check_range", "BETA", "DIVERGE"]
+__all__ = ["BETA", "DIVERGE", "LrFindResult", "check_range", "lr_range_test", "steepest", "valley"]
 
 BETA = 0.98
 """Smoothing weight of the loss (a debiased moving average), as fastai and Lightning use."""
@@ -81,7 +82,7 @@ def lr_at(step: int, min_lr: float, max_lr: float, steps: int) -> float:
 
 
 def lr_range_test(
-    cfg: "RunConfig",
+    cfg: RunConfig,
     *,
     min_lr: float = 1e-7,
     max_lr: float = 1.0,

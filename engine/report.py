@@ -18,12 +18,13 @@ the matrix is counted directly (``np.add.at``), no scikit-learn needed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["REPORT_FILE", "SCATTER_POINTS", "build_report", "write_report", "read_report", "write_run_report"]
+__all__ = ["REPORT_FILE", "SCATTER_POINTS", "build_report", "read_report", "write_report", "write_run_report"]
 
 REPORT_FILE = "report.json"
 SCATTER_POINTS = 500
@@ -71,7 +72,7 @@ def build_report(
         kind = _kind(cfg, name)
         outputs.append(_describe(name if len(names) > 1 else "", kind, truth[name], preds[name],
                                  classes.get(label) or classes.get(name) or []))  # fmt: skip
-    samples = int(len(next(iter(preds.values())))) if preds else 0
+    samples = len(next(iter(preds.values()))) if preds else 0
     return {"format": FORMAT, "split": split, "samples": samples, "outputs": outputs}
 
 
@@ -186,7 +187,7 @@ def regression_report(y: np.ndarray, p: np.ndarray, name: str = "", bins: int = 
     counts, edges = np.histogram(residual, bins=bins) if n else (np.zeros(0), np.zeros(0))
     keep = np.unique(np.linspace(0, n - 1, min(n, SCATTER_POINTS)).astype(int)) if n else np.zeros(0, dtype=int)
     return {
-        "name": name, "kind": "regression", "samples": int(len(y)),
+        "name": name, "kind": "regression", "samples": len(y),
         "mae": float(np.abs(residual).mean()) if n else None,
         "rmse": float(np.sqrt((residual**2).mean())) if n else None,
         "r2": r2,

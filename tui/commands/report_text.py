@@ -9,7 +9,7 @@ import shutil
 import sys
 from typing import Any
 
-__all__ = ["report_text", "evaluation_report"]
+__all__ = ["evaluation_report", "report_text"]
 
 
 def evaluation_report(rd: Any, model: Any, cfg: Any, data: Any, scores: dict[str, float], as_json: bool, store: bool) -> None:

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-__all__ = ["ReportView", "render_report", "SHADES"]
+__all__ = ["SHADES", "ReportView", "render_report"]
 
 SHADES = ("grey11", "grey23", "dark_blue", "blue3", "blue1", "dodger_blue1")
 """Cell backgrounds from none to all of a true class's samples (the row's share)."""
@@ -53,7 +53,7 @@ def render_report(report: dict[str, Any] | None) -> RenderableType:
 
 def _shade(count: int, row_total: int) -> str:
     share = count / row_total if row_total else 0.0
-    return SHADES[min(len(SHADES) - 1, int(round(share * (len(SHADES) - 1))))] if count else SHADES[0]
+    return SHADES[min(len(SHADES) - 1, round(share * (len(SHADES) - 1)))] if count else SHADES[0]
 
 
 def _classification(out: dict[str, Any], title: str) -> list[RenderableType]:
