@@ -123,7 +123,7 @@ def _read_numpy(path: Path, inputs: dict[str, Any], run_data: Any) -> dict[str, 
             for name in inputs:
                 key = name if name and name in z.files else ("x" if "x" in z.files and not name else keys.get(name))
                 if key not in z.files:
-                    wanted = f"an array named {name!r}" if name else "key 'x'" + (
+                    wanted = f"array for input {name!r}" if name else "key 'x'" + (
                         f" (or the run's data.x {keys[name]!r})" if keys.get(name) not in (None, "x") else "")
                     raise DataError(f"has no {wanted}; its keys are: {', '.join(z.files) or 'none'}", source=str(path))
                 out[name] = _numbers(z[key], path, f"key {key!r}")

@@ -117,7 +117,9 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
 
     An integer ``fit.steps_per_execution`` is used as given. "auto" measures a step on the
     first training batch (``measure_step_s``) and applies ``steps_for``; a multi-worker run
-    (every worker must run the same N) or a failed measurement keeps 1 and says why.
+    (every worker must run the same N), a mirrored run (Keras 3's multi-step loop fails
+    across replicas: "You must feed a value for placeholder tensor …") or a failed
+    measurement keeps 1 and says why.
     """
     from engine.batch_probe import first_batch
 
@@ -126,6 +128,8 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
         choice = StepsChoice(int(fit.steps_per_execution), None, f"{fit.steps_per_execution} steps per execution (fit.steps_per_execution)")
     elif distributed:
         choice = StepsChoice(1, None, "auto: 1 step per execution (a multi-worker run does not calibrate)")
+    elif cfg.runtime.strategy == "mirrored":  # Keras 3.15's multi-step loop feeds no replica id there
+        choice = StepsChoice(1, None, "auto: 1 step per execution (a mirrored run: Keras cannot run several steps per execution across replicas)")
     elif legacy():  # tf-keras keeps N in a variable of its own; compile_model gave it 1
         return StepsChoice(1, None, "auto: 1 step per execution (tf-keras: set fit.steps_per_execution to a number)")
     else:

@@ -86,7 +86,7 @@ class TestGraphRun:
         assert not (tmp_path / "p.csv").exists()
         np.savez(tmp_path / "half.npz", image=rng.random((4, 8, 8, 1)))
         result = kwb("predict", run.name, "half.npz")
-        assert result.code == 2 and "no array for input 'meta' (the file has: image)" in result.err
+        assert result.code == 2 and "has no array for input 'meta'; its keys are: image" in result.err
 
 
 class TestValidateGraph:
