@@ -63,7 +63,9 @@ class TestKerasDatasets:
         monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: fake)
         b = load_data(cfg(source="keras", name="mnist", scale="pixels", test_split=0.5), seed=0)
         assert (b.train_samples, b.val_samples, b.test_samples) == (40, 10, 9)
-        assert b.input_shape == (28, 28) and b.y_train.dtype == np.int32 and b.x_test.max() <= 1.0
+        assert b.input_shape == (28, 28) and b.y_train.dtype == np.int32
+        # pixels stay raw in the bundle: the ÷255 is a Rescaling layer inside the model (engine.preprocessing)
+        assert b.x_test.max() > 1.0 and b.scaling[""].mode == "pixels"
         assert b.class_names == [str(i) for i in range(10)] and b.num_classes == 10
 
     def test_keras_class_name_tables(self):
