@@ -76,10 +76,15 @@ class Runner:
             result = self.engine.train(cfg, sink=sink, control=control, runs_dir=app.runs_dir)
         except Exception as exc:  # a UserError (bad data, bad model) or a bug: show it, keep going
             from engine.diagnose import explain
-            from engine.errors import USER_ERRORS
+            from engine.errors import USER_ERRORS, UserError
 
-            # A UserError is already in the user's words; anything else gets its cause found.
-            message = str(exc) if isinstance(exc, USER_ERRORS) else explain(exc).text
+            # A UserError is already in the user's words (the log adds its own "error: ");
+            # anything else gets its cause found.
+            if isinstance(exc, UserError):
+                message = f"{exc.key}: {exc.message}" if exc.key else exc.message
+                message += f"\n  in {exc.source}" if exc.source else ""
+            else:
+                message = str(exc) if isinstance(exc, USER_ERRORS) else explain(exc).text
             error = ev.Error(message=message, fatal=True, traceback=traceback.format_exc())
             app.post_message(self.Finished(error=error))
             return
