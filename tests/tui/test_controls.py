@@ -47,7 +47,9 @@ class TestControls:
         assert json.loads((run_dir / "status.json").read_text())["state"] == "stopped"
 
     async def test_set_exact_learning_rate_from_the_dialog(self, tmp_path: Path, tiny_config, run_events, wait_for) -> None:
-        app = make_app(tiny_config(), runs_dir=tmp_path / "runs", warm_up=False)
+        # Many epochs: with steps_per_execution auto a tiny epoch is one execution, and the run
+        # must still be going when the typed rate arrives on a loaded machine ("s" ends it).
+        app = make_app(tiny_config(epochs=2000), runs_dir=tmp_path / "runs", warm_up=False)
         async with app.run_test(size=SIZE, message_hook=run_events.hook) as pilot:
             await pilot.press("t")
             await wait_for(pilot, lambda: run_events.seen(ev.Batch) and app.dash.status == "running")
