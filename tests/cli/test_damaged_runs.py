@@ -14,49 +14,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
+from run_damages import DAMAGES, cut_history
 
 from engine.runs import list_runs, read_history, run_info
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _cut_events(run: Path) -> None:
-    data = (run / "events.jsonl").read_bytes()
-    (run / "events.jsonl").write_bytes(data[:-15])  # the last line loses its end (and its newline)
-
-
-def _garbage_events(run: Path) -> None:
-    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
-    lines.insert(len(lines) // 2, b'{"type": "epoch_ended", "epoch": "x\xff\x00 garbage\n')
-    (run / "events.jsonl").write_bytes(b"".join(lines))
-
-
-def _cut_history(run: Path) -> None:
-    text = (run / "history.csv").read_text()
-    (run / "history.csv").write_text(text[: len(text) - 12])
-
-
-def _no_model(run: Path) -> None:
-    (run / "model.keras").unlink()
-    for ckpt in (run / "checkpoints").glob("*.keras"):
-        ckpt.unlink()
-
-
-DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "events-cut": (_cut_events, "events.jsonl ends in a cut-off line"),
-    "events-garbage": (_garbage_events, "events.jsonl line"),
-    "status-missing": (lambda run: (run / "status.json").unlink(), "status.json is missing"),
-    "status-garbage": (lambda run: (run / "status.json").write_bytes(b'{"state": "fini\xff\x00'), "status.json is not valid JSON"),
-    "status-not-object": (lambda run: (run / "status.json").write_text("[1, 2]"), "status.json is not a JSON object"),
-    "history-cut": (_cut_history, "history.csv ends in a cut-off row"),
-    "config-missing": (lambda run: (run / "config.yaml").unlink(), "config.yaml is missing"),
-    "model-missing": (_no_model, "model.keras is missing"),
-}
-"""Each damage: how to do it to a run folder, and what ``damaged`` then says (its start)."""
 
 EXIT_2 = {
     ("resume", "config-missing"): "config.yaml",
@@ -127,7 +93,7 @@ class TestRunInfo:
         import time
 
         run = damaged_copy(finished, tmp_path, "events-cut")
-        _cut_history(run)
+        cut_history(run)
         status = json.loads((run / "status.json").read_text())
         status.update(state="running", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time())
         (run / "status.json").write_text(json.dumps(status))

@@ -9,10 +9,11 @@ The CLI readers on the same damages are in tests/cli/test_damaged_runs.py.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from run_damages import DAMAGES as SHARED_DAMAGES
 from textual.coordinate import Coordinate
 from textual.widgets import ContentSwitcher, DataTable
 
@@ -21,31 +22,10 @@ from tui.factory import make_app
 SIZE = (120, 40)
 
 
-def _cut_events(run: Path) -> None:
-    data = (run / "events.jsonl").read_bytes()
-    (run / "events.jsonl").write_bytes(data[:-15])
-
-
-def _garbage_events(run: Path) -> None:
-    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
-    lines.insert(len(lines) // 2, b'{"type": "epoch_ended", "epoch": "x\xff\x00 garbage\n')
-    (run / "events.jsonl").write_bytes(b"".join(lines))
-
-
-def _cut_history(run: Path) -> None:
-    text = (run / "history.csv").read_text()
-    (run / "history.csv").write_text(text[: len(text) - 12])
-
-
 DAMAGES: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "events-cut": ("controls", _cut_events, "events.jsonl ends in a cut-off line"),
-    "events-garbage": ("controls", _garbage_events, "events.jsonl line"),
-    "status-missing": ("controls", lambda run: (run / "status.json").unlink(), "status.json is missing"),
-    "status-garbage": ("controls", lambda run: (run / "status.json").write_bytes(b'{"state": "\xff\x00'), "status.json is not valid JSON"),
-    "history-cut": ("controls", _cut_history, "history.csv ends in a cut-off row"),
-    "config-missing": ("controls", lambda run: (run / "config.yaml").unlink(), "config.yaml is missing"),
-    "model-missing": ("early", lambda run: None, "model.keras is missing"),  # a finished recording without its model
+    name: ("controls", how, says) for name, (how, says) in SHARED_DAMAGES.items() if name not in ("status-not-object", "model-missing")
 }
+DAMAGES["model-missing"] = ("early", lambda run: None, "model.keras is missing")  # a finished recording without its model
 """Each damage: the recorded run it is done to (fixtures/runs/*-NAME), how, and what the note says."""
 
 
