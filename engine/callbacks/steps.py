@@ -128,7 +128,7 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
         choice = StepsChoice(int(fit.steps_per_execution), None, f"{fit.steps_per_execution} steps per execution (fit.steps_per_execution)")
     elif distributed:
         choice = StepsChoice(1, None, "auto: 1 step per execution (a multi-worker run does not calibrate)")
-    elif cfg.runtime.strategy == "mirrored":  # Keras 3.15's multi-step loop feeds no replica id there
+    elif getattr(getattr(cfg, "runtime", None), "strategy", "default") == "mirrored":  # Keras 3.15's multi-step loop feeds no replica id there
         choice = StepsChoice(1, None, "auto: 1 step per execution (a mirrored run: Keras cannot run several steps per execution across replicas)")
     elif legacy():  # tf-keras keeps N in a variable of its own; compile_model gave it 1
         return StepsChoice(1, None, "auto: 1 step per execution (tf-keras: set fit.steps_per_execution to a number)")
