@@ -35,7 +35,7 @@ class TestKeysInOneWrite:
             await pilot.pause()
             send_together(app, "e", "ctrl+u", "3", "2", "tab", "t", "a", "n", "h", "enter")
             await wait_for(pilot, lambda: layers(app)[0] != {"Dense": {"units": 16, "activation": "relu"}},
-                           timeout=10, what="the edit")
+                           timeout=30, what="the edit")  # a fresh clone reads Keras' signatures first
             assert layers(app)[0] == {"Dense": {"units": 32, "activation": "tanh"}}
             assert app.screen.__class__.__name__ == "BuildScreen"
 
