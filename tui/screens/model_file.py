@@ -19,15 +19,17 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
 from tui.screens.layer_dialogs import TextPrompt
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from engine.model import ModelSummary
-    from tui.screens.build import BuildScreen
+    from tui.workspace import Workspace
 
 __all__ = ["ModelFileSwitch", "MODEL_KEYS"]
 
@@ -40,6 +42,21 @@ def _mtime(path: str) -> float:
         return os.path.getmtime(path)
     except OSError:
         return -1.0
+
+
+class ModelHost(Protocol):
+    """What ``ModelFileSwitch`` uses of its screen (the Build screen): typed here, so this module
+    does not import the screen that imports it."""
+
+    @property
+    def app(self) -> App[Any]: ...
+    @property
+    def kwb(self) -> Any: ...
+    @property
+    def workspace(self) -> Workspace: ...
+    def notify(self, message: str, **kwargs: Any) -> Any: ...
+    def run_worker(self, work: Any, **kwargs: Any) -> Any: ...
+    def post_message(self, message: Message) -> bool: ...
 
 
 class ModelFileSwitch:
@@ -63,7 +80,7 @@ class ModelFileSwitch:
             self.section = section
             self.why = why
 
-    def __init__(self, screen: BuildScreen) -> None:
+    def __init__(self, screen: ModelHost) -> None:
         self.screen = screen
         self.before: dict[str, Any] | None = None
         """The ``model`` keys a loaded model file replaced, given back when the path is cleared."""
