@@ -60,6 +60,24 @@ def interleaved(variants: dict[str, Callable[[], float]], base: Callable[[], flo
     return ratios
 
 
+def run_timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run ``cmd`` to the end: its wall seconds, its CPU seconds (user + system, children) and its stdout.
+
+    A failing command ends the benchmark with its output (a figure from a failed run means nothing).
+    """
+    import resource
+    import subprocess
+
+    t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), proc.stdout
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -28,16 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, median, write_result
+from _common import ROOT, median, run_timed, write_result
 from _training import Timing, paired, spread
 
 CONFIG = ROOT / "benchmarks" / "configs" / "mlp.yaml"
@@ -68,15 +66,8 @@ class Runner:
 
     def _run(self, cmd: list[str]) -> tuple[float, float, str]:
         start = time.time()
-        t0 = time.perf_counter()
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run(cmd, cwd=self.tmp, env=self.env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-        self.last_cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        return wall, start, proc.stdout
+        wall, self.last_cpu, out = run_timed(cmd, self.tmp, self.env)
+        return wall, start, out
 
     def kwb(self) -> Timing:
         runs = self.tmp / "runs"

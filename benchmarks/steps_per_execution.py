@@ -29,19 +29,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import ROOT, median, write_result  # noqa: E402
+from _common import ROOT, median, run_timed, write_result  # noqa: E402
 from _training import spread  # noqa: E402
 
 PLAIN = ROOT / "benchmarks" / "configs" / "plain_fit.py"
@@ -107,14 +104,7 @@ class Runner:
         self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
     def _run(self, cmd: list[str]) -> tuple[float, float, str]:
-        t0 = time.perf_counter()
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run(cmd, cwd=self.tmp, env=self.env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-        return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), proc.stdout
+        return run_timed(cmd, self.tmp, self.env)
 
     def plain(self) -> dict:
         wall, cpu, out = self._run([sys.executable, str(PLAIN), self.kind, str(self.data), str(self.tmp / "plain.keras"),
