@@ -137,3 +137,98 @@ class TestMalformed:
         )
         path.write_text("a,b,y\n")
         assert refused(path) == "data.path: has a header but no data rows"
+
+
+class TestRanges:
+    """A big file is read as byte ranges on several threads; the result and every message are the
+    single stream's. The ranges are made tiny here (SPLIT_BYTES) so a small file is cut four ways."""
+
+    @pytest.fixture
+    def split(self, monkeypatch):
+        from engine.data import csv_file
+
+        monkeypatch.setattr(csv_file, "SPLIT_BYTES", 2048)
+        monkeypatch.setattr(csv_file, "_usable_cores", lambda: 4)
+        return csv_file
+
+    @staticmethod
+    def write(path, rows: list[str], header: str | None = "a,b,c,y", encoding: str = "utf-8") -> None:
+        path.write_bytes((((header + "\n") if header else "") + "\n".join(rows) + "\n").encode(encoding))
+
+    @staticmethod
+    def table(n: int = 2000) -> list[str]:
+        rng = np.random.default_rng(1)
+        return [f"{i},{rng.normal():.5f},{rng.normal() * 100:.3f},{i % 3}" for i in range(n)]
+
+    def single(self, monkeypatch, csv_file, path, **kw):
+        with monkeypatch.context() as m:
+            m.setattr(csv_file, "SPLIT_BYTES", 1 << 40)
+            assert len(csv_file._ranges(str(path))) == 1
+            return read(path, **kw)
+
+    def test_ranges_end_on_line_ends_and_cover_the_file(self, tmp_path, split):
+        path = tmp_path / "big.csv"
+        self.write(path, self.table())
+        ranges = split._ranges(str(path))
+        data = path.read_bytes()
+        assert len(ranges) == 4 and ranges[0][0] == 0 and ranges[-1][1] == len(data)
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        assert all(data[end - 1:end] == b"\n" for _, end in ranges)
+
+    @pytest.mark.parametrize("header", [True, False])
+    def test_same_table_as_one_stream(self, tmp_path, split, monkeypatch, header):
+        path = tmp_path / "big.csv"
+        self.write(path, self.table(), "a,b,c,y" if header else None)
+        x, y, _ = read(path, header=header)
+        x1, y1, _ = self.single(monkeypatch, split, path, header=header)
+        assert x.shape == (2000, 3) and x.dtype == np.float32
+        np.testing.assert_array_equal(x, x1)
+        np.testing.assert_array_equal(y, y1)
+        assert x[1234, 0] == 1234 and y[1234] == 1234 % 3
+
+    def test_blank_lines_and_latin1_in_a_later_range(self, tmp_path, split, monkeypatch):
+        path = tmp_path / "big.csv"
+        rows = [f"{i},{i % 7},x{i % 2},{i % 3}" for i in range(1500)]
+        rows[1400] = "1400,0,Zürich,1"
+        rows[1200:1200] = ["", ",,,"]
+        self.write(path, rows, encoding="latin-1")
+        x, y, _ = read(path, text_features=True)
+        assert len(split._ranges(str(path))) == 4
+        assert x["c"][1400, 0] == "Zürich" and len(y) == 1500
+        x1, _, _ = self.single(monkeypatch, split, path, text_features=True)
+        np.testing.assert_array_equal(x["a"], x1["a"])
+
+    def test_a_type_that_changes_in_a_later_range(self, tmp_path, split):
+        path = tmp_path / "big.csv"
+        rows = [f"{i},{i % 5},1,{i % 3}" for i in range(2000)]
+        rows[1900] = "1900,2.5,1,0"
+        self.write(path, rows)
+        x, _, _ = read(path)
+        assert x[1900, 1] == 2.5 and x[1899, 1] == 1899 % 5
+
+    def test_messages_name_lines_in_a_later_range(self, tmp_path, split):
+        path = tmp_path / "big.csv"
+        rows = self.table()
+        rows[1700] = "1,2,3"
+        self.write(path, rows)
+        assert refused(path) == "data.path: line 1702 has 3 fields but the header has 4"
+        rows = self.table()
+        rows[1800] = "1,,3,0"
+        self.write(path, rows)
+        assert refused(path) == "data.features: column 'b' is not numeric: line 1802 is empty"
+        rows = self.table()
+        rows[1850] = "1,2,nan,0"
+        self.write(path, rows)
+        assert refused(path) == "data.features: column 'c' has a missing value: line 1852 holds 'nan'"
+        rows = self.table()
+        rows[1900] = "1,2,abc,0"
+        self.write(path, rows)
+        assert refused(path) == "data.features: column 'c' is not numeric: line 1902 holds 'abc'"
+
+    def test_a_file_with_a_quote_is_one_stream(self, tmp_path, split):
+        path = tmp_path / "big.csv"
+        rows = self.table()
+        rows[1500] = '1500,"2.0",3,0'
+        self.write(path, rows)
+        assert split._ranges(str(path)) == [(0, path.stat().st_size)]
+        assert read(path)[0][1500, 1] == 2.0
