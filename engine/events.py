@@ -83,6 +83,8 @@ class EpochStarted(Event):
     type: ClassVar[str] = "epoch_started"
     epoch: int
     epochs: int
+    steps_per_execution: int | None = None
+    """Training steps per call into TensorFlow in this epoch (``auto`` may re-tune it once); None when not known."""
 
 
 @dataclass(frozen=True)

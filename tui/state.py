@@ -230,7 +230,8 @@ def _run_started(s: DashState, event: ev.RunStarted) -> DashState:
 
 
 def _epoch_started(s: DashState, event: ev.EpochStarted) -> DashState:
-    return replace(s, epoch=event.epoch, epochs=event.epochs or s.epochs, step=0, epoch_started_t=event.t)
+    return replace(s, epoch=event.epoch, epochs=event.epochs or s.epochs, step=0, epoch_started_t=event.t,
+                   steps_per_execution=event.steps_per_execution or s.steps_per_execution)
 
 
 def _batch(s: DashState, event: ev.Batch) -> DashState:

@@ -125,7 +125,9 @@ class Bridge(keras.callbacks.Callback):
         self.epoch = epoch
         self.step = 0
         self._epoch_t0 = time.monotonic()
-        self.sink.emit(ev.EpochStarted(epoch=epoch, epochs=self.params.get("epochs", 0)))
+        n = getattr(self.model, "steps_per_execution", None)  # after AutoSteps' re-tune, which runs first
+        self.sink.emit(ev.EpochStarted(epoch=epoch, epochs=self.params.get("epochs", 0),
+                                       steps_per_execution=n if isinstance(n, int) else None))
         if self.control.pending:
             self._apply_commands()
 

@@ -72,6 +72,27 @@ class TestChoice:
         # a long aim hits the quarter-epoch cap
         assert choose_steps(model, run_cfg(execution_ms=10_000), data_of(x, y), steps_per_epoch=20).steps == 5
 
+    def test_calibration_times_the_update_on_a_shadow_and_changes_nothing(self, monkeypatch):
+        from engine.callbacks import steps as steps_module
+
+        model, x, y = tiny()
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+        before = [w.copy() for w in model.get_weights()]
+        update = steps_module._shadow_update(model)
+        assert update is not None  # Adam copied from its config, built on copies of the weights
+        choice = choose_steps(model, run_cfg(), data_of(x, y), steps_per_epoch=20)
+        assert choice.step_s is not None and choice.steps >= 1
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert int(model.optimizer.iterations.numpy()) == 0
+        # the real optimizer then trains as a fresh one would: first step, from the untouched weights
+        model.fit(x[:8], y[:8], batch_size=8, epochs=1, verbose=0)
+        assert int(model.optimizer.iterations.numpy()) == 1
+        # a model over the shadow limit is timed without the update (the shadow would double its memory)
+        monkeypatch.setattr(steps_module, "SHADOW_MAX_PARAMS", 10)
+        assert steps_module._shadow_update(model) is None
+        assert choose_steps(model, run_cfg(), data_of(x, y), steps_per_epoch=20).step_s is not None
+
     def test_explicit_integer_wins_and_multi_worker_keeps_one(self):
         model, x, y = tiny()
         choice = choose_steps(model, run_cfg(steps_per_execution=3), data_of(x, y), steps_per_epoch=20)
@@ -119,8 +140,11 @@ class TestRetune:
         auto = AutoSteps(StepsChoice(2, 1e-9, "test"), execution_ms=0.001, steps_per_epoch=40,
                          sink=CallbackSink(events.append), on_change=seen.append)  # fmt: skip
         rec = Steps()
-        model.fit(x, y, batch_size=8, epochs=3, callbacks=[auto, rec], verbose=0)
+        bridge = Bridge(CallbackSink(events.append), Control(), interval=0.0, batch_size=8)
+        model.fit(x, y, batch_size=8, epochs=3, callbacks=[auto, bridge, rec], verbose=0)
         assert seen == [1] and auto.retuned and model.steps_per_execution == 1
+        # each epoch announces the N it runs with, so the header follows the re-tune
+        assert [e.steps_per_execution for e in events if isinstance(e, ev.EpochStarted)] == [2, 1, 1]
         (log,) = [e for e in events if isinstance(e, ev.Log)]
         assert log.message.startswith("auto: re-tuned to 1 steps per execution (was 2;")
         for epoch, n in ((0, 2), (1, 1), (2, 1)):

@@ -81,6 +81,14 @@ class TestHeader:
         multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
         assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"
 
+    def test_the_header_follows_a_re_tuned_steps_per_execution(self) -> None:
+        s = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=3, steps_per_execution=306))
+        assert s.steps_per_execution == 306
+        s = reduce(s, ev.EpochStarted(epoch=1, epochs=3, steps_per_execution=27))
+        assert s.steps_per_execution == 27
+        s = reduce(s, ev.EpochStarted(epoch=2, epochs=3))  # an older run's events: N unchanged
+        assert s.steps_per_execution == 27
+
 
 class TestLiveStates:
     """The dashboard's notion of a live run matches the engine's."""
