@@ -21,7 +21,15 @@ or the intervals given) is only the fallback.
 
 Target: ≤ 1 batch (checkpoint: ≤ 1 batch + save time).
 
+With ``--auto`` the model runs with ``fit.steps_per_execution: auto`` (N chosen by
+kwb's calibration, ``engine.callbacks.steps.choose_steps``): Keras then calls the
+callbacks once per execution of N steps, so the counts above are executions, and the
+target (issue 17) is that a command, ``kwb control … lr-drop`` among them, is
+acknowledged at the end of the execution in flight: ≤ 1 execution. Results go to
+``control_latency_auto.json``.
+
     python benchmarks/control_latency.py                  # MLP batch 32 and CNN batch 128, 10 trials each
+    python benchmarks/control_latency.py --auto           # the same with steps_per_execution auto
     python benchmarks/control_latency.py --intervals 0.1 1.0
     python benchmarks/control_latency.py --quick
 """
@@ -167,6 +175,19 @@ def step_ms(model: Any, data: tuple[Any, Any], batch_size: int) -> float:
     return (time.perf_counter() - t0) / 200 * 1e3
 
 
+def auto_steps(model: Any, data: tuple[Any, Any], batch_size: int, layers: list) -> int:
+    """N as ``kwb train`` would choose it (``fit.steps_per_execution: auto``); set on the model."""
+    from types import SimpleNamespace
+
+    from engine.callbacks.steps import choose_steps
+
+    x, y = data
+    cfg = RunConfig.model_validate({"name": "latency", "model": {"layers": layers}, "fit": {"batch_size": batch_size}})
+    choice = choose_steps(model, cfg, SimpleNamespace(train_ds=None, x_train=x, y_train=y), len(x) // batch_size)
+    print(f"  {choice.reason}")
+    return choice.steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
@@ -174,6 +195,7 @@ def main() -> None:
     parser.add_argument("--intervals", type=float, nargs="*", default=[0.1],
                         help="ControlWatcher poll intervals (s; 0.1 is kwb's default); the wake-up socket acts first")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="MLP only, 3 trials")
+    parser.add_argument("--auto", action="store_true", help="steps_per_execution auto: counts are executions of N steps")
     args = parser.parse_args()
     if args.quick:
         args.model, args.trials = "mlp", 3
@@ -194,7 +216,11 @@ def main() -> None:
                 save_model_atomic(model, tmp / "save-test.keras")
                 save_ms.append((time.perf_counter() - t0) * 1e3)
             save = statistics.median(save_ms)
-            print(f"\n{name}: batch {batch_size}, {ms:.2f} ms/step, model.save {save:.0f} ms")
+            unit, units, per = "batch", "batches", f"{ms:.1f} ms/step"
+            if args.auto:
+                n = auto_steps(model, data, batch_size, layers)
+                unit, units, per = "execution", "executions", f"N = {n} steps per execution, about {n * ms:.0f} ms each"
+            print(f"\n{name}: batch {batch_size}, {ms:.2f} ms/step, model.save {save:.0f} ms, {per}")
             for interval in [None, *args.intervals]:
                 channel = "in-process Control" if interval is None else f"run directory (kwb control: file + wake-up; poll {interval:g} s)"
                 trainer = Trainer(model, data, batch_size, tmp, interval)
@@ -209,21 +235,23 @@ def main() -> None:
                     if cmd == "resume":
                         measured, target, met = f"{med_ms:.1f} ms (max {max(millis):.1f})", "reported", None
                     elif cmd == "checkpoint":
-                        measured = f"{med_b:g} (max {max_b}) batches, {med_ms:.0f} ms incl. save"
-                        target, met = f"≤ 1 batch + save ({ms + save:.0f} ms)", max_b <= 1
+                        measured = f"{med_b:g} (max {max_b}) {units}, {med_ms:.0f} ms incl. save"
+                        target = f"≤ 1 {unit} + save" + (f" ({ms + save:.0f} ms)" if unit == "batch" else "")
+                        met = max_b <= 1
                     else:
-                        measured = f"{med_b:g} (max {max_b}) batches, {med_ms:.1f} ms"
-                        target, met = "≤ 1 batch", max_b <= 1
+                        measured = f"{med_b:g} (max {max_b}) {units}, {med_ms:.1f} ms"
+                        target, met = f"≤ 1 {unit}", max_b <= 1
                     print(f"  {channel:<32} {cmd:<11} {measured}")
                     rows.append({
-                        "what": f"{cmd} latency, {channel}, {name} batch {batch_size} ({ms:.1f} ms/step)",
+                        "what": f"{cmd} latency, {channel}, {name} batch {batch_size} ({per})",
                         "measured": measured, "target": target, "met": met,
-                        "note": f"{len(values)} trials at seeded random moments; batches = batches completed between "
-                        f"issuing and the effect (the batch in flight counts); model.save alone {save:.0f} ms",
+                        "note": f"{len(values)} trials at seeded random moments; {units} = {units} completed between "
+                        f"issuing and the effect (the one in flight counts); model.save alone {save:.0f} ms",
                     })  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    path = write_result("control_latency" + ("_quick" if args.quick else ""), rows, {"args": vars(args)})
+    name = "control_latency" + ("_auto" if args.auto else "") + ("_quick" if args.quick else "")
+    path = write_result(name, rows, {"args": vars(args)})
     print(f"\nwrote {path}")
 
 

@@ -1,7 +1,9 @@
 """Turn ``benchmarks/results/*.json`` into the performance table and its notes (docs/performance.md).
 
     python benchmarks/report.py            # print the table (Markdown)
-    python benchmarks/report.py --write    # replace the table between the markers in docs/performance.md
+    python benchmarks/report.py --write    # replace the tables between the markers in docs/performance.md
+                                           # (every result) and README.md (the SUMMARY scripts: kwb against
+                                           # the plain script and the tools people use instead)
 
 Quick runs (``--quick``, files named ``*_quick.json``) are left out: the table shows full runs only.
 A result file is credited to the script that wrote it: ``responsiveness_burn1.json`` comes from
@@ -26,6 +28,8 @@ ORDER = [
     "terminal_traffic", "app_memory", "streaming", "levers", "multi_worker", "steps_per_execution", "peers",
     "csv_read",
 ]  # fmt: skip
+SUMMARY = ["steps_per_execution", "peers", "csv_read"]
+"""The scripts whose rows README.md shows (the rest are in docs/performance.md only)."""
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
 SCRIPTS = Path(__file__).resolve().parent
 
@@ -158,20 +162,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md between the markers")
     args = parser.parse_args()
-    table = render(load())
+    docs = load()
+    table = render(docs)
     if not args.write:
         print(table)
         return
-    target = ROOT / "docs" / "performance.md"
+    summary = render([d for d in docs if d["script"] in SUMMARY and not d["benchmark"].endswith("_auto")])
+    for target, text in ((ROOT / "docs" / "performance.md", table), (ROOT / "README.md", summary)):
+        write_between_markers(target, text)
+        print(f"wrote the table into {target}")
+
+
+def write_between_markers(target: Path, table: str) -> None:
+    """Replace what lies between ``BEGIN`` and ``END`` in ``target`` (written to a temporary name, then renamed)."""
     text = target.read_text()
     if BEGIN not in text or END not in text:
         sys.exit(f"{target} has no {BEGIN} … {END} markers")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    tmp = target.with_suffix(".md.tmp")
+    tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(head + BEGIN + "\n" + table + END + tail)
     os.replace(tmp, target)
-    print(f"wrote the table into {target}")
 
 
 if __name__ == "__main__":

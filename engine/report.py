@@ -62,7 +62,7 @@ def build_report(
     else:
         from engine.preprocessing import text_as_tensors
 
-        preds = model.predict(text_as_tensors(x), batch_size=cfg.fit.batch_size, verbose=0)
+        preds = model.predict(text_as_tensors(x), batch_size=predict_batch_size(x, cfg.fit.batch_size), verbose=0)
     preds = _by_output(preds, names)
     truth = _by_output(y, names)
     classes = classes or {}
@@ -74,6 +74,18 @@ def build_report(
                                  classes.get(label) or classes.get(name) or []))  # fmt: skip
     samples = len(next(iter(preds.values()))) if preds else 0
     return {"format": FORMAT, "split": split, "samples": samples, "outputs": outputs}
+
+
+PREDICT_BATCH_BYTES = 16 << 20
+"""Inputs per prediction batch, at most: batches of 32 made the report cost 0.67 s on 6,000 MNIST rows, 1,024 0.14 s."""
+
+
+def predict_batch_size(x: Any, train_batch: int) -> int:
+    """Rows per prediction batch: as many as fit in ``PREDICT_BATCH_BYTES`` of input, at most 1,024, and never
+    fewer than the training batch (inference keeps no activations for gradients, so what trained fits)."""
+    parts = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
+    row_bytes = sum(a[:1].nbytes for a in parts if isinstance(a, np.ndarray) and a.ndim and len(a)) or 1
+    return max(train_batch, min(1024, PREDICT_BATCH_BYTES // row_bytes))
 
 
 def _by_output(values: Any, names: list[str]) -> dict[str, np.ndarray]:

@@ -102,3 +102,15 @@ class TestReportParts:
         write_report(tmp_path, report)
         assert read_report(tmp_path) == json.loads(json.dumps(report))
         assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_prediction_batches_are_sized_by_the_input_not_the_training_batch():
+    """Batches of 32 made the end-of-run report cost most of a second on MNIST; the input's size decides now."""
+    from engine.report import predict_batch_size
+
+    assert predict_batch_size(np.zeros((6000, 28, 28), "float32"), 32) == 1024  # 3 KiB a row: the 1,024 cap
+    assert predict_batch_size(np.zeros((10, 224, 224, 3), "float32"), 32) == 32  # 588 KiB a row: 27, so the training batch
+    assert predict_batch_size(np.zeros((10, 512, 512, 3), "float32"), 8) == 8
+    two = {"a": np.zeros((5, 1024), "float32"), "b": np.zeros((5, 1024), "float32")}  # 8 KiB a row together
+    assert predict_batch_size(two, 16) == 1024 and predict_batch_size([two["a"]] * 4, 16) == 1024
+    assert predict_batch_size({"a": np.zeros((5, 8192), "float32")}, 16) == 512
