@@ -22,7 +22,7 @@ import os
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 from textual.worker import get_current_worker
@@ -30,13 +30,42 @@ from textual.worker import get_current_worker
 from engine import events as ev
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from engine.runs import RunDir
-    from tui.app import KwbApp
+    from tui.state import DashState
+    from tui.workspace import Workspace
 
 # ``engine.runs``, ``engine.config`` and ``tui.remote`` bring pydantic (~0.1 s), so they
 # are imported where they are used: none of it is needed before the app's first frame.
 
-__all__ = ["Attacher"]
+__all__ = ["Attacher", "AttachHost"]
+
+
+class AttachHost(Protocol):
+    """What the Attacher uses of the app (``tui.app.KwbApp``): typed here, so this module does not
+    import the app that imports it."""
+
+    control: Any
+    lr_factor: float
+    sub_title: str
+    runs_dir: Path | None
+    workspace: Workspace
+    RunEvent: Any
+    """The message class that carries one engine event to the app: ``RunEvent(event)``."""
+
+    @property
+    def latest(self) -> DashState: ...
+    @property
+    def workers(self) -> Any: ...
+    def replay(self, events: Iterable[ev.Event]) -> None: ...
+    def apply_event(self, event: ev.Event, publish: bool = True) -> None: ...
+    def refresh_bindings(self) -> None: ...
+    def switch_mode(self, mode: str) -> Any: ...
+    def notify(self, message: str, **kwargs: Any) -> Any: ...
+    def run_worker(self, work: Any, **kwargs: Any) -> Any: ...
+    def post_message(self, message: Message) -> bool: ...
+    def call_from_thread(self, callback: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 ENDED_STATES = ("finished", "stopped", "failed")
 """Dashboard states that a ``run_ended`` event set: the run said how it ended."""
@@ -73,7 +102,7 @@ class Attacher:
             self.path = path
             self.error = error
 
-    def __init__(self, app: KwbApp) -> None:
+    def __init__(self, app: AttachHost) -> None:
         self.app = app
         self.run: RunDir | None = None
         """The run directory the dashboard follows; None for in-process runs (or none)."""

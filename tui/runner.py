@@ -19,9 +19,21 @@ from engine.control import CallbackSink, Control
 from tui.threads import lower_thread_priority
 
 if TYPE_CHECKING:
-    from tui.app import KwbApp
+    from pathlib import Path
 
-__all__ = ["Runner", "TrainEngine"]
+__all__ = ["Runner", "RunnerHost", "TrainEngine"]
+
+
+class RunnerHost(Protocol):
+    """What the Runner uses of the app (``tui.app.KwbApp``): typed here, so this module does not
+    import the app that imports it."""
+
+    runs_dir: Path | None
+    RunEvent: Any
+    """The message class that carries one engine event to the app: ``RunEvent(event)``."""
+
+    def run_worker(self, work: Any, **kwargs: Any) -> Any: ...
+    def post_message(self, message: Message) -> bool: ...
 
 
 class TrainEngine(Protocol):
@@ -58,7 +70,7 @@ class Runner:
             self.result = result
             self.error = error
 
-    def __init__(self, app: KwbApp, engine: TrainEngine | None = None) -> None:
+    def __init__(self, app: RunnerHost, engine: TrainEngine | None = None) -> None:
         self.app = app
         self.engine: TrainEngine = engine or _LiveEngine()
         """What trains."""

@@ -11,21 +11,32 @@ happened, in a notification, every time: saved where, or refused and why.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable, Protocol
 
 from engine.errors import ConfigError
 from tui.workspace import SaveRefused, Workspace
 
-if TYPE_CHECKING:
-    from tui.app import KwbApp
+__all__ = ["Saver", "SaverHost"]
 
-__all__ = ["Saver"]
+
+class SaverHost(Protocol):
+    """What the Saver uses of the app (``tui.app.KwbApp``): typed here, so this module does not
+    import the app that imports it."""
+
+    workspace: Workspace
+    cursor_blink: bool
+
+    @property
+    def screen(self) -> Any: ...
+    def notify(self, message: str, **kwargs: Any) -> Any: ...
+    def push_screen(self, screen: Any, callback: Any = None, **kwargs: Any) -> Any: ...
+    def switch_mode(self, mode: str) -> Any: ...
 
 
 class Saver:
     """Saving, save-as, opening another config, and the save / discard / cancel question."""
 
-    def __init__(self, app: KwbApp) -> None:
+    def __init__(self, app: SaverHost) -> None:
         self.app = app
         path = app.workspace.path
         self._folder = path.parent if path is not None and app.workspace.origin is None else Path.cwd()
