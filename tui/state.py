@@ -115,6 +115,8 @@ class DashState:
     best: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     checkpoints: int = 0
+    checkpoint_at: tuple[float, ...] = ()
+    """Where each manual checkpoint was written, in fractional epochs (the loss chart marks them); the newest kept."""
     model_path: str | None = None
     duration_s: float | None = None
     """The run's training time as the engine reported it at the end (``run_ended``)."""
@@ -179,6 +181,10 @@ class DashState:
             per_epoch = (self.last_t - self.epoch_started_t) / self.step * self.steps  # type: ignore[operator]
         remaining = max(0, self.epochs - self.epoch - 1)
         return (left_this or 0.0) + remaining * per_epoch
+
+
+MARKS_CAP = 100
+"""Manual checkpoints marked on the loss chart, at most (the newest)."""
 
 
 def _at(state: DashState, event: ev.Event) -> float:
@@ -280,6 +286,12 @@ def _lr_changed(s: DashState, event: ev.LrChanged) -> DashState:
 
 def _checkpoint_saved(s: DashState, event: ev.CheckpointSaved) -> DashState:
     s = replace(s, checkpoints=s.checkpoints + 1)
+    if event.kind == "manual":
+        if event.epoch is None:
+            x = s.position
+        else:
+            x = event.epoch + (min(1.0, event.step / s.steps) if event.step is not None and s.steps else 0.5)
+        s = replace(s, checkpoint_at=(s.checkpoint_at + (float(x),))[-MARKS_CAP:])
     where = f" at epoch {event.epoch + 1}" if event.epoch is not None else ""
     return replace(s, log=_log(s, event, "checkpoint", f"{event.kind} checkpoint{where}: {_short_path(event.path)}"))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import events as ev
 from engine.runs import read_events
 from tui.factory import make_app
 from tui.state import DashState, LogLine, replay
@@ -207,7 +208,14 @@ class TestAxisMarks:
 
     def test_marks_of_the_recorded_run(self) -> None:
         state = replay(read_events(CONTROLS / "events.jsonl"))
-        assert axis_marks(state) == ((2.0, "lr_down"), (3.5, "checkpoint"))
+        assert axis_marks(state) == ((2.0, "lr_down"), (3.0, "checkpoint"))  # written at epoch 4's first step
+
+    def test_a_checkpoint_is_marked_at_its_step(self) -> None:
+        state = replay([ev.RunStarted(run_id="r", run_dir=None, name="r", epochs=5, steps_per_epoch=40, t=0.0),
+                        ev.CheckpointSaved(path="a.keras", kind="manual", epoch=1, step=10, t=1.0),
+                        ev.CheckpointSaved(path="best.keras", kind="best", epoch=1, t=2.0),
+                        ev.CheckpointSaved(path="b.keras", kind="manual", epoch=3, step=30, t=3.0)])  # fmt: skip
+        assert axis_marks(state) == ((1.25, "checkpoint"), (3.75, "checkpoint"))
 
     def test_marks_are_drawn_on_the_axis_line(self) -> None:
         series = (("loss", tuple((float(x), 1.0 / x) for x in range(1, 11))),)

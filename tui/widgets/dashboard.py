@@ -9,7 +9,6 @@ best value, the loss chart marks learning-rate changes and manual checkpoints on
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -75,20 +74,14 @@ def best_value(state: DashState, key: str) -> float | None:
     return max(values) if metric_direction(None, key) == "max" else min(values)
 
 
-_MANUAL_CHECKPOINT = re.compile(r"manual checkpoint at epoch (\d+)")
-
-
 def axis_marks(state: DashState) -> tuple[Mark, ...]:
     """Where the loss chart's time axis is marked: each learning-rate change (where the new rate
-    first shows) and each manual checkpoint (mid-epoch: the log names the epoch, not the step)."""
+    first shows) and each manual checkpoint (at the step it was written)."""
     marks: list[Mark] = []
     for (_x0, before), (x, after) in zip(state.lr, state.lr[1:]):
         if after != before:
             marks.append((x, "lr_down" if after < before else "lr_up"))
-    for line in state.log:
-        found = _MANUAL_CHECKPOINT.match(line.text) if line.kind == "checkpoint" else None
-        if found:
-            marks.append((int(found.group(1)) - 0.5, "checkpoint"))
+    marks += [(x, "checkpoint") for x in state.checkpoint_at]
     return tuple(marks)
 
 
