@@ -157,7 +157,8 @@ def _class_info(bundle: DataBundle, out_name: str) -> tuple[str, int | None, lis
     return bundle.task, bundle.num_classes, bundle.class_names
 
 
-def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: int = 0) -> DataSample | None:
+def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: int = 0,
+                feature_names: list[str] | None = None) -> DataSample | None:
     """A small raw sample of the training split for pictures, or None when there is nothing to draw.
 
     Args:
@@ -165,6 +166,9 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
         rows: the most rows kept for points and histograms. Defaults to 2000.
         images: the most images kept. Defaults to 48.
         seed: the random choice of in-memory rows. Defaults to 0.
+        feature_names: the columns of a one-array input, in order (a CSV's feature columns,
+            ``engine.predict_inputs.csv_columns``); used when they match its width. Defaults to
+            None (then ``x0``, ``x1``…).
     """
     x, y = bundle.x_train, bundle.y_train
     if x is None and bundle.train_ds is not None:
@@ -173,7 +177,7 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
         x, y = _first_batches(bundle.train_ds, images if pictured else rows)
     if x is None or y is None:
         return None
-    xa, ya, in_name, out_name, feature_names = _pick(x, y)
+    xa, ya, in_name, out_name, named = _pick(x, y)
     if not len(xa) or not np.issubdtype(xa.dtype, np.number):
         return None
     kind = PictureKind.IMAGES if is_image_shape(xa.shape[1:]) else PictureKind.FEATURES
@@ -181,6 +185,8 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
         xa = xa.reshape(len(xa), -1)
         if xa.shape[1] == 2:
             kind = PictureKind.POINTS
+        if not named and feature_names and len(feature_names) == xa.shape[1]:
+            named = list(feature_names)
     keep = images if kind is PictureKind.IMAGES else rows
     if len(xa) > keep:
         chosen = np.sort(np.random.default_rng(seed).choice(len(xa), size=keep, replace=False))
@@ -188,7 +194,7 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
     task, num_classes, names = _class_info(bundle, out_name)
     sample = DataSample(kind, xa, _classes(ya) if task == "classification" else _values(ya), task,
                         input_name=in_name, output_name=out_name, total=int(bundle.train_samples),
-                        feature_names=feature_names)  # fmt: skip
+                        feature_names=named)  # fmt: skip
     if task == "classification":
         k = int(num_classes or (int(sample.y.max()) + 1 if len(sample.y) else 0))
         sample.class_names = list(names) if names and len(names) >= k else [str(i) for i in range(k)]

@@ -43,6 +43,16 @@ class TestKinds:
         assert s.class_names == ["x", "y"] and sum(s.balance.values()) == 24
         assert {s.label(i) for i in range(len(s.y))} == {"x", "y"}
 
+    def test_csv_columns_name_the_features(self, tmp_path):
+        from engine.predict_inputs import csv_columns
+
+        csv = tmp_path / "f.csv"
+        csv.write_text("width,height,depth,kind\n" + "".join(f"{i},{i * 2},{-i},{'xy'[i % 2]}\n" for i in range(30)))
+        cfg = DataConfig(source="csv", path=str(csv), target="kind", validation_split=0.2)
+        b = load_data(cfg, seed=0)
+        assert draw_sample(b, feature_names=csv_columns(cfg)["features"]).feature_names == ["width", "height", "depth"]
+        assert draw_sample(b, feature_names=["width"]).feature_names == []  # names that do not fit are not used
+
     def test_csv_text_column_left_out_numeric_columns_named(self, tmp_path):
         csv = tmp_path / "homes.csv"
         csv.write_text("city,size,rooms,price\n" + "".join(f"{'ab'[i % 2]},{i},{i % 4},{i * 1.5}\n" for i in range(20)))

@@ -126,6 +126,17 @@ class TestPicturesInTheApp:
             for name, count in sample.balance.items():
                 assert f"{name} " in text and f" {count}" in text
 
+    async def test_csv_features_are_named_by_their_columns(self, tmp_path) -> None:
+        (tmp_path / "t.csv").write_text("petal_len,petal_wid,stem,kind\n"
+                                        + "".join(f"{i % 7},{i % 5 * 0.5},{i},{'ab'[i % 2]}\n" for i in range(60)))  # fmt: skip
+        config = tmp_path / "c.yaml"
+        config.write_text(f"name: pics\nseed: 3\ndata: {{source: csv, path: {tmp_path}/t.csv, target: kind}}\n")
+        app = make_app(config, warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _show(pilot)
+            text = _picture(app)
+            assert "petal_len" in text and "stem" in text and "x0" not in text
+
     async def test_six_features_fit_80_by_24(self, tmp_path) -> None:
         app = make_app(_write(tmp_path, TABLE), warm_up=False, cursor_blink=False, start_mode="data")
         async with app.run_test(size=(80, 24)) as pilot:

@@ -269,7 +269,10 @@ class DataScreen(KwbScreen):
             self.post_message(self.PreviewReady(data, None, f"{type(exc).__name__}: {exc}"))
         else:
             try:
-                sample, problem = draw_sample(bundle, seed=cfg.seed or 0), None
+                from engine.predict_inputs import csv_columns
+
+                columns = (csv_columns(cfg.data) or {}).get("features")
+                sample, problem = draw_sample(bundle, seed=cfg.seed or 0, feature_names=columns), None
             except Exception as exc:  # a picture that cannot be drawn must not cost the preview
                 sample, problem = None, f"{type(exc).__name__}: {exc}"
             self.post_message(self.PreviewReady(data, info, sample=sample, picture_error=problem))
