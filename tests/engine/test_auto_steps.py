@@ -93,6 +93,16 @@ class TestChoice:
         assert steps_module._shadow_update(model) is None
         assert choose_steps(model, run_cfg(), data_of(x, y), steps_per_epoch=20).step_s is not None
 
+    def test_an_update_that_cannot_be_timed_is_left_out(self):
+        class Odd(keras.optimizers.SGD):  # a user's optimizer whose update fails inside the timed loop
+            def update_step(self, gradient, variable, learning_rate):
+                raise RuntimeError("not in a while loop")
+
+        model, x, y = tiny()
+        model.compile(optimizer=Odd(0.01), loss="sparse_categorical_crossentropy")
+        choice = choose_steps(model, run_cfg(), data_of(x, y), steps_per_epoch=20)
+        assert choice.step_s is not None and "could not time" not in choice.reason
+
     def test_explicit_integer_wins_and_multi_worker_keeps_one(self):
         model, x, y = tiny()
         choice = choose_steps(model, run_cfg(steps_per_execution=3), data_of(x, y), steps_per_epoch=20)
