@@ -268,6 +268,7 @@ def _csv_table(path: str, cfg: "DataConfig", key: str) -> tuple[list[str], "pa.T
     if any(pa.types.is_binary(t) for t in table.schema.types):
         table = _arrow_read(path, cfg, key, "latin-1")
     table = _drop_blank_rows(table)
+    pa.default_memory_pool().release_unused()  # the parser's freed buffers back to the system before numpy copies
     names = [str(i) for i in range(table.num_columns)] if not cfg.header else [n.strip() for n in table.column_names]
     if table.num_rows == 0:
         raise DataError("has a header but no data rows", source=path, key=key)
