@@ -78,6 +78,11 @@ def run_timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), proc.stdout
 
 
+def load_note(device: str = "cpu") -> str:
+    """The machine's load when the figures were taken (they are only as quiet as the machine was), and the device."""
+    return f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end; device {device}"
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

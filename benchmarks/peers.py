@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
 
-from _common import median, write_result  # noqa: E402
+from _common import load_note, median, write_result  # noqa: E402
 from _training import MLP_LAYERS, build, mnist_like, paired, spread  # noqa: E402
 from bridge_overhead import Wiring, headless_wiring, keras, timed_fit  # noqa: E402
 
@@ -52,10 +52,12 @@ from engine.callbacks.steps import measure_step_s, steps_for  # noqa: E402
 from engine.control import Control, QueueSink  # noqa: E402
 
 
-def load_note() -> str:
-    """The machine's load when the figures were taken (they are only as quiet as the machine was)."""
-    return (f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end; "
-            "CPU only (no GPU was lent to this run)")
+def _device() -> str:
+    """What trained: ``cpu``, or ``gpu×N`` (the label ``kwb train`` records)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"gpu×{len(gpus)}" if gpus else "cpu"
 
 
 def wandb_wiring(tmp: Path) -> Wiring:
@@ -164,7 +166,7 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[dict[str, Any]], dict
             "target": "reported",
             "met": None,
             "note": f"median of {len(wall[k])} interleaved pairs, wall spread {spread(wall[k])}, CPU spread "
-                    f"{spread(cpu[k])}; bare fit {base_s:.2f} s; {load_note()}",
+                    f"{spread(cpu[k])}; bare fit {base_s:.2f} s; {load_note(_device())}",
         })  # fmt: skip
     for k, why in skipped.items():
         print(f"  {k:<58} skipped: {why}")

@@ -38,7 +38,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import ROOT, median, run_timed, write_result  # noqa: E402
+from _common import ROOT, load_note, median, run_timed, write_result  # noqa: E402
 from _training import spread  # noqa: E402
 
 PLAIN = ROOT / "benchmarks" / "configs" / "plain_fit.py"
@@ -126,7 +126,7 @@ class Runner:
         tuned = [e["message"] for e in events if e["type"] == "log" and "re-tuned" in e.get("message", "")]
         # the fit phase: run_started (after the calibration) to the last epoch's end
         return {"wall": wall, "cpu": cpu, "val_accuracy": last["logs"]["val_accuracy"], "fit": last["t"] - started["t"],
-                "n": started.get("steps_per_execution", 1), "retuned": tuned}  # fmt: skip
+                "n": started.get("steps_per_execution", 1), "retuned": tuned, "device": started.get("device", "cpu")}  # fmt: skip
 
 
 def measure(kind: str, tmp: Path, quick: bool, rounds_override: int | None = None) -> dict:
@@ -146,12 +146,6 @@ def measure(kind: str, tmp: Path, quick: bool, rounds_override: int | None = Non
             found[name].append(variants[name]())
             print(f"  {kind} round {i + 1} {name}: {found[name][-1]['wall']:.1f} s", flush=True)
     return {"kind": kind, "samples": samples, "epochs": epochs, "batch": batch, "rounds": rounds, "runs": found}
-
-
-def load_note() -> str:
-    """The machine's load when the figures were taken (they are only as quiet as the machine was)."""
-    return (f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end; "
-            "CPU only (no GPU was lent to this run)")
 
 
 def rows_for(m: dict) -> list[dict]:
@@ -176,7 +170,7 @@ def rows_for(m: dict) -> list[dict]:
                 f"plain {median([r['wall'] for r in runs['plain']]):.1f} s; fit phase alone (kwb: run_started, after "
                 f"the calibration, to the last epoch end; plain: fit()): auto {fit['auto']:.2f}×, N=1 {fit['one']:.2f}× "
                 f"the plain fit ({median([r['fit'] for r in runs['plain']]):.1f} s)"
-                + (f"; re-tuned: {retuned[0]}" if retuned else "") + f"; {load_note()}",
+                + (f"; re-tuned: {retuned[0]}" if retuned else "") + f"; {load_note(runs['auto'][0].get('device', 'cpu'))}",
     }]  # fmt: skip
 
 
