@@ -359,9 +359,9 @@ def _as_numbers(col: "pa.ChunkedArray") -> np.ndarray | None:
             return pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-    dtype = {"int64": "int64", "double": "float64", "float": "float32"}.get(str(t))
+    dtype = _NUMPY_TYPES.get(str(t))
     if dtype is not None:  # what the CSV reader infers (int64, float64) or _arrow_read asks for (float32)
-        parts = [_chunk_numbers(c, np.dtype(dtype)) for c in col.chunks]
+        parts = [_chunk_numbers(c, dtype) for c in col.chunks]
         return np.concatenate(parts) if parts else np.empty(0)
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         return col.cast(pa.float64()).to_numpy()
@@ -369,6 +369,7 @@ def _as_numbers(col: "pa.ChunkedArray") -> np.ndarray | None:
 
 
 _NUMPY_TYPES = {"int64": np.dtype("int64"), "double": np.dtype("float64"), "float": np.dtype("float32")}
+"""The Arrow column types the reader produces for numbers (int64, float64 inferred; float32 asked for), as numpy's."""
 
 
 def _chunk_numbers(chunk: "pa.Array", dtype: np.dtype) -> np.ndarray:
