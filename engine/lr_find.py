@@ -133,8 +133,15 @@ def _batches(prep: Any) -> Iterator[tuple[Any, Any]]:
             if not seen:  # an empty stream: no batch to train on (never loop on nothing)
                 return
 
+    def one(v: Any, idx: Any) -> Any:  # a CSV's text columns arrive as tensors (engine.preprocessing.text_as_tensors)
+        if isinstance(v, np.ndarray):
+            return v[idx]
+        import tensorflow as tf
+
+        return tf.gather(v, idx)
+
     def take(arrays: Any, idx: Any) -> Any:
-        return {k: v[idx] for k, v in arrays.items()} if isinstance(arrays, dict) else arrays[idx]
+        return {k: one(v, idx) for k, v in arrays.items()} if isinstance(arrays, dict) else one(arrays, idx)
 
     rows = len(next(iter(data.x_train.values()))) if isinstance(data.x_train, dict) else len(data.x_train)
     rng = np.random.default_rng(cfg.seed)

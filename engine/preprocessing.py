@@ -223,13 +223,17 @@ def fit_features(x_train: dict[str, np.ndarray], mode: str) -> tuple[dict[str, l
 def text_as_tensors(x: Any) -> Any:
     """``{column: array}`` holding a text column as ``tf`` tensors (text as strings), the form Keras'
     ``fit``/``predict`` take (its numpy adapter refuses str and object arrays); anything else unchanged."""
-    if not isinstance(x, dict) or not any(getattr(a, "dtype", None) is not None and a.dtype.kind in "OUS"
-                                          for a in x.values()):  # fmt: skip
-        return x
+    if not isinstance(x, dict) or not any(_numpy_text(a) for a in x.values()):
+        return x  # no text, or already tensors (the data ``fit`` was given)
     import tensorflow as tf
 
-    return {k: tf.constant(a.astype(str) if a.dtype.kind in "OUS" else a) for k, a in x.items()}  # all tensors: Keras
+    return {k: tf.constant(a.astype(str) if _numpy_text(a) else a) for k, a in x.items()}  # all tensors: Keras
     # refuses a mix of arrays and tensors in one call
+
+
+def _numpy_text(a: Any) -> bool:
+    """Whether ``a`` is a numpy array of text (str, bytes or objects); a tensor's dtype has no ``kind``."""
+    return isinstance(a, np.ndarray) and a.dtype.kind in "OUS"
 
 
 def _with_features(keras: Any, model: Any, features: dict[str, list[str] | None], scaling: dict[str, Scaling]) -> Any:

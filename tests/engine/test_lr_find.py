@@ -74,3 +74,11 @@ class TestRangeTest:
         finite = [s for s in result.smoothed if math.isfinite(s)]
         last = result.smoothed[-1]
         assert not math.isfinite(last) or last > DIVERGE * min(finite)
+
+
+def test_a_csv_with_a_text_column_is_swept(tmp_path: Path) -> None:
+    """Its text column is a tensor, not a numpy array: batches are gathered from it (it raised a TypeError)."""
+    from text_csv import homes_config
+
+    result = lr_range_test(homes_config(tmp_path), min_lr=1e-4, max_lr=1.0, steps=20)
+    assert len(result.losses) > 5 and all(math.isfinite(v) for v in result.losses[:5])

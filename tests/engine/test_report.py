@@ -12,6 +12,7 @@ from sklearn import metrics
 from engine.config_io import load_config
 from engine.report import build_report, classification_report, read_report, regression_report, write_report
 from engine.session import train
+from text_csv import homes_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,3 +115,11 @@ def test_prediction_batches_are_sized_by_the_input_not_the_training_batch():
     two = {"a": np.zeros((5, 1024), "float32"), "b": np.zeros((5, 1024), "float32")}  # 8 KiB a row together
     assert predict_batch_size(two, 16) == 1024 and predict_batch_size([two["a"]] * 4, 16) == 1024
     assert predict_batch_size({"a": np.zeros((5, 8192), "float32")}, 16) == 512
+
+
+def test_a_csv_with_a_text_column_gets_its_report(tmp_path):
+    """The text column reaches the model as string tensors; the report predicted on them (it crashed there)."""
+    result = train(homes_config(tmp_path), runs_dir=tmp_path / "runs", capture_output=False)
+    report = read_report(Path(result.run_dir))
+    assert report is not None and report["samples"] == 60
+    assert sum(map(sum, report["outputs"][0]["matrix"])) == 60
