@@ -77,13 +77,33 @@ def check_finite(x: Any, y: Any, cfg: "DataConfig", source: str | None, prefix: 
             feature = f", feature {list(index[1:])}" if len(index) > 1 and not where.startswith("column") else ""
             raise DataError(
                 f"{where} holds {kind}: {count} value{'s' * (count != 1)} in {rows} row{'s' * (rows != 1)}, "
-                f"the first in data row {row + 1}{feature}. One NaN or Inf value makes the loss NaN: fix or drop "
-                "those rows", source=source, key=_key(cfg, prefix, field, name),
+                f"the first {_row_words(cfg, source, row)}{feature}. One NaN or Inf value makes the loss NaN: fix or "
+                "drop those rows", source=source, key=_key(cfg, prefix, field, name),
             )  # fmt: skip
+
+
+def _row_words(cfg: "DataConfig", source: str | None, row: int) -> str:
+    """Where data row ``row`` (0-based) is: its line in a CSV file, as an editor counts; else its row number."""
+    if cfg.source == "csv" and source:
+        from engine.data.csv_file import _locate
+
+        try:
+            return f"on line {_locate(source, cfg, row)[0]}"
+        except (OSError, AssertionError, csv.Error):
+            pass
+    return f"in data row {row + 1}"
+
+
+def _mapped(cfg: "DataConfig", field: str) -> bool:
+    """Whether the config maps names to columns for ``field`` (``data.x`` / ``data.y`` as a mapping); a CSV read
+    with text columns also has one name per column, without a mapping (the name is then the column)."""
+    return isinstance(cfg.x if field == "x" else cfg.y, dict)
 
 
 def _key(cfg: "DataConfig", prefix: str, field: str, name: str) -> str:
     if cfg.source == "csv":
+        if name and not _mapped(cfg, field):
+            return "data.features" if prefix == "data" else f"{prefix}.path"
         if field == "y":
             return f"{prefix}.y.{name}" if name else f"{prefix}.target"
         return f"{prefix}.x.{name}" if name else ("data.features" if prefix == "data" else f"{prefix}.path")
@@ -96,6 +116,8 @@ def _where(cfg: "DataConfig", source: str | None, prefix: str, field: str, name:
     if name:
         what = f"{'input' if field == 'x' else 'output'} {name!r}"
     if cfg.source == "csv" and source:
+        if name and not _mapped(cfg, field):
+            return f"column {name!r}"
         columns = _csv_columns(cfg, source, field, name)
         col = index[1] if len(index) > 1 else 0
         if columns is not None and col < len(columns):

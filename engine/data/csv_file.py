@@ -70,10 +70,14 @@ def _decoded(path: str) -> str:
 
 
 def _records(path: str, cfg: "DataConfig"):
-    """(record number, fields) of every non-blank record, the way the table's rows are numbered."""
-    for i, r in enumerate(csv.reader(io.StringIO(_decoded(path)), delimiter=cfg.delimiter)):
+    """(line, fields) of every non-blank record, in the table's order; the line is the record's first
+    line in the file, as an editor shows it (a quoted field may hold line ends)."""
+    reader = csv.reader(io.StringIO(_decoded(path)), delimiter=cfg.delimiter)
+    line = 1
+    for r in reader:
         if any(c.strip() for c in r):
-            yield i + 1, r
+            yield line, r
+        line = reader.line_num + 1
 
 
 def _locate(path: str, cfg: "DataConfig", row: int) -> tuple[int, list[str]]:
@@ -270,6 +274,10 @@ def _csv_table(path: str, cfg: "DataConfig", key: str) -> tuple[list[str], "pa.T
     table = _drop_blank_rows(table)
     pa.default_memory_pool().release_unused()  # the parser's freed buffers back to the system before numpy copies
     names = [str(i) for i in range(table.num_columns)] if not cfg.header else [n.strip() for n in table.column_names]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise DataError(f"names the column {twice!r} twice in its header; every column needs a name of its own",
+                        source=path, key=key)  # fmt: skip
     if table.num_rows == 0:
         raise DataError("has a header but no data rows", source=path, key=key)
     if table.num_columns < 2:
@@ -298,6 +306,15 @@ class _Columns:
         """Whether column ``i`` holds numbers (or nothing): a look at its type, unless it was read as text."""
         t = self.table.column(i).type
         return not _is_text(t) or self.numbers(i) is not None
+
+    def mostly_numbers(self, i: int) -> bool:
+        """Whether more than half of text column ``i``'s non-empty cells are numbers (then a word in it is a typo)."""
+        import pyarrow.compute as pc
+
+        col = pc.utf8_trim_whitespace(self.table.column(i))
+        filled = len(col) - col.null_count - (pc.sum(pc.equal(col, "")).as_py() or 0)
+        numbers = pc.sum(pc.match_substring_regex(col, _NUMBER)).as_py() or 0
+        return filled > 0 and numbers * 2 > filled
 
     def numbers_block(self, idx: list[int]) -> np.ndarray | None:
         """Columns ``idx`` as a float32 (rows, columns) array, made row-major by pyarrow batch by batch
@@ -367,6 +384,9 @@ def _as_numbers(col: "pa.ChunkedArray") -> np.ndarray | None:
         return col.cast(pa.float64()).to_numpy()
     return None
 
+
+_NUMBER = r"(?i)^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^[-+]?(inf|infinity|nan)$"
+"""A cell that reads as a number (what ``float()`` takes, less underscores), for ``_Columns.mostly_numbers``."""
 
 _NUMPY_TYPES = {"int64": np.dtype("int64"), "double": np.dtype("float64"), "float": np.dtype("float32")}
 """The Arrow column types the reader produces for numbers (int64, float64 inferred; float32 asked for), as numpy's."""
@@ -451,6 +471,11 @@ def _csv_features(cols: _Columns, idx: list[int], key: str, text_features: bool)
     ``{column name: (rows, 1) array}``, float32 for numbers and str objects for text."""
     if not text_features or all(cols.is_numeric(i) for i in idx):
         return _csv_numbers(cols, idx, key)
+    for i in idx:
+        if not cols.is_numeric(i) and cols.mostly_numbers(i):  # a typo in a column of numbers, not a text column
+            line, v = cols.cell(_first_non_number(cols, i), i)
+            raise DataError(f"column {cols.names[i]!r} holds {v!r} on line {line}, but most of its cells are numbers: "
+                            "a number was expected there (a column of words is read as text)", source=cols.path, key=key)  # fmt: skip
     return {
         cols.names[i]: (
             _numeric_column(cols, i, key) if cols.numbers(i) is not None else cols.text(i)

@@ -94,6 +94,21 @@ class TestTextFeatures:
         path.write_text("a,b,y\n1,2,0\n\n2,3.5,1\n3,red,0\n")
         assert refused(path) == "data.features: column 'b' is not numeric: line 5 holds 'red'"
 
+    def test_a_word_in_a_column_of_numbers_is_a_typo_not_a_text_column(self, tmp_path):
+        path = tmp_path / "w.csv"
+        rows = [f"{i},{150 + i % 40}.5,{'ab'[i % 2]},{i % 3}" for i in range(40)]
+        rows[30] = "30,tall,a,0"
+        path.write_text("n,height,city,y\n" + "\n".join(rows) + "\n")
+        assert refused(path, text_features=True) == (
+            "data.features: column 'height' holds 'tall' on line 32, but most of its cells are numbers: "
+            "a number was expected there (a column of words is read as text)"
+        )
+        # a column of words with a few numbers in it stays a text column
+        rows = [f"{i},{['Paris', 'Rome', '75001'][i % 3] if i < 6 else 'Lyon'},{i % 3}" for i in range(40)]
+        path.write_text("n,city,y\n" + "\n".join(rows) + "\n")
+        x, _, _ = read(path, text_features=True)
+        assert list(x["city"].ravel()[:3]) == ["Paris", "Rome", "75001"]
+
 
 class TestMissingValues:
     """Missing numeric cells are refused naming file, column and line; text cells keep ''."""
@@ -128,6 +143,18 @@ class TestMalformed:
         path = tmp_path / "r.csv"
         path.write_text("a,b,y\n1,2,0\n\n   \n3,4,1\n5,6\n")
         assert refused(path) == "data.path: line 6 has 2 fields but the header has 3"
+
+    def test_a_name_twice_in_the_header(self, tmp_path):
+        path = tmp_path / "h.csv"
+        path.write_text("age,income,age,y\n1,2,3,0\n")
+        assert refused(path) == (
+            "data.path: names the column 'age' twice in its header; every column needs a name of its own"
+        )
+
+    def test_lines_count_as_an_editor_does_past_a_quoted_line_end(self, tmp_path):
+        path = tmp_path / "q.csv"
+        path.write_text('a,city,y\n1,"New\nYork",0\n2,Rome,1\n,Oslo,1\n')
+        assert refused(path, text_features=True) == "data.features: column 'a' is not numeric: line 5 is empty"
 
     def test_wrong_delimiter_hint_and_header_only(self, tmp_path):
         path = tmp_path / "d.csv"

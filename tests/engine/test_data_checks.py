@@ -75,7 +75,14 @@ class TestNonFinite:
         with pytest.raises(DataError) as info:
             load_data(config({"source": "csv", "path": str(path)}).data)
         assert info.value.source == str(path)
-        assert "column 'b' holds Inf" in info.value.message and "data row 12" in info.value.message
+        assert "column 'b' holds Inf" in info.value.message and "the first on line 13" in info.value.message
+        # with a text column, every column is its own input: the message still names b, keyed as a feature
+        with_city = ["a,b,c,city,label"] + [r.rsplit(",", 1)[0] + ",paris," + r.rsplit(",", 1)[1] for r in rows[1:]]
+        path.write_text("\n".join(with_city) + "\n")
+        with pytest.raises(DataError) as info:
+            load_data(config({"source": "csv", "path": str(path)}).data)
+        assert "column 'b' holds Inf" in info.value.message and "the first on line 13" in info.value.message
+        assert info.value.key == "data.features"
 
     def test_a_validation_file_is_checked_under_its_own_key(self, tmp_path: Path):
         x, y = arrays()
