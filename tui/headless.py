@@ -18,6 +18,7 @@ import time
 from typing import TextIO
 
 from engine import events as ev
+from engine.words import counted
 from tui.families import bare, output_names
 from tui.state import format_duration
 
@@ -105,6 +106,8 @@ class Printer:
         self._t0 = time.monotonic()
         self._epoch_t0 = time.monotonic()
         self._epoch = 0
+        self._n = 1
+        """Steps per execution, as last announced (run_started, then each epoch_started)."""
 
     def _write(self, text: str) -> None:
         try:
@@ -137,8 +140,9 @@ class Printer:
             f"run {e.run_id}  ({e.params:,} parameters, {e.train_samples or '?'} train / "
             f"{e.val_samples or 0} val samples, device {e.device}, strategy {e.strategy}"
             + (f" ×{e.replicas}" if e.replicas > 1 else "")
-            + (f", {e.steps_per_execution} steps per execution)" if e.steps_per_execution > 1 else ")")
+            + f", {counted(e.steps_per_execution, 'step per execution')})"
         )
+        self._n = e.steps_per_execution
         if e.run_dir:
             self.line(f"  dir {e.run_dir}")
         elif e.workers > 1:
@@ -147,6 +151,10 @@ class Printer:
     def _on_epoch_started(self, e: ev.EpochStarted) -> None:
         self._epoch = e.epoch
         self._epoch_t0 = time.monotonic()
+        if e.steps_per_execution and e.steps_per_execution != self._n:
+            self.line(f"  from epoch {e.epoch + 1}: {counted(e.steps_per_execution, 'step per execution')} "
+                      f"(auto re-tuned it; was {self._n})")  # fmt: skip
+        self._n = e.steps_per_execution or self._n
 
     def _on_batch(self, e: ev.Batch) -> None:
         if self.mode != "tty":
@@ -228,7 +236,7 @@ class Printer:
 
     def _on_run_ended(self, e: ev.RunEnded) -> None:
         self.line(
-            f"{e.status}{' (' + e.reason + ')' if e.reason else ''} after {e.epochs_completed} epochs "
+            f"{e.status}{' (' + e.reason + ')' if e.reason else ''} after {counted(e.epochs_completed, 'epoch')} "
             f"in {format_duration(e.duration_s, missing='-')}"
         )
         val = {k: v for k, v in e.best.items() if k.startswith("val_")}

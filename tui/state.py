@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from engine import events as ev
+from engine.words import counted
 from tui.families import bare, headline, output_names
 
 __all__ = [
@@ -297,7 +298,7 @@ def _checkpoint_saved(s: DashState, event: ev.CheckpointSaved) -> DashState:
 
 
 def _paused(s: DashState, event: ev.Paused) -> DashState:
-    s = replace(s, status="paused", paused_at=event.t)
+    s = replace(s, status="paused", paused_at=event.t, epoch=event.epoch, step=event.step)  # where it stopped, exactly
     return replace(s, log=_log(s, event, "pause", f"paused at epoch {event.epoch + 1}, step {event.step}"))
 
 
@@ -323,7 +324,7 @@ def _run_ended(s: DashState, event: ev.RunEnded) -> DashState:
     tail = f" — best {best}" if best else ""
     why = f" ({event.reason})" if event.reason else ""
     kind = "error" if event.status == "failed" else "end"
-    text = f"run {event.status}{why} after {event.epochs_completed} epochs in {format_duration(s.elapsed_s)}{tail}"
+    text = f"run {event.status}{why} after {counted(event.epochs_completed, 'epoch')} in {format_duration(s.elapsed_s)}{tail}"
     return replace(s, log=_log(s, event, kind, text))
 
 

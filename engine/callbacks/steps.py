@@ -39,6 +39,7 @@ from typing import Any, Callable
 
 from engine import events as ev
 from engine.kerasapi import keras as _keras_module, legacy
+from engine.words import counted
 
 keras = _keras_module()
 
@@ -164,7 +165,7 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
 
     fit = cfg.fit
     if fit.steps_per_execution != "auto":
-        choice = StepsChoice(int(fit.steps_per_execution), None, f"{fit.steps_per_execution} steps per execution (fit.steps_per_execution)")
+        choice = StepsChoice(int(fit.steps_per_execution), None, f"{counted(int(fit.steps_per_execution), 'step per execution')} (fit.steps_per_execution)")
     elif distributed:
         choice = StepsChoice(1, None, "auto: 1 step per execution (a multi-worker run does not calibrate)")
     elif getattr(getattr(cfg, "runtime", None), "strategy", "default") == "mirrored":  # Keras 3.15's multi-step loop feeds no replica id there
@@ -180,7 +181,7 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
         if step_s is None:
             return _apply(model, StepsChoice(1, None, "auto: 1 step per execution (no training batch to time)"))
         n = steps_for(step_s, fit.execution_ms, steps_per_epoch)
-        choice = StepsChoice(n, step_s, f"auto: {n} steps per execution ({step_s * 1000:.2f} ms a step, aim {fit.execution_ms:g} ms)")
+        choice = StepsChoice(n, step_s, f"auto: {counted(n, 'step per execution')} ({step_s * 1000:.2f} ms a step, aim {fit.execution_ms:g} ms)")
     return _apply(model, choice)
 
 
@@ -274,7 +275,7 @@ class AutoSteps(keras.callbacks.Callback):
         iterator.steps_per_execution = n
         self.model.steps_per_execution = n
         self.model.make_train_function(force=True)
-        self.sink.emit(ev.Log(message=f"auto: re-tuned to {n} steps per execution (was {old}; a step took "
+        self.sink.emit(ev.Log(message=f"auto: re-tuned to {counted(n, 'step per execution')} (was {old}; a step took "
                                       f"{self._total_s / max(self._total_steps, 1) * 1000:.2f} ms in epoch {epoch})"))  # fmt: skip
         if self.on_change is not None:
             self.on_change(n)

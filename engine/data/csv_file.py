@@ -42,6 +42,7 @@ import numpy as np
 
 from engine.data.bundle import _check_file
 from engine.errors import DataError, suggest
+from engine.words import counted
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -99,7 +100,7 @@ def _parse_error(path: str, cfg: "DataConfig", key: str, exc: Exception) -> Data
     for line, r in numbered:
         if len(r) != width:
             return DataError(
-                f"line {line} has {len(r)} fields but the {'header' if cfg.header else 'first row'} has {width}"
+                f"line {line} has {counted(len(r), 'field')} but the {'header' if cfg.header else 'first row'} has {width}"
                 + (f" (is data.delimiter {cfg.delimiter!r} right?)" if width == 1 or len(r) == 1 else ""),
                 source=path, key=key,
             )

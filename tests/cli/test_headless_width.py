@@ -80,3 +80,23 @@ class TestFieldOrder:
         assert fit_fields(fields, 40) == "epoch 1/3  2/10  loss 0.5000  acc 0.9000"
         assert fit_fields(fields, 30) == "epoch 1/3  2/10  loss 0.5000"
         assert fit_fields(fields, 6) == "epoch…"
+
+
+class TestStepsPerExecution:
+    """The headless output names N always (1 as well) and says so when auto re-tunes it."""
+
+    def test_n_at_the_start_and_after_a_re_tune(self):
+        import io
+
+        out = io.StringIO()
+        printer = Printer(out, mode="plain")
+        started = dict(run_id="r", run_dir=None, name="r", epochs=3, steps_per_epoch=1688)
+        printer.emit(ev.RunStarted(**started, steps_per_execution=306))
+        for epoch, n in ((0, 306), (1, 27), (2, 27)):
+            printer.emit(ev.EpochStarted(epoch=epoch, epochs=3, steps_per_execution=n))
+        text = out.getvalue()
+        assert "306 steps per execution)" in text
+        assert text.count("auto re-tuned") == 1 and "from epoch 2: 27 steps per execution (auto re-tuned it; was 306)" in text
+        out = io.StringIO()
+        Printer(out, mode="plain").emit(ev.RunStarted(**started, steps_per_execution=1))
+        assert "1 step per execution)" in out.getvalue()

@@ -84,7 +84,7 @@ class TestTrainFailure:
         ]
         assert (run / "error.txt").exists() and (run / "train.log").exists()
         assert read_status(run)["state"] == "failed"
-        assert "failed (nan) after 1 epochs" in result.out
+        assert "failed (nan) after 1 epoch " in result.out
 
     def test_failed_training_json_stays_json(self, kwb, tmp_path: Path):
         """Nothing but events on stdout with --json, even when Keras' TerminateOnNaN has something to say."""

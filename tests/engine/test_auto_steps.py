@@ -156,7 +156,7 @@ class TestRetune:
         # each epoch announces the N it runs with, so the header follows the re-tune
         assert [e.steps_per_execution for e in events if isinstance(e, ev.EpochStarted)] == [2, 1, 1]
         (log,) = [e for e in events if isinstance(e, ev.Log)]
-        assert log.message.startswith("auto: re-tuned to 1 steps per execution (was 2;")
+        assert log.message.startswith("auto: re-tuned to 1 step per execution (was 2;")
         for epoch, n in ((0, 2), (1, 1), (2, 1)):
             calls = [(b, e) for ep, b, e in rec.calls if ep == epoch]
             assert calls == [(s, s + n - 1) for s in range(0, 40, n)]

@@ -81,6 +81,18 @@ class TestHeader:
         multi = started(device="cpu", strategy="multi_worker", replicas=2, worker=0, workers=2)
         assert placement(multi) == "multi_worker ×2, 2 workers (cpu)"
 
+    def test_paused_shows_where_it_stopped_and_no_eta(self) -> None:
+        from tui.widgets.run_header import RunHeader
+
+        s = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=60, steps_per_epoch=938,
+                                              batch_size=32, t=0.0))  # fmt: skip
+        s = reduce(s, ev.EpochStarted(epoch=19, epochs=60, t=1.0))
+        s = reduce(s, ev.Batch(epoch=19, step=88, steps=938, logs={"loss": 0.5}, samples_per_s=1000.0, t=2.0))
+        s = reduce(s, ev.Paused(epoch=19, step=176, t=2.1))  # the batch event for 176 was throttled away
+        assert (s.status, s.step) == ("paused", 176)
+        text = "\n".join(row.plain for row in RunHeader()._rows(s, 120))
+        assert "batch 176/938" in text and "ETA" not in text and "samples/s" not in text
+
     def test_the_header_follows_a_re_tuned_steps_per_execution(self) -> None:
         s = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=3, steps_per_execution=306))
         assert s.steps_per_execution == 306

@@ -31,7 +31,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.screens.base import KwbScreen
 from tui.screens.runs_columns import PADDING, filter_rows, fitted, metric_columns, scatter_points, sort_cycle
-from tui.state import DashState, replay
+from tui.state import DashState, reduce, replay
 from tui.widgets.chart import SERIES_COLORS, Chart
 from tui.widgets.chart_group import ChartGroup
 from tui.widgets.dashboard import Dashboard, metric_names
@@ -217,7 +217,13 @@ class RunsScreen(KwbScreen):
         from engine.runs import read_events
 
         if info.id not in self.states or info.live:  # a live run's curves grow: read them again
-            self.states[info.id] = replay(read_events(info.path))
+            state = replay(read_events(info.path))
+            if not info.live and state.active:  # its process died before it could say so (killed, power cut)
+                from engine import events as ev
+
+                state = reduce(state, ev.RunEnded(status=info.state, epochs_completed=state.epoch, t=state.last_t or 0.0,
+                                                  reason="its process is gone"))  # fmt: skip
+            self.states[info.id] = state
         return self.states[info.id]
 
     def action_open(self) -> None:

@@ -165,11 +165,12 @@ class RunHeader(Widget):
         shown_epoch = min(s.epoch + (0 if s.status in ("finished", "stopped", "failed", "idle") else 1), s.epochs) if s.epochs else 0
         steps = s.steps or 1
         logs = " ".join(f"{k} {v:.4f}" for k, v in list(s.batch_logs.items())[:2])
+        moving = s.status in ("starting", "running")  # no ETA or speed while paused, stopping or ended
         bars = (
             (f"epoch {shown_epoch}/{s.epochs}" if s.epochs else "epoch -/-", epochs, min(s.epoch, epochs),
-             f"ETA {format_duration(s.eta_run_s)}" if s.active else ""),
+             f"ETA {format_duration(s.eta_run_s)}" if moving else ""),
             (f"batch {s.step}/{s.steps if s.steps else '?'}", steps, min(s.step, steps),
-             f"ETA {format_duration(s.eta_epoch_s)} {_rate(s)}" if s.active else logs),
+             f"ETA {format_duration(s.eta_epoch_s)} {_rate(s)}" if moving else logs),
         )  # fmt: skip
         # The counters are never cut (``batch 150/1…`` said nothing); the bars give way, then the right-hand text.
         label_width = max(12, *(len(label) for label, *_ in bars))
