@@ -165,7 +165,12 @@ def choose_steps(model: Any, cfg: Any, data: Any, steps_per_epoch: int | None, *
 
     fit = cfg.fit
     if fit.steps_per_execution != "auto":
-        choice = StepsChoice(int(fit.steps_per_execution), None, f"{counted(int(fit.steps_per_execution), 'step per execution')} (fit.steps_per_execution)")
+        n = int(fit.steps_per_execution)
+        if steps_per_epoch and n > steps_per_epoch:  # Keras would run the epoch in one execution anyway
+            choice = StepsChoice(steps_per_epoch, None, f"{counted(steps_per_epoch, 'step per execution')} "
+                                                        f"(fit.steps_per_execution {n}, capped at an epoch)")  # fmt: skip
+        else:
+            choice = StepsChoice(n, None, f"{counted(n, 'step per execution')} (fit.steps_per_execution)")
     elif distributed:
         choice = StepsChoice(1, None, "auto: 1 step per execution (a multi-worker run does not calibrate)")
     elif getattr(getattr(cfg, "runtime", None), "strategy", "default") == "mirrored":  # Keras 3.15's multi-step loop feeds no replica id there

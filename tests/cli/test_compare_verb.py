@@ -109,6 +109,11 @@ class TestCompareBadInput:
         assert result.code == 2 and result.out == ""
         assert result.err.startswith("error:\n  --sort: no column 'val_los' (did you mean 'val_loss'?); columns: run, state")
 
+    def test_sort_by_a_setting_every_run_shares(self, kwb, runs: Path) -> None:
+        result = kwb("compare", "--runs-dir", runs, "--sort", "fit.epochs")
+        assert result.code == 0 and "base" in result.out
+        assert "every run has fit.epochs = 2: nothing to sort by" in result.err
+
     def test_damaged_run(self, kwb, runs: Path) -> None:
         torn = runs / "20260101-000004-torn"
         torn.mkdir()

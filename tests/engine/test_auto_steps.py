@@ -107,6 +107,8 @@ class TestChoice:
         model, x, y = tiny()
         choice = choose_steps(model, run_cfg(steps_per_execution=3), data_of(x, y), steps_per_epoch=20)
         assert (choice.steps, choice.step_s, model.steps_per_execution) == (3, None, 3)
+        choice = choose_steps(model, run_cfg(steps_per_execution=1_000_000), data_of(x, y), steps_per_epoch=20)
+        assert (choice.steps, model.steps_per_execution) == (20, 20) and "capped at an epoch" in choice.reason
         assert choose_steps(model, run_cfg(), data_of(x, y), 20, distributed=True).steps == 1
 
 

@@ -120,7 +120,7 @@ def compare(
     runs_dir: RunsDirOpt = None,
 ) -> None:
     """Compare runs: exactly the settings that differ between them, with best and final metrics, epochs and duration."""
-    from engine.compare import SortKey, compare_runs
+    from engine.compare import MISSING, UNKNOWN, SortKey, compare_runs, format_value
     from engine.errors import UserError, suggest
 
     root = runs_dir_or_default(runs_dir)
@@ -137,8 +137,13 @@ def compare(
         try:
             column = comp.resolve(sort)
         except KeyError:
-            choices = comp.metrics + comp.columns() + comp.settings
-            bad_input(UserError(f"no column {sort!r}{suggest(sort, choices)}; columns: {', '.join(comp.columns())}", key="--sort"))
+            same = {format_value(v) for v in (row.setting(sort) for row in comp.rows) if v not in (MISSING, UNKNOWN)}
+            if len(same) != 1:
+                choices = comp.metrics + comp.columns() + comp.settings
+                bad_input(UserError(f"no column {sort!r}{suggest(sort, choices)}; columns: {', '.join(comp.columns())}",
+                                    key="--sort"))  # fmt: skip
+            print(f"every run has {sort} = {same.pop()}: nothing to sort by, so it is not a column", file=sys.stderr)
+    if column is not None:
         rows = comp.sorted(SortKey(column, comp.default_descending(column) != reverse))
     elif reverse:
         rows = rows[::-1]
