@@ -31,7 +31,12 @@ def make_app(
     ``check_config=False`` reads the config's YAML now and validates it (pydantic) once
     the first frame is on screen, as ``run_app`` does.
     """
-    workspace = Workspace.open(Path(config_path) if config_path is not None else None, check=check_config)
+    workspace = None
+    if attach is not None and config_path is None:  # the followed run's own config, not the last one opened
+        workspace = Workspace.of_run(Path(attach) / "config.yaml", Path(attach).name)
+        workspace = None if workspace.load_error else workspace
+    if workspace is None:
+        workspace = Workspace.open(Path(config_path) if config_path is not None else None, check=check_config)
     return KwbApp(
         workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode="train" if attach is not None else start_mode,
         cursor_blink=cursor_blink, attach=attach,
