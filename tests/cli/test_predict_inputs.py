@@ -134,6 +134,16 @@ class TestOutputs:
 
         probs = np.array(json.loads((tmp_path / "p.json").read_text()))
         assert probs.shape == (4, 3) and np.allclose(probs.sum(1), 1, atol=1e-4)
+        # a .csv names the classes: a header, and each row's predicted class first
+        from engine.preprocessing import class_names
+
+        names = class_names(run)[""]
+        assert kwb("predict", run, "x.npy", "-o", "p.csv").code == 0
+        lines = (tmp_path / "p.csv").read_text().splitlines()
+        assert lines[0] == "class," + ",".join(names) and len(lines) == 5
+        for line, p in zip(lines[1:], probs):
+            cells = line.split(",")
+            assert cells[0] == names[int(np.argmax(p))] and np.allclose([float(c) for c in cells[1:]], p, atol=1e-6)
 
     def test_a_sigmoid_model_prints_class_and_probability(self, kwb, tmp_path: Path):
         import keras

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from engine.eval_data import Split
+from engine.words import counted
 
 from tui.commands.common import (
     RunArg, RunsDirOpt,
@@ -134,11 +135,12 @@ def predict(
 
     preds = model.predict(x[""] if single else text_as_tensors(x), verbose=0)
     by_output = dict(zip(outputs, preds)) if isinstance(preds, (list, tuple)) else {outputs[0] if outputs else "": preds}
-    if output is not None:
-        _write_predictions(output, by_output if len(by_output) > 1 else next(iter(by_output.values())))
-        print(f"wrote {_rows(by_output)} predictions to {output}")
-        return
     classes = class_names(rd.path)
+    if output is not None:
+        names = (classes.get(outputs[0] if outputs else "") or classes.get("")) if len(by_output) == 1 else None
+        _write_predictions(output, by_output if len(by_output) > 1 else next(iter(by_output.values())), names)
+        print(f"wrote {counted(_rows(by_output), 'prediction')} to {output}")
+        return
     kinds = {name: _output_kind(model, name) for name in by_output}
     texts = {name: [_prediction_text(p, kinds[name], classes.get(name if len(by_output) > 1 else "", classes.get(name)))
                     for p in arr] for name, arr in by_output.items()}  # fmt: skip
@@ -244,8 +246,11 @@ def _prediction_text(p, kind: str = "values", names: list[str] | None = None) ->
     return " ".join(f"{float(v):.6g}" for v in np.ravel(p))
 
 
-def _write_predictions(path: Path, preds) -> None:
-    """An array to .npy, .csv or .json; several outputs (output name -> array) to .npz, one key per output."""
+def _write_predictions(path: Path, preds, classes: list[str] | None = None) -> None:
+    """An array to .npy, .csv or .json; several outputs (output name -> array) to .npz, one key per output.
+
+    A .csv of class probabilities whose classes have names (``classes``, one per column) gets a header,
+    ``class,<name>,…``, and each row the predicted class's name before its probabilities."""
     import json
 
     import numpy as np
@@ -264,6 +269,9 @@ def _write_predictions(path: Path, preds) -> None:
         atomic_write_text(path, json.dumps(np.asarray(preds, dtype="float64").tolist()) + "\n")
     else:
         rows = [",".join(f"{float(v):.8g}" for v in np.ravel(p)) for p in preds]
+        probs = np.asarray(preds)
+        if classes and probs.ndim == 2 and probs.shape[1] == len(classes) > 1:
+            rows = ["class," + ",".join(classes)] + [f"{classes[int(np.argmax(p))]},{row}" for p, row in zip(probs, rows)]
         atomic_write_text(path, "\n".join(rows) + "\n")
 
 
