@@ -200,6 +200,15 @@ class TestDrawing:
         gray = draw.half_block(np.array([[0.0], [1.0]]), 1, 1)[0].spans[0].style
         assert gray.color.triplet == (0, 0, 0) and gray.bgcolor.triplet == (255, 255, 255)
 
+    def test_axis_ends_fit_whole(self) -> None:
+        from tui.widgets.picture_render import axis_line
+
+        for cols in (30, 16, 12, 9):
+            text = axis_line(-3220.5, 3090.1, cols).plain
+            assert len(text) <= cols and len(text.split()) == 2, text
+        assert axis_line(-3220.5, 3090.1, 16).plain.split() == ["-3.2e+03", "3.1e+03"]
+        assert axis_line(-3220.5, 3090.1, 12).plain.split() == ["-3.2k", "3.1k"]
+
     def test_to_unit(self) -> None:
         assert np.allclose(draw.to_unit(np.array([0, 128, 255], dtype="uint8")), [0, 128 / 255, 1])
         assert np.allclose(draw.to_unit(np.array([0.0, 0.5])), [0, 0.5])

@@ -121,10 +121,22 @@ def histogram(values: np.ndarray, cols: int, rows: int, style: str | Style = "gr
 
 
 def axis_line(lo: float, hi: float, cols: int) -> Text:
-    """The minimum at the left, the maximum at the right of ``cols`` cells."""
-    left, right = f"{lo:.3g}", f"{hi:.3g}"
+    """The minimum at the left, the maximum at the right of ``cols`` cells, each as short as it must be to fit
+    whole (``-3.22e+03 3.09e+`` said 3.09 where it meant 3,090)."""
+    for form in (lambda v: f"{v:.3g}", lambda v: f"{v:.2g}", _si, lambda v: _si(v, 1)):
+        left, right = form(lo), form(hi)
+        if len(left) + len(right) + 1 <= cols:
+            break
     gap = max(1, cols - len(left) - len(right))
     return Text(f"{left}{' ' * gap}{right}"[:cols], style="dim", no_wrap=True)
+
+
+def _si(v: float, digits: int = 2) -> str:
+    """``v`` with a k/M/G/T suffix when large (``-3.2k``), else in ``.{digits}g``."""
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:.{digits}g}{suffix}"
+    return f"{v:.{digits}g}"
 
 
 def balance_bars(balance: dict[str, int], width: int, rows: int) -> list[Text]:
