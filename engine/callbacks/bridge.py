@@ -107,6 +107,8 @@ class Bridge(keras.callbacks.Callback):
         self._epoch_t0 = time.monotonic()
         self._known_lr: float | None = None
         self._manual_n = 0
+        self._manual_at: tuple[tuple[int, int], Path] | None = None
+        """(epoch, step) of the last manual checkpoint, and its file."""
 
     # ------------------------------------------------------------ Keras hooks
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -236,14 +238,19 @@ class Bridge(keras.callbacks.Callback):
         if self.checkpoint_dir is None:
             self._refuse(cmd, "this run has no checkpoint folder")
             return
-        self._manual_n += 1
-        path = self.checkpoint_dir / f"manual-{self._manual_n:03d}.keras"
-        try:
-            save_model_atomic(self.model, path)
-        except Exception as exc:  # disk full, permissions: refuse, keep training
-            self._manual_n -= 1
-            self._refuse(cmd, f"checkpoint failed: {exc}")
-            return
+        at = (self.epoch, self.step)
+        if self._manual_at is not None and self._manual_at[0] == at:  # a second "c" at the same step (a paste, a
+            path = self._manual_at[1]  # double press): those weights are saved already; answer with that file
+        else:
+            self._manual_n += 1
+            path = self.checkpoint_dir / f"manual-{self._manual_n:03d}.keras"
+            try:
+                save_model_atomic(self.model, path)
+            except Exception as exc:  # disk full, permissions: refuse, keep training
+                self._manual_n -= 1
+                self._refuse(cmd, f"checkpoint failed: {exc}")
+                return
+            self._manual_at = (at, path)
         self.sink.emit(ev.CheckpointSaved(path=str(path), kind="manual", epoch=self.epoch, step=self.step))
 
     def _on_pause(self, cmd: Command) -> None:

@@ -144,6 +144,19 @@ class TestCheckpointCommand:
         assert loaded.predict(run.x[:4], verbose=0).shape == (4, 2)
         assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["manual-001.keras", "manual-002.keras"]
 
+    def test_two_at_the_same_step_write_one_file(self, live, tmp_path: Path):
+        run = live()
+        run.wait_for(ev.Batch, lambda e: e.step > 0)
+        run.control.pause()
+        paused = run.wait_for(ev.Paused)
+        run.control.checkpoint()
+        run.control.checkpoint()  # "cc" pasted: the same weights, asked for twice
+        first, second = run.wait_for(ev.CheckpointSaved), run.wait_for(ev.CheckpointSaved)
+        assert first.path == second.path and (second.epoch, second.step) == (paused.epoch, paused.step)
+        assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["manual-001.keras"]
+        run.control.resume()
+        run.finish()
+
     def test_checkpoint_without_a_folder_is_refused(self, live):
         run = live(checkpoint_dir=None)
         run.wait_for(ev.Batch)
