@@ -179,6 +179,10 @@ class TestReading:
         assert "┤" in pty.out  # a plot's axis
         plot = [line for line in _plain(pty.out).splitlines() if any(c in line for c in "┤└┌")]
         assert plot and max(len(line) for line in plot) <= 80, max(plot, key=len)
+        # the legend is a line under each plot, not plotext's box over the curves' start
+        lines = _plain(pty.out).splitlines()
+        assert any(line.split() == ["━━", "loss", "━━", "val_loss"] for line in lines), lines
+        assert not any("│ ⢕ loss" in line for line in lines)
 
     def test_show_plots_around_nan_and_missing_values(self, place, trained, tmp_path: Path):
         """A NaN loss (terminate_on_nan) or an epoch without validation (NA, validation_freq) has no point, and no traceback."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -177,16 +177,41 @@ def _plot_history(history: list[dict[str, float]], smooth: float = 0.0) -> None:
         if not drawn:
             continue
         fig.clear()
-        # Taller for many curves: plotext leaves out a legend that does not fit.
-        fig.plot_size(min(100, shutil.get_terminal_size().columns), max(15, 2 * len(drawn) + 9))
+        width = min(100, shutil.get_terminal_size().columns)
+        fig.plot_size(width, 15)
         fig.theme("simple")
+        fig.legend(False)  # plotext's legend box sits over the curves' start: the legend goes under the plot
         for i, key in enumerate(drawn):
             for sig in smoothed_signals(fig, plotext, *points[key], key, i, smooth):
                 fig.draw(sig)
+        _whole_epochs(fig, [points[k][0] for k in drawn])
         fig.title(family.title + (f"  (smooth {smooth:g})" if smooth else ""))
         fig.label("epoch", axis="x")
         print()
         print(fig.build().string())  # through print, not plotext's own writer: sys.stdout as redirected
+        print(_legend_line(drawn, width))
+
+
+def _whole_epochs(fig: Any, xs_per_curve: list[list[int]]) -> None:
+    """Ticks at whole epochs on the x axis (plotext's own fell between them: 1.0 5.2 9.3)."""
+    xs = sorted({x for xs in xs_per_curve for x in xs})
+    step = max(1, math.ceil((xs[-1] - xs[0]) / 6))
+    ticks = list(range(xs[0], xs[-1] + 1, step))
+    fig.ruler("x").ticks(ticks, [str(t) for t in ticks])
+
+
+def _legend_line(keys: list[str], width: int) -> str:
+    """Each curve's name after a dash in its colour (``LINES``, plotext's order), as many as fit ``width``."""
+    from tui.commands.export import LINES
+
+    parts, used = [], 4
+    for i, key in enumerate(keys):
+        if used + len(key) + 5 > width and parts:
+            parts.append(f"+{len(keys) - i}")
+            break
+        parts.append(f"\x1b[38;5;{LINES[i % len(LINES)]}m━━\x1b[0m {key}")
+        used += len(key) + 5
+    return "    " + "   ".join(parts)
 
 
 def _finite_points(history: list[dict[str, float]], key: str) -> tuple[list[int], list[float]]:
