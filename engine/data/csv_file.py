@@ -31,7 +31,6 @@ str, stripped, for text ones, empty cells kept as "") for the in-model preproces
 from __future__ import annotations
 
 import csv
-import io
 import mmap
 import os
 import threading
@@ -62,23 +61,26 @@ def _check_text(path: str, key: str) -> None:
         raise DataError("file is empty, expected CSV text", source=path, key=key)
 
 
-def _decoded(path: str) -> str:
-    raw = Path(path).read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
 def _records(path: str, cfg: "DataConfig"):
-    """(line, fields) of every non-blank record, in the table's order; the line is the record's first
-    line in the file, as an editor shows it (a quoted field may hold line ends)."""
-    reader = csv.reader(io.StringIO(_decoded(path)), delimiter=cfg.delimiter)
-    line = 1
-    for r in reader:
-        if any(c.strip() for c in r):
-            yield line, r
-        line = reader.line_num + 1
+    """(line, fields) of every non-blank record, in the table's order, read as a stream; the line is the
+    record's first line in the file, as an editor shows it (a quoted field may hold line ends). UTF-8, or
+    Latin-1 from the first record that is not UTF-8 on (the records already given are not given again)."""
+    given = 0
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            with open(path, newline="", encoding=encoding) as fh:
+                reader = csv.reader(fh, delimiter=cfg.delimiter)
+                line, n = 1, 0
+                for r in reader:
+                    if any(c.strip() for c in r):
+                        n += 1
+                        if n > given:
+                            given = n
+                            yield line, r
+                    line = reader.line_num + 1
+            return
+        except UnicodeDecodeError:
+            continue  # Latin-1 decodes any byte
 
 
 def _locate(path: str, cfg: "DataConfig", row: int) -> tuple[int, list[str]]:
@@ -92,18 +94,18 @@ def _locate(path: str, cfg: "DataConfig", row: int) -> tuple[int, list[str]]:
 
 def _parse_error(path: str, cfg: "DataConfig", key: str, exc: Exception) -> DataError:
     """The old message for the first ragged record or csv error, found by Python's csv module."""
+    width = None
     try:
-        numbered = list(_records(path, cfg))
+        for line, r in _records(path, cfg):  # streamed: a big file's records are never all held
+            width = len(r) if width is None else width
+            if len(r) != width:
+                return DataError(
+                    f"line {line} has {counted(len(r), 'field')} but the {'header' if cfg.header else 'first row'} "
+                    f"has {width}" + (f" (is data.delimiter {cfg.delimiter!r} right?)" if width == 1 or len(r) == 1 else ""),
+                    source=path, key=key,
+                )  # fmt: skip
     except csv.Error as err:
         return DataError(f"is not valid CSV: {err}", source=path, key=key)
-    width = len(numbered[0][1]) if numbered else 0
-    for line, r in numbered:
-        if len(r) != width:
-            return DataError(
-                f"line {line} has {counted(len(r), 'field')} but the {'header' if cfg.header else 'first row'} has {width}"
-                + (f" (is data.delimiter {cfg.delimiter!r} right?)" if width == 1 or len(r) == 1 else ""),
-                source=path, key=key,
-            )
     return DataError(f"is not valid CSV: {exc}", source=path, key=key)
 
 

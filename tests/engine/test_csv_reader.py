@@ -144,6 +144,11 @@ class TestMalformed:
         path.write_text("a,b,y\n1,2,0\n\n   \n3,4,1\n5,6\n")
         assert refused(path) == "data.path: line 6 has 2 fields but the header has 3"
 
+    def test_a_ragged_row_after_latin1_text(self, tmp_path):
+        path = tmp_path / "l.csv"  # the message's reader switches to Latin-1 at line 4 and counts on
+        path.write_bytes("a,city,y\n1,Bern,0\n2,Genf,1\n3,Zürich,1\n4,Köln\n5,Wien,0\n".encode("latin-1"))
+        assert refused(path, text_features=True) == "data.path: line 5 has 2 fields but the header has 3"
+
     def test_a_name_twice_in_the_header(self, tmp_path):
         path = tmp_path / "h.csv"
         path.write_text("age,income,age,y\n1,2,3,0\n")
