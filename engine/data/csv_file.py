@@ -124,10 +124,7 @@ def _arrow_read(path: str, cfg: "DataConfig", key: str, encoding: str = "utf8", 
     blank = cfg.delimiter + " \t\r\n"
 
     def invalid_row(row) -> str:
-        try:
-            return "skip" if not row.text.strip(blank) else "error"
-        except UnicodeDecodeError:  # pyarrow decodes the row as UTF-8; a Latin-1 row is not blank either
-            return "error"
+        return "skip" if not row.text.strip(blank) else "error"
 
     types = {c: pa.string() for c in text_columns or ()}
     options = dict(
