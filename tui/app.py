@@ -362,7 +362,7 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
 
     def footer_shows(self, action: str) -> bool:
         """Whether the footer lists ``action`` now: the run keys only while there is a run to steer (help lists them always)."""
-        return action not in RUN_ACTIONS or self.run_active or self.attached is not None
+        return action not in RUN_ACTIONS or self.run_active or (self.attached is not None and self.latest.active)
 
     def action_stop(self) -> None:
         """Stop early at the next batch boundary; the model and history are saved."""

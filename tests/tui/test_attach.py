@@ -138,6 +138,7 @@ class TestAttachEnded:
             assert app.dash.history.get("val_loss")
             assert app.control is None
             assert app.workspace.label == f"config of run {run.name}"  # its own config, not the last one opened
+            assert not app.footer_shows("stop") and not app.footer_shows("pause")  # an ended run takes no commands
             await pilot.press("s")
             await pilot.pause()
             assert any("stop refused" in n and "stopped" in n for n in notes(app)), notes(app)
