@@ -201,13 +201,16 @@ class DataPictures(Widget):
         self.display = sample is not None
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """The visible height of the pane it sits in, so the whole picture shows without scrolling."""
+        """As tall as the picture drawn for the visible height of the pane it sits in: a scatter or an image
+        grid fills it, without scrolling; histograms take their own rows, and the summary follows at once."""
+        if self.sample is None:
+            return 0
         parent = self.parent
         visible = parent.scrollable_content_region.height if isinstance(parent, Widget) else container.height
-        return max(4, visible - 1) if self.sample is not None else 0
+        return max(4, len(self._draw(width, max(4, visible - 1)).plain.rstrip().split("\n")))
 
-    def render(self) -> Text:
-        width, height = self.content_size
+    def _draw(self, width: int, height: int) -> Text:
+        """The picture at ``width`` × ``height`` (drawn once per sample and size)."""
         key = (id(self.sample), width, height)
         if key != self._key:
             self._key = key
@@ -219,3 +222,10 @@ class DataPictures(Widget):
                 except Exception as exc:  # a drawing bug must never take the app down
                     self._drawing = Text(f"cannot draw the data: {exc!r}", style="red")
         return self._drawing
+
+    def render(self) -> Text:
+        width, height = self.content_size
+        if self._key is not None and self._key[:2] == (id(self.sample), width) and \
+                len(self._drawing.plain.rstrip().split("\n")) <= height:  # fmt: skip
+            return self._drawing  # what the height was measured on
+        return self._draw(width, height)
