@@ -201,17 +201,17 @@ def _whole_epochs(fig: Any, xs_per_curve: list[list[int]]) -> None:
 
 
 def _legend_line(keys: list[str], width: int) -> str:
-    """Each curve's name after a dash in its colour (``LINES``, plotext's order), as many as fit ``width``."""
+    """Each curve's name after a dash in its colour (``LINES``, plotext's order), on as many lines as ``width`` needs."""
     from tui.commands.export import LINES
 
-    parts, used = [], 4
+    lines, line, used = [], [], 4
     for i, key in enumerate(keys):
-        if used + len(key) + 5 > width and parts:
-            parts.append(f"+{len(keys) - i}")
-            break
-        parts.append(f"\x1b[38;5;{LINES[i % len(LINES)]}m━━\x1b[0m {key}")
-        used += len(key) + 5
-    return "    " + "   ".join(parts)
+        if line and used + len(key) + 6 > width:
+            lines.append("    " + "   ".join(line))
+            line, used = [], 4
+        line.append(f"\x1b[38;5;{LINES[i % len(LINES)]}m━━\x1b[0m {key}")
+        used += len(key) + 6
+    return "\n".join([*lines, "    " + "   ".join(line)])
 
 
 def _finite_points(history: list[dict[str, float]], key: str) -> tuple[list[int], list[float]]:
