@@ -78,6 +78,25 @@ def run_timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), proc.stdout
 
 
+def paired_fit_args(description: str, extra: Callable[[Any], None] | None = None) -> Any:
+    """The options of the benchmarks that time ``fit`` in pairs on MNIST-shaped data (samples, validation
+    samples, batch size, pairs, ``--quick``), with ``extra`` adding a script's own; ``--quick`` applied."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)
+    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--val-samples", type=int, default=10000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="6,000 samples, 2 pairs: a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.samples, args.val_samples, args.pairs = 6000, 1000, 2
+    return args
+
+
 def load_note(device: str = "cpu") -> str:
     """The machine's load when the figures were taken (they are only as quiet as the machine was), and the device."""
     return f"1-min load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores at the end; device {device}"

@@ -34,7 +34,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from _common import median, write_result
+from _common import median, paired_fit_args, write_result
 from _training import CNN_LAYERS, MLP_LAYERS, Timing, build, import_keras, mnist_like, paired, spread
 
 keras = import_keras()
@@ -211,16 +211,8 @@ def bench_model(name: str, args: argparse.Namespace, tmp: Path) -> list[dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
-    parser.add_argument("--samples", type=int, default=60000)
-    parser.add_argument("--val-samples", type=int, default=10000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="6,000 samples, 2 pairs: a smoke run")
-    args = parser.parse_args()
-    if args.quick:
-        args.samples, args.val_samples, args.pairs = 6000, 1000, 2
+    args = paired_fit_args(__doc__.splitlines()[0],
+                           lambda parser: parser.add_argument("--model", choices=("mlp", "cnn", "both"), default="both"))  # fmt: skip
 
     tmp = Path(tempfile.mkdtemp(prefix="kwb-bench-bridge-"))
     try:

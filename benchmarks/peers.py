@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
 
-from _common import load_note, median, write_result  # noqa: E402
+from _common import load_note, median, paired_fit_args, write_result  # noqa: E402
 from _training import MLP_LAYERS, build, mnist_like, paired, spread  # noqa: E402
 from bridge_overhead import Wiring, headless_wiring, keras, timed_fit  # noqa: E402
 
@@ -117,15 +117,7 @@ def auto_twin(data: tuple[Any, ...], batch_size: int) -> tuple[Any, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=60000)
-    ap.add_argument("--val-samples", type=int, default=10000)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--pairs", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="6,000 samples, 2 pairs: a smoke run")
-    args = ap.parse_args()
-    if args.quick:
-        args.samples, args.val_samples, args.pairs = 6000, 1000, 2
+    args = paired_fit_args(__doc__.splitlines()[0])
     tmp = Path(tempfile.mkdtemp(prefix="kwb-bench-peers-"))
     try:
         rows, skipped = run(args, tmp)
