@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from engine import events as ev
+from tui.state import process_gone
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -180,7 +181,7 @@ class Attacher:
         app = self.app
         if message.state == "died" and app.latest.status not in ENDED_STATES:
             # No run_ended was written: the process was killed. Say so rather than show "running".
-            app.apply_event(ev.RunEnded(status="died", epochs_completed=app.latest.epoch, reason="its process is gone"))
+            app.apply_event(process_gone(app.latest))
         from tui.remote import RemoteControl
 
         if isinstance(app.control, RemoteControl):

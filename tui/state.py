@@ -315,6 +315,13 @@ def _stopping(s: DashState, event: ev.Stopping) -> DashState:
     return replace(s, log=_log(s, event, "stop", f"stopping: {event.reason}"))
 
 
+def process_gone(s: DashState, status: str = "died") -> ev.RunEnded:
+    """The end a run never wrote because its process was killed: what the dashboard folds instead of
+    showing it running (``kwb attach`` when the process goes, the Runs screen on opening it)."""
+    return ev.RunEnded(status=status, epochs_completed=s.epoch, reason="its process is gone",
+                       **({"t": s.last_t} if s.last_t is not None else {}))  # fmt: skip
+
+
 def _run_ended(s: DashState, event: ev.RunEnded) -> DashState:
     s = replace(s, status=event.status, best=dict(event.best), model_path=event.model_path,
                 epoch=max(s.epoch, event.epochs_completed), duration_s=event.duration_s or None)  # fmt: skip

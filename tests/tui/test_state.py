@@ -93,6 +93,17 @@ class TestHeader:
         text = "\n".join(row.plain for row in RunHeader()._rows(s, 120))
         assert "batch 176/938" in text and "ETA" not in text and "samples/s" not in text
 
+    def test_a_run_whose_process_is_gone_reads_as_died(self) -> None:
+        from tui.state import process_gone
+        from tui.widgets.run_header import RunHeader
+
+        s = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=9, steps_per_epoch=938, t=0.0))
+        s = reduce(s, ev.Batch(epoch=2, step=256, steps=938, logs={"loss": 0.5}, samples_per_s=1295.0, t=5.0))
+        s = reduce(s, ev.Stopping(reason="user", epoch=2, step=256, t=5.1))  # killed while stopping
+        s = reduce(s, process_gone(s))
+        assert s.status == "died" and not s.active and "its process is gone" in s.log[-1].text
+        assert "ETA" not in "\n".join(row.plain for row in RunHeader()._rows(s, 120))
+
     def test_the_header_follows_a_re_tuned_steps_per_execution(self) -> None:
         s = reduce(DashState(), ev.RunStarted(run_id="r", run_dir=None, name="n", epochs=3, steps_per_execution=306))
         assert s.steps_per_execution == 306

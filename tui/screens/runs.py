@@ -31,7 +31,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.screens.base import KwbScreen
 from tui.screens.runs_columns import PADDING, filter_rows, fitted, metric_columns, scatter_points, sort_cycle
-from tui.state import DashState, reduce, replay
+from tui.state import DashState, process_gone, reduce, replay
 from tui.widgets.chart import SERIES_COLORS, Chart
 from tui.widgets.chart_group import ChartGroup
 from tui.widgets.dashboard import Dashboard, metric_names
@@ -219,10 +219,7 @@ class RunsScreen(KwbScreen):
         if info.id not in self.states or info.live:  # a live run's curves grow: read them again
             state = replay(read_events(info.path))
             if not info.live and state.active:  # its process died before it could say so (killed, power cut)
-                from engine import events as ev
-
-                state = reduce(state, ev.RunEnded(status=info.state, epochs_completed=state.epoch, t=state.last_t or 0.0,
-                                                  reason="its process is gone"))  # fmt: skip
+                state = reduce(state, process_gone(state, info.state))
             self.states[info.id] = state
         return self.states[info.id]
 
