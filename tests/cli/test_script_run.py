@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.runs import read_status
+
 ROOT = Path(__file__).resolve().parents[2]
 
 COMMON = """
@@ -100,6 +102,11 @@ def status(run: Path) -> dict:
     return json.loads((run / "status.json").read_text())
 
 
+def state_now(run: Path) -> str | None:
+    """The state of a run that may still be starting: its folder can exist a moment before its status.json."""
+    return (read_status(run) or {}).get("state")
+
+
 def events(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
 
@@ -184,7 +191,7 @@ class TestSteering:
         (run,) = runs_of(tmp_path)
         assert f"run {run.name}" in started.stdout
         deadline = time.monotonic() + 120
-        while status(run).get("state") != "running" and time.monotonic() < deadline:
+        while state_now(run) != "running" and time.monotonic() < deadline:
             time.sleep(0.2)
         for verb in (["lr-drop"], ["checkpoint"], ["stop"]):
             done = kwb("control", run.name, *verb, "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path, timeout=60)
@@ -210,7 +217,7 @@ class TestSteering:
         proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", str(script)], cwd=tmp_path, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any(status(r).get("state") == "running" for r in runs_of(tmp_path)):
+        while time.monotonic() < deadline and not any(state_now(r) == "running" for r in runs_of(tmp_path)):
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
