@@ -33,6 +33,7 @@ __all__ = [
     "parse_config",
     "load_config",
     "apply_overrides",
+    "PATH_KEYS",
     "dump_config",
     "save_config",
     "atomic_write_text",
@@ -256,6 +257,12 @@ def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None
     return parse_config(raw, source=str(p), base_dir=p.resolve().parent)
 
 
+# The keys that hold a file path. In a YAML file such a path is relative to the file's folder;
+# given with --set on the command line it is relative to the shell's current folder, as any
+# command-line path is (``kwb evaluate RUN --set data.path=other.csv`` means ./other.csv, not
+# a file inside the run directory).
+PATH_KEYS = (("data", "path"), ("data", "validation", "path"), ("data", "test", "path"), ("model", "path"))
+
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -273,7 +280,8 @@ def _split_key(key: str) -> list[str | int]:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str | None = None) -> dict[str, Any]:
-    """Apply ``key.path=value`` strings in place; values are parsed as YAML scalars."""
+    """Apply ``key.path=value`` strings in place; values are parsed as YAML scalars, and a
+    relative file path (``PATH_KEYS``) is made absolute against the current folder."""
     issues: list[tuple[str, str]] = []
     for item in overrides:
         if "=" not in item:
@@ -286,6 +294,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str | Non
             issues.append(("--set", f"bad key path {key!r}"))
             continue
         value = parse_value(text)
+        if tuple(parts) in PATH_KEYS and isinstance(value, str) and value.strip() and "\x00" not in value:
+            value = os.path.abspath(os.path.expanduser(value))
         node: Any = raw
         ok = True
         for i, part in enumerate(parts[:-1]):

@@ -25,12 +25,9 @@ from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from engine.config_io import atomic_write_text, parse_value
+from engine.config_io import PATH_KEYS, atomic_write_text, parse_value
 
 __all__ = ["ConfigDocument", "merge_edits", "PATH_KEYS"]
-
-PATH_KEYS = (("data", "path"), ("data", "validation", "path"), ("data", "test", "path"), ("model", "path"))
-"""Keys holding a file path relative to the config's folder (``engine.config_io`` resolves them there)."""
 
 _MISSING = object()
 

@@ -93,6 +93,8 @@ def evaluation_data(
     if streamed:
         data_cfg = data_cfg.model_copy(update={"one_hot": cfg.data.one_hot})  # the stream one-hots its batches
     data = load_data(data_cfg, seed=cfg.seed, batch_size=cfg.fit.batch_size, classes=class_names(run_path))
+    if other:
+        _check_columns_fit(data.x_train if chosen is Split.all else getattr(data, f"x_{chosen.value}"), data_cfg, model)
     if cfg.data.scale != "none" and not scales_inside(model):
         scale_bundle(data)  # a model saved before the scaling moved inside it
     name = {Split.all: "train", Split.test: "test", Split.val: "val", Split.train: "train"}[chosen]
@@ -105,6 +107,35 @@ def evaluation_data(
     if ds is None and cfg.data.one_hot:
         y = _one_hot_like(model, y)
     return EvalData(x, y, ds, chosen, samples, other)
+
+
+def _check_columns_fit(x: Any, data_cfg: Any, model: Any) -> None:
+    """Refuse other data whose CSV columns are not the kind the model takes.
+
+    A CSV with a word column is read column by column (for a model that looks words up
+    itself); a model trained on numbers only takes one tensor instead. Read that way, the
+    file is refused by the reader's own message, naming the column and the line of the first
+    word. The other way round (the model looks up words, the file has none), the columns it
+    takes by name are named.
+    """
+    from engine.graph import input_names
+
+    if data_cfg.source != "csv" or isinstance(data_cfg.x, dict) or not data_cfg.path:
+        return
+    wanted = input_names(model)
+    if isinstance(x, dict) and len(wanted) == 1 and set(x) != set(wanted):
+        from engine.data.files import refuse_text_columns
+
+        refuse_text_columns(data_cfg)  # raises, naming the column and line
+        raise DataError("holds text columns, but the model takes one array of numbers", source=data_cfg.path,
+                        key="data.path")  # fmt: skip
+    if isinstance(x, dict) and len(wanted) > 1 and set(wanted) - set(x):
+        missing = ", ".join(repr(n) for n in wanted if n not in x)
+        raise DataError(f"lacks the feature column(s) the model takes: {missing}", source=data_cfg.path, key="data.path")
+    if not isinstance(x, dict) and len(wanted) > 1:
+        raise DataError(f"has only number columns, but the model takes its columns by name and looks up words in "
+                        f"some of them ({', '.join(wanted)}): give it a file like the one it was trained on",
+                        source=data_cfg.path, key="data.path")  # fmt: skip
 
 
 def _one_hot_like(model: Any, y: Any) -> Any:

@@ -66,6 +66,18 @@ def _read_file(kind, path, x_key, y_key, target, cfg, prefix, label_maps=None, t
     return x, y, label_maps
 
 
+def refuse_text_columns(cfg: "DataConfig") -> None:
+    """Read the main CSV file as numbers only: raises the reader's ``DataError``, naming the first
+    text column and the line of its first word (a model trained on numbers is given words)."""
+    _read_file("csv", _need_csv_path(cfg), cfg.x, cfg.y, cfg.target, cfg, "data")
+
+
+def _need_csv_path(cfg: "DataConfig") -> str:
+    if cfg.source != "csv" or not cfg.path:
+        raise DataError("is not a CSV file", key="data.path")
+    return cfg.path
+
+
 def _one_key(value: Any, key: str, what: str) -> str:
     """A mapping's value for an npz or HDF5 file: one name."""
     if not isinstance(value, str):

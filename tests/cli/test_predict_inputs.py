@@ -174,8 +174,34 @@ class TestEvaluateOtherData:
         assert lines[0].endswith(f"on all of {tmp_path / 'virginica.csv'} (30 samples)")
         scores = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
         assert scores["all_accuracy"] > 0.9, scores  # not re-scaled on the one class, labels not renumbered
-        part = kwb("evaluate", run, "--split", "test", "--set", f"data.path={tmp_path / 'virginica.csv'}")
-        assert part.code == 0 and "on test of" in part.out and "(6 samples)" in part.out, part
+        part = kwb("evaluate", run, "--split", "test", "--set", "data.path=virginica.csv")  # from where kwb is typed
+        assert part.code == 0 and f"on test of {tmp_path / 'virginica.csv'}" in part.out and "(6 samples)" in part.out, part
+
+    def test_a_word_column_for_a_model_of_numbers(self, kwb, run: Path, tmp_path: Path):
+        x, y = flowers(n=9, seed=3)
+        write_csv(tmp_path / "words.csv", x, y)
+        head, *rows = (tmp_path / "words.csv").read_text().splitlines()
+        rows = [",".join((r.split(",")[0], ("wide", "narrow")[i % 2], *r.split(",")[2:])) for i, r in enumerate(rows)]
+        (tmp_path / "words.csv").write_text("\n".join([head, *rows]) + "\n")  # the petal column is words
+        result = kwb("evaluate", run, "--set", "data.path=words.csv")
+        assert result.code == 2 and result.exception is None, result
+        assert f"error in {tmp_path / 'words.csv'}" in result.err
+        assert "column 'petal' is not numeric: line 2 holds 'wide'" in result.err, result.err
+
+    def test_a_text_model_given_a_file_without_its_text_column(self, kwb, tmp_path: Path):
+        from engine.session import train
+        from text_csv import homes_config
+
+        trained = train(homes_config(tmp_path), runs_dir=tmp_path / "runs", capture_output=False)
+        assert trained.status == "finished", trained.error
+        text = (tmp_path / "homes.csv").read_text()
+        (tmp_path / "towns.csv").write_text(text.replace("size,city,kind", "size,town,kind", 1))
+        renamed = kwb("evaluate", trained.run_dir, "--set", "data.path=towns.csv")
+        assert renamed.code == 2 and "lacks the feature column(s) the model takes: 'city'" in renamed.err, renamed
+        (tmp_path / "sizes.csv").write_text("\n".join(",".join((r.split(",")[0], r.split(",")[2]))
+                                                      for r in text.splitlines()) + "\n")  # fmt: skip
+        numbers = kwb("evaluate", trained.run_dir, "--set", "data.path=sizes.csv")
+        assert numbers.code == 2 and "has only number columns" in numbers.err, numbers
 
     def test_own_data_keeps_the_test_split(self, kwb, run: Path):
         result = kwb("evaluate", run)

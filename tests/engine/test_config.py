@@ -131,6 +131,14 @@ class TestSetOverrides:
         cfg = load_config(ROOT / "sample_configs" / "spirals.yaml", ["callbacks.early_stopping=null"])
         assert cfg.callbacks.early_stopping is None
 
+    def test_set_paths_are_relative_to_where_kwb_is_typed(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        cfg = load_config(ROOT / "sample_configs" / "flowers_csv.yaml", ["data.path=other.csv", "data.test.path=~/t.csv"])
+        assert cfg.data.path == str(tmp_path / "other.csv")  # not sample_configs/other.csv
+        assert cfg.data.test.path == os.path.expanduser("~/t.csv")
+        assert load_config(ROOT / "sample_configs" / "flowers_csv.yaml").data.path == str(
+            ROOT / "sample_configs" / "data" / "flowers.csv")  # in the file: relative to the file  # fmt: skip
+
     @pytest.mark.parametrize(
         ("override", "loc", "message"),
         [
