@@ -13,6 +13,7 @@ from engine.data.samples import DataSample, PictureKind
 from tui.factory import make_app
 from tui.widgets import picture_render as draw
 from tui.widgets.data_pictures import DataPictures, render_pictures
+from tui.widgets.data_preview import DataPreview
 
 SIZES = [(80, 24), (120, 40)]
 DATA_DIR = Path("/tmp/kwb-test-pictures")
@@ -125,6 +126,12 @@ class TestPicturesInTheApp:
             sample = app.screen.query_one(DataPictures).sample
             for name, count in sample.balance.items():
                 assert f"{name} " in text and f" {count}" in text
+            summary = app.screen.query_one(DataPreview).render().plain
+            assert "120 samples" in summary and "class balance" not in summary  # drawn once, in the picture
+            with_points = make_app(_write(tmp_path, SPIRALS), warm_up=False, cursor_blink=False, start_mode="data")
+        async with with_points.run_test(size=(120, 40)) as pilot:
+            await _show(pilot)  # a scatter draws no bars: the summary keeps them
+            assert "class balance (train)" in with_points.screen.query_one(DataPreview).render().plain
 
     async def test_csv_features_are_named_by_their_columns(self, tmp_path) -> None:
         (tmp_path / "t.csv").write_text("petal_len,petal_wid,stem,kind\n"

@@ -22,7 +22,7 @@ from textual.widgets import Button, Select
 
 from engine.data import KERAS_DATASETS, SKLEARN_DATASETS, SYNTHETIC
 from tui.screens.base import KwbScreen
-from tui.widgets.data_pictures import DataPictures
+from tui.widgets.data_pictures import DataPictures, shows_balance
 from tui.widgets.data_preview import DataPreview
 from tui.widgets.data_tree import DatasetTree
 from tui.widgets.footer import KeyFooter
@@ -283,6 +283,7 @@ class DataScreen(KwbScreen):
         view = self.query_one(DataPreview)
         view.busy = False
         view.error = message.error
+        view.balance_drawn = shows_balance(message.sample)
         if message.info is not None:
             view.info = message.info
         self.query_one(DataPictures).sample = message.sample

@@ -23,7 +23,7 @@ from tui.widgets import picture_render as draw
 if TYPE_CHECKING:
     from engine.data.samples import DataSample
 
-__all__ = ["DataPictures", "render_pictures"]
+__all__ = ["DataPictures", "render_pictures", "shows_balance"]
 
 PANEL_WIDTH = 16
 """Cells of one feature histogram (its bins)."""
@@ -91,6 +91,15 @@ def _balance(sample: "DataSample", width: int, rows: int) -> list[Text]:
     if not sample.balance or rows < 2:
         return []
     return [_heading("class balance (train)"), *draw.balance_bars(sample.balance, width, rows - 1)]
+
+
+def shows_balance(sample: "DataSample | None") -> bool:
+    """True when the picture of ``sample`` draws its class balance (histograms of a classification
+    table's features), so the text summary under it need not repeat it."""
+    from engine.data.samples import PictureKind
+
+    return sample is not None and sample.kind is PictureKind.FEATURES and sample.task == "classification" \
+        and bool(sample.balance)  # fmt: skip
 
 
 def _points(sample: "DataSample", width: int, height: int) -> list[Text]:

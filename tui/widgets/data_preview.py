@@ -42,7 +42,7 @@ def _range(r: list[float] | None) -> str:
     return f"  [{r[0]:.3g}, {r[1]:.3g}]" if r else ""
 
 
-def _render_named(info: dict[str, Any]) -> Text:
+def _render_named(info: dict[str, Any], balance: bool = True) -> Text:
     """Named inputs and outputs (``preview``'s ``inputs`` / ``outputs``): one line per array, a
     class-balance block per classification output, samples as name=value."""
     out = Text()
@@ -57,7 +57,7 @@ def _render_named(info: dict[str, Any]) -> Text:
         kind = f"{a['num_classes']} classes" if a["task"] == "classification" else "regression"
         out.append(f"  {name} {tuple(a['shape'])} {a['dtype']} {kind}{_range(a.get('range'))}\n")
     for name, a in info["outputs"].items():
-        if a.get("class_balance"):
+        if a.get("class_balance") and (balance or len(info["outputs"]) > 1):
             _render_balance(out, a["class_balance"], f"class balance of {name} (train)")
     samples = info.get("samples") or []
     if samples:
@@ -71,10 +71,12 @@ def _render_named(info: dict[str, Any]) -> Text:
     return out
 
 
-def render_preview(info: dict[str, Any]) -> Text:
-    """The preview dict as text: one line per split, a bar per class, a few samples."""
+def render_preview(info: dict[str, Any], balance: bool = True) -> Text:
+    """The preview dict as text: one line per split, a bar per class, a few samples.
+
+    ``balance`` False leaves out the class balance of a single output (the picture above draws it)."""
     if "inputs" in info:
-        return _render_named(info)
+        return _render_named(info, balance)
     out = Text()
     out.append(f"{info.get('description') or 'data'}\n", style="bold")
     classes = f", {info['num_classes']} classes" if info.get("num_classes") else ""
@@ -87,9 +89,9 @@ def render_preview(info: dict[str, Any]) -> Text:
         out.append(f"{s['samples']:>7} samples\n")
         if "x_shape" in s:
             out.append(f"  x {tuple(s['x_shape'])} {s['x_dtype']}\n  y {tuple(s['y_shape'])} {s['y_dtype']}\n", style="dim")
-    balance: dict[str, int] = info.get("class_balance") or {}
-    if balance:
-        _render_balance(out, balance, "class balance (train)")
+    counts: dict[str, int] = info.get("class_balance") or {}
+    if counts and balance:
+        _render_balance(out, counts, "class balance (train)")
     if info.get("x_range"):
         lo, hi = info["x_range"]
         out.append(f"\nx range [{lo:.3g}, {hi:.3g}]", style="dim")
@@ -115,6 +117,8 @@ class DataPreview(Static):
     """Why the data could not be loaded (a ``DataError`` or ``ConfigError`` message)."""
     busy: reactive[bool] = reactive(False, layout=True)
     """True while the data is loading."""
+    balance_drawn: reactive[bool] = reactive(False, layout=True)
+    """True when the picture above draws the class balance, which the text then leaves out."""
 
     def render(self) -> Text:
         if self.busy:
@@ -123,4 +127,4 @@ class DataPreview(Static):
             return Text.assemble(("cannot load the data\n", "bold red"), (self.error, "red"))
         if self.info is None:
             return Text("press v (or the Preview button) to load the data and summarise it", style="dim")
-        return render_preview(self.info)
+        return render_preview(self.info, balance=not self.balance_drawn)
