@@ -62,6 +62,13 @@ class DataSample:
     """How many training samples there are (the sample is ``len(x)`` of them)."""
     feature_names: list[str] = field(default_factory=list)
     """Each column's name when the inputs are named (a CSV's columns); empty: call them x0, x1, …"""
+    target_name: str = ""
+    """A CSV's target column, when the target is not a named output."""
+
+    @property
+    def target(self) -> str:
+        """What the pictures call the target: the output's name, a CSV's target column, else ``y``."""
+        return self.output_name or self.target_name or "y"
 
     def label(self, i: int) -> str:
         """Row ``i``'s class name, or its target value as short text."""
@@ -158,7 +165,7 @@ def _class_info(bundle: DataBundle, out_name: str) -> tuple[str, int | None, lis
 
 
 def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: int = 0,
-                feature_names: list[str] | None = None) -> DataSample | None:
+                feature_names: list[str] | None = None, target_name: str = "") -> DataSample | None:
     """A small raw sample of the training split for pictures, or None when there is nothing to draw.
 
     Args:
@@ -169,6 +176,8 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
         feature_names: the columns of a one-array input, in order (a CSV's feature columns,
             ``engine.predict_inputs.csv_columns``); used when they match its width. Defaults to
             None (then ``x0``, ``x1``…).
+        target_name: a CSV's target column (``csv_columns``), to call the target by. Defaults to ""
+            (``y``).
     """
     x, y = bundle.x_train, bundle.y_train
     if x is None and bundle.train_ds is not None:
@@ -194,7 +203,7 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
     task, num_classes, names = _class_info(bundle, out_name)
     sample = DataSample(kind, xa, _classes(ya) if task == "classification" else _values(ya), task,
                         input_name=in_name, output_name=out_name, total=int(bundle.train_samples),
-                        feature_names=named)  # fmt: skip
+                        feature_names=named, target_name=target_name)  # fmt: skip
     if task == "classification":
         k = int(num_classes or (int(sample.y.max()) + 1 if len(sample.y) else 0))
         sample.class_names = list(names) if names and len(names) >= k else [str(i) for i in range(k)]

@@ -144,6 +144,17 @@ class TestPicturesInTheApp:
             text = _picture(app)
             assert "petal_len" in text and "stem" in text and "x0" not in text
 
+    async def test_a_csv_target_is_called_by_its_column(self, tmp_path) -> None:
+        (tmp_path / "r.csv").write_text("area,rooms,age,price\n"
+                                        + "".join(f"{i % 7},{i % 5},{i % 3},{i * 1.5}\n" for i in range(60)))  # fmt: skip
+        config = tmp_path / "c.yaml"
+        config.write_text(f"name: pics\nseed: 3\ndata: {{source: csv, path: {tmp_path}/r.csv, target: price}}\n")
+        app = make_app(config, warm_up=False, cursor_blink=False, start_mode="data")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _show(pilot)
+            text = _picture(app)
+            assert "histogram of price" in text and "histogram of y" not in text, text
+
     async def test_six_features_fit_80_by_24(self, tmp_path) -> None:
         app = make_app(_write(tmp_path, TABLE), warm_up=False, cursor_blink=False, start_mode="data")
         async with app.run_test(size=(80, 24)) as pilot:

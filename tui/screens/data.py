@@ -271,8 +271,10 @@ class DataScreen(KwbScreen):
             try:
                 from engine.predict_inputs import csv_columns
 
-                columns = (csv_columns(cfg.data) or {}).get("features")
-                sample, problem = draw_sample(bundle, seed=cfg.seed or 0, feature_names=columns), None
+                columns = csv_columns(cfg.data) or {}
+                sample = draw_sample(bundle, seed=cfg.seed or 0, feature_names=columns.get("features"),
+                                     target_name=columns.get("target") or "")  # fmt: skip
+                problem = None
             except Exception as exc:  # a picture that cannot be drawn must not cost the preview
                 sample, problem = None, f"{type(exc).__name__}: {exc}"
             self.post_message(self.PreviewReady(data, info, sample=sample, picture_error=problem))

@@ -80,7 +80,7 @@ def _feature_panels(sample: "DataSample", width: int, height: int) -> list[Text]
 
 def _y_histogram(sample: "DataSample", width: int, height: int) -> list[Text]:
     """A histogram of the regression target: heading, bars, range."""
-    name = sample.output_name or "y"
+    name = sample.target
     bars = max(2, min(10, height - 2))
     lo, hi = float(np.nanmin(sample.y)), float(np.nanmax(sample.y))
     return [_heading(f"histogram of {name} ({len(sample.y)} samples)"),
@@ -109,7 +109,7 @@ def _points(sample: "DataSample", width: int, height: int) -> list[Text]:
         title = f"{_feature_name(sample, 1)} against {_feature_name(sample, 0)} by class"
     else:
         groups, names = draw.quantile_groups(sample.y)
-        title = f"{_feature_name(sample, 1)} against {_feature_name(sample, 0)} by {sample.output_name or 'y'}"
+        title = f"{_feature_name(sample, 1)} against {_feature_name(sample, 0)} by {sample.target}"
     lines = [_heading(f"{title} ({_count(sample)})")]
     plot_h = height - 2
     if sample.task == "regression" and height >= 18:
@@ -128,7 +128,7 @@ def _points(sample: "DataSample", width: int, height: int) -> list[Text]:
 
 def _curve(sample: "DataSample", width: int, height: int) -> list[Text]:
     """One feature and a regression target: y against x (a sine looks like a sine), then the histogram of y."""
-    name = sample.output_name or "y"
+    name = sample.target
     below = min(12, max(4, height // 3))
     lines = [_heading(f"{name} against {_feature_name(sample, 0)} ({_count(sample)})")]
     points = np.column_stack([np.asarray(sample.x[:, 0], dtype="float64"), np.asarray(sample.y, dtype="float64")])
