@@ -51,7 +51,11 @@ async def _loaded(pilot) -> None:
 
 
 def _text(renderable) -> str:
-    console = Console(width=120, record=True)
+    return _text_at(renderable, 120)
+
+
+def _text_at(renderable, width: int) -> str:
+    console = Console(width=width, record=True)
     console.print(renderable)
     return console.export_text()
 
@@ -65,6 +69,17 @@ class TestReportView:
         assert ["barolo", "18", "2", "0"] in rows and ["grignolino", "3", "15", "2"] in rows
         assert ["barbera", "0.905", "0.950", "0.927", "20"] in rows
         assert "grignolino → barolo (3), barolo → grignolino (2)" in text
+
+    def test_a_regression_report_draws_predicted_against_actual(self) -> None:
+        actual = [i / 10 for i in range(40)]
+        report = {"split": "test", "samples": 40, "outputs": [{
+            "name": "", "kind": "regression", "mae": 0.1, "rmse": 0.12, "r2": 0.98, "samples": 40,
+            "residuals": {"edges": [-0.2, 0.0, 0.2], "counts": [20, 20]},
+            "scatter": {"actual": actual, "predicted": [a + 0.1 for a in actual]}}]}  # fmt: skip
+        text = _text(render_report(report))
+        assert "MAE 0.1" in text and "predicted (y) against actual (x)" in text
+        assert sum(ch in text for ch in "⠁⠂⠄⡀⢀⣀⠉⠒⠤") >= 2  # braille dots
+        assert max(len(line) for line in _text_at(render_report(report), 50).splitlines()) <= 50
 
     def test_no_report_says_so(self) -> None:
         assert "No evaluation report" in _text(render_report(None))

@@ -104,18 +104,10 @@ def _regression(out: dict[str, Any]) -> str:
 
 
 def _scatter(actual: list[float], predicted: list[float]) -> str:
-    """Predicted against actual (plotext), with the y = x line a perfect model would sit on."""
+    """Predicted against actual, with the y = x line a perfect model would sit on (colours on a terminal only)."""
     import plotext
 
-    fig = plotext.figure
-    fig.clear()
-    fig.plot_size(min(80, shutil.get_terminal_size().columns), 18)
-    fig.theme("simple")
-    fig.legend(False)
-    lo, hi = min(min(actual), min(predicted)), max(max(actual), max(predicted))
-    diagonal = [lo + (hi - lo) * i / 100 for i in range(101)]
-    fig.draw(fig.signal(diagonal, diagonal, marker=plotext.marker("braille", pixel=244)))
-    fig.draw(fig.signal(actual, predicted, marker=plotext.marker("braille", pixel=39)))
-    fig.title("predicted (y) against actual (x); grey: y = x")
-    drawing = fig.build().string()
+    from tui.widgets.picture_render import predicted_vs_actual
+
+    drawing = predicted_vs_actual(actual, predicted, min(80, shutil.get_terminal_size().columns), 18)
     return drawing if sys.stdout.isatty() else plotext.uncolorize(drawing)

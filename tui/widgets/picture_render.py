@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 
 __all__ = [
-    "CLASS_COLORS", "balance_bars", "fit_tiles", "half_block", "histogram", "scatter", "to_unit",
+    "CLASS_COLORS", "balance_bars", "fit_tiles", "half_block", "histogram", "predicted_vs_actual", "scatter", "to_unit",
 ]  # fmt: skip
 
 CLASS_COLORS = (12, 10, 9, 14, 13, 11, 208, 141, 39, 226, 203, 120)
@@ -177,6 +177,28 @@ def scatter(points: np.ndarray, groups: np.ndarray, width: int, height: int) -> 
             color = CLASS_COLORS[int(k) % len(CLASS_COLORS)]
             sig = fig.signal(chosen[:, 0].tolist(), chosen[:, 1].tolist(), marker=plotext.marker("braille", pixel=color))
             fig.draw(sig)
+        return fig.build().string()
+    finally:
+        plotext.terminal.limit()
+
+
+def predicted_vs_actual(actual: Sequence[float], predicted: Sequence[float], width: int, height: int) -> str:
+    """plotext's ANSI drawing of a regression's predictions (y) against the true values (x), over the
+    grey y = x line a perfect model would sit on; for ``kwb evaluate --report`` and the app's report."""
+    import plotext
+
+    plotext.terminal.limit(False, False)
+    try:
+        fig = plotext.figure
+        fig.clear()
+        fig.plot_size(width, height)
+        fig.theme("simple")
+        fig.legend(False)
+        lo, hi = min(min(actual), min(predicted)), max(max(actual), max(predicted))
+        diagonal = [lo + (hi - lo) * i / 100 for i in range(101)]
+        fig.draw(fig.signal(diagonal, diagonal, marker=plotext.marker("braille", pixel=244)))
+        fig.draw(fig.signal(list(actual), list(predicted), marker=plotext.marker("braille", pixel=39)))
+        fig.title("predicted (y) against actual (x); grey: y = x")
         return fig.build().string()
     finally:
         plotext.terminal.limit()

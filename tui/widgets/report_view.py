@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
@@ -92,4 +92,27 @@ def _regression(out: dict[str, Any], title: str) -> list[RenderableType]:
     lines.append(Text("residuals (predicted − actual)"))
     for lo, hi, c in zip(edges, edges[1:], counts):
         lines.append(Text(f"{lo:>9.3g} .. {hi:<9.3g} " + "█" * round(24 * c / top) + f" {c}"))
+    scatter = out.get("scatter") or {}
+    if scatter.get("actual"):
+        lines += [Text(""), _Scatter(scatter["actual"], scatter["predicted"])]
     return lines
+
+
+class _Scatter:
+    """Predicted against actual, drawn at the width the report is given (at most 100 cells)."""
+
+    def __init__(self, actual: list[float], predicted: list[float]) -> None:
+        self.actual, self.predicted = actual, predicted
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from tui.widgets.picture_render import predicted_vs_actual
+
+        width = min(100, options.max_width)
+        if width < 20:
+            return
+        try:
+            drawing = predicted_vs_actual(self.actual, self.predicted, width, 16)
+        except Exception as exc:  # a plotting bug must never take the app down
+            yield Text(f"cannot draw the scatter: {exc!r}", style="red")
+            return
+        yield Text.from_ansi(drawing, no_wrap=True)
