@@ -91,6 +91,18 @@ def _colors(app) -> set[int]:
             and s.style.color.number is not None}  # fmt: skip
 
 
+async def _csv_picture(tmp_path: Path, header: str, row) -> str:
+    """The Data screen's picture (120×40) of a 60-row CSV: ``header``, then ``row(i)``; its last column the target."""
+    (tmp_path / "t.csv").write_text(header + "\n" + "".join(f"{row(i)}\n" for i in range(60)))
+    config = tmp_path / "c.yaml"
+    target = header.split(",")[-1]
+    config.write_text(f"name: pics\nseed: 3\ndata: {{source: csv, path: {tmp_path}/t.csv, target: {target}}}\n")
+    app = make_app(config, warm_up=False, cursor_blink=False, start_mode="data")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _show(pilot)
+        return _picture(app)
+
+
 class TestPicturesInTheApp:
     """v on the Data screen draws the picture that suits the data, inside the pane, at 80×24 and 120×40."""
 
@@ -134,26 +146,12 @@ class TestPicturesInTheApp:
             assert "class balance (train)" in with_points.screen.query_one(DataPreview).render().plain
 
     async def test_csv_features_are_named_by_their_columns(self, tmp_path) -> None:
-        (tmp_path / "t.csv").write_text("petal_len,petal_wid,stem,kind\n"
-                                        + "".join(f"{i % 7},{i % 5 * 0.5},{i},{'ab'[i % 2]}\n" for i in range(60)))  # fmt: skip
-        config = tmp_path / "c.yaml"
-        config.write_text(f"name: pics\nseed: 3\ndata: {{source: csv, path: {tmp_path}/t.csv, target: kind}}\n")
-        app = make_app(config, warm_up=False, cursor_blink=False, start_mode="data")
-        async with app.run_test(size=(120, 40)) as pilot:
-            await _show(pilot)
-            text = _picture(app)
-            assert "petal_len" in text and "stem" in text and "x0" not in text
+        text = await _csv_picture(tmp_path, "petal_len,petal_wid,stem,kind", lambda i: f"{i % 7},{i % 5 * 0.5},{i},{'ab'[i % 2]}")
+        assert "petal_len" in text and "stem" in text and "x0" not in text
 
     async def test_a_csv_target_is_called_by_its_column(self, tmp_path) -> None:
-        (tmp_path / "r.csv").write_text("area,rooms,age,price\n"
-                                        + "".join(f"{i % 7},{i % 5},{i % 3},{i * 1.5}\n" for i in range(60)))  # fmt: skip
-        config = tmp_path / "c.yaml"
-        config.write_text(f"name: pics\nseed: 3\ndata: {{source: csv, path: {tmp_path}/r.csv, target: price}}\n")
-        app = make_app(config, warm_up=False, cursor_blink=False, start_mode="data")
-        async with app.run_test(size=(120, 40)) as pilot:
-            await _show(pilot)
-            text = _picture(app)
-            assert "histogram of price" in text and "histogram of y" not in text, text
+        text = await _csv_picture(tmp_path, "area,rooms,age,price", lambda i: f"{i % 7},{i % 5},{i % 3},{i * 1.5}")
+        assert "histogram of price" in text and "histogram of y" not in text, text
 
     async def test_six_features_fit_80_by_24(self, tmp_path) -> None:
         app = make_app(_write(tmp_path, TABLE), warm_up=False, cursor_blink=False, start_mode="data")

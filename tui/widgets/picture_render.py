@@ -10,7 +10,9 @@ tmux alike. plotext (the scatter) is imported when a scatter is first drawn.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from rich.color import Color
@@ -161,30 +163,9 @@ def balance_bars(balance: dict[str, int], width: int, rows: int) -> list[Text]:
     return lines
 
 
-def scatter(points: np.ndarray, groups: np.ndarray, width: int, height: int) -> str:
-    """plotext's ANSI drawing of ``points`` (n, 2), each point in its group's class colour, braille dots."""
-    import plotext
-
-    plotext.terminal.limit(False, False)  # the widget's size counts, not the terminal's
-    try:
-        fig = plotext.figure
-        fig.clear()
-        fig.plot_size(width, height)
-        fig.theme("simple")
-        fig.legend(False)
-        for k in np.unique(groups):
-            chosen = points[groups == k]
-            color = CLASS_COLORS[int(k) % len(CLASS_COLORS)]
-            sig = fig.signal(chosen[:, 0].tolist(), chosen[:, 1].tolist(), marker=plotext.marker("braille", pixel=color))
-            fig.draw(sig)
-        return fig.build().string()
-    finally:
-        plotext.terminal.limit()
-
-
-def predicted_vs_actual(actual: Sequence[float], predicted: Sequence[float], width: int, height: int) -> str:
-    """plotext's ANSI drawing of a regression's predictions (y) against the true values (x), over the
-    grey y = x line a perfect model would sit on; for ``kwb evaluate --report`` and the app's report."""
+@contextmanager
+def _figure(width: int, height: int) -> Iterator[Any]:
+    """plotext's figure, cleared, sized ``width`` × ``height`` (the widget's size, not the terminal's)."""
     import plotext
 
     plotext.terminal.limit(False, False)
@@ -194,14 +175,36 @@ def predicted_vs_actual(actual: Sequence[float], predicted: Sequence[float], wid
         fig.plot_size(width, height)
         fig.theme("simple")
         fig.legend(False)
+        yield fig
+    finally:
+        plotext.terminal.limit()
+
+
+def scatter(points: np.ndarray, groups: np.ndarray, width: int, height: int) -> str:
+    """plotext's ANSI drawing of ``points`` (n, 2), each point in its group's class colour, braille dots."""
+    import plotext
+
+    with _figure(width, height) as fig:
+        for k in np.unique(groups):
+            chosen = points[groups == k]
+            color = CLASS_COLORS[int(k) % len(CLASS_COLORS)]
+            sig = fig.signal(chosen[:, 0].tolist(), chosen[:, 1].tolist(), marker=plotext.marker("braille", pixel=color))
+            fig.draw(sig)
+        return fig.build().string()
+
+
+def predicted_vs_actual(actual: Sequence[float], predicted: Sequence[float], width: int, height: int) -> str:
+    """plotext's ANSI drawing of a regression's predictions (y) against the true values (x), over the
+    grey y = x line a perfect model would sit on; for ``kwb evaluate --report`` and the app's report."""
+    import plotext
+
+    with _figure(width, height) as fig:
         lo, hi = min(min(actual), min(predicted)), max(max(actual), max(predicted))
         diagonal = [lo + (hi - lo) * i / 100 for i in range(101)]
         fig.draw(fig.signal(diagonal, diagonal, marker=plotext.marker("braille", pixel=244)))
         fig.draw(fig.signal(list(actual), list(predicted), marker=plotext.marker("braille", pixel=39)))
         fig.title("predicted (y) against actual (x); grey: y = x")
         return fig.build().string()
-    finally:
-        plotext.terminal.limit()
 
 
 def quantile_groups(values: np.ndarray, groups: int = 5) -> tuple[np.ndarray, list[str]]:
