@@ -64,6 +64,11 @@ class DataSample:
     """Each column's name when the inputs are named (a CSV's columns); empty: call them x0, x1, …"""
     target_name: str = ""
     """A CSV's target column, when the target is not a named output."""
+    categories: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    """Each text column (a CSV's words) -> its values with their counts over the training rows,
+    most frequent first (at most ``TOP_VALUES``); the numbers are drawn, these are listed."""
+    distinct: dict[str, int] = field(default_factory=dict)
+    """Each text column -> how many different values it holds."""
 
     @property
     def target(self) -> str:
@@ -164,6 +169,25 @@ def _class_info(bundle: DataBundle, out_name: str) -> tuple[str, int | None, lis
     return bundle.task, bundle.num_classes, bundle.class_names
 
 
+TOP_VALUES = 8
+"""The most values of a text column a picture lists."""
+
+
+def _categories(x: Any) -> tuple[dict[str, list[tuple[str, int]]], dict[str, int]]:
+    """The text columns among named inputs: their most frequent values with counts, and how many values each has."""
+    top: dict[str, list[tuple[str, int]]] = {}
+    distinct: dict[str, int] = {}
+    for name, a in each(x):
+        a = np.asarray(a)
+        if a.dtype.kind not in "OUS":
+            continue
+        values, counts = np.unique(a.reshape(-1).astype(str), return_counts=True)
+        order = np.argsort(-counts, kind="stable")[:TOP_VALUES]
+        top[name] = [(str(values[i]) or "(empty)", int(counts[i])) for i in order]
+        distinct[name] = len(values)
+    return top, distinct
+
+
 def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: int = 0,
                 feature_names: list[str] | None = None, target_name: str = "") -> DataSample | None:
     """A small raw sample of the training split for pictures, or None when there is nothing to draw.
@@ -187,6 +211,7 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
     if x is None or y is None:
         return None
     xa, ya, in_name, out_name, named = _pick(x, y)
+    categories, distinct = _categories(x) if isinstance(x, dict) else ({}, {})
     if not len(xa) or not np.issubdtype(xa.dtype, np.number):
         return None
     kind = PictureKind.IMAGES if is_image_shape(xa.shape[1:]) else PictureKind.FEATURES
@@ -203,7 +228,8 @@ def draw_sample(bundle: DataBundle, rows: int = 2000, images: int = 48, seed: in
     task, num_classes, names = _class_info(bundle, out_name)
     sample = DataSample(kind, xa, _classes(ya) if task == "classification" else _values(ya), task,
                         input_name=in_name, output_name=out_name, total=int(bundle.train_samples),
-                        feature_names=named, target_name=target_name)  # fmt: skip
+                        feature_names=named, target_name=target_name, categories=categories,
+                        distinct=distinct)  # fmt: skip
     if task == "classification":
         k = int(num_classes or (int(sample.y.max()) + 1 if len(sample.y) else 0))
         sample.class_names = list(names) if names and len(names) >= k else [str(i) for i in range(k)]

@@ -53,13 +53,21 @@ class TestKinds:
         assert draw_sample(b, feature_names=csv_columns(cfg)["features"]).feature_names == ["width", "height", "depth"]
         assert draw_sample(b, feature_names=["width"]).feature_names == []  # names that do not fit are not used
 
-    def test_csv_text_column_left_out_numeric_columns_named(self, tmp_path):
+    def test_csv_text_column_counted_numeric_columns_drawn_and_named(self, tmp_path):
         csv = tmp_path / "homes.csv"
-        csv.write_text("city,size,rooms,price\n" + "".join(f"{'ab'[i % 2]},{i},{i % 4},{i * 1.5}\n" for i in range(20)))
-        b = load_data(DataConfig(source="csv", path=str(csv), target="price", validation_split=0), seed=0)
-        s = draw_sample(b)
+        cities = ["lyon"] * 11 + ["nice"] * 6 + [""] * 3
+        csv.write_text("city,size,rooms,price\n" + "".join(f"{c},{i},{i % 4},{i * 1.5}\n" for i, c in enumerate(cities)))
+        b = load_data(DataConfig(source="csv", path=str(csv), target="price", validation_split=0, test_split=0), seed=0)
+        s = draw_sample(b, target_name="price")
         assert s.kind is PictureKind.POINTS and s.feature_names == ["size", "rooms"] and s.task == "regression"
         assert np.allclose(s.y, s.x[:, 0] * 1.5)  # each row's own target
+        assert s.categories == {"city": [("lyon", 11), ("nice", 6), ("(empty)", 3)]} and s.distinct == {"city": 3}
+        assert s.target == "price"
+        from tui.widgets.data_pictures import render_pictures
+
+        text = render_pictures(s, 80, 30).plain
+        assert "text columns (20 training rows)" in text and "city lyon 11 · nice 6 · (empty) 3" in text
+        assert "text columns" not in render_pictures(s, 80, 9).plain  # a short pane draws the picture alone
 
     def test_regression_targets_are_values(self):
         b = load_data(DataConfig(source="synthetic", name="sine", samples=200), seed=1)

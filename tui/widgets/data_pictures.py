@@ -4,7 +4,8 @@ What is drawn follows ``engine.data.samples.PictureKind``: two features give a s
 coloured by class (a regression target: by fifths of its range); other tables a histogram
 per feature (as many as fit) and the class balance; images a grid of samples with their
 labels in half blocks (``tui.widgets.picture_render``). A regression target adds a
-histogram of y. The picture is laid out for the widget's size (the visible part of the
+histogram of y. A CSV's text columns are listed under the picture, their most frequent
+words with counts. The picture is laid out for the widget's size (the visible part of the
 preview pane) and cached per sample and size, so scrolling and refreshes cost nothing.
 """
 
@@ -102,6 +103,22 @@ def shows_balance(sample: "DataSample | None") -> bool:
         and bool(sample.balance)  # fmt: skip
 
 
+def _text_columns(sample: "DataSample") -> list[Text]:
+    """The text columns, one line each: their most frequent values with counts (numbers are drawn, words listed)."""
+    if not sample.categories:
+        return []
+    lines = [_heading(f"text columns ({sample.total} training rows)")]
+    for name, top in sample.categories.items():
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"{name} ", style="bold")
+        line.append(" · ".join(f"{value} {count}" for value, count in top))
+        more = sample.distinct.get(name, len(top)) - len(top)
+        if more > 0:
+            line.append(f" · {more} more", style="dim")
+        lines.append(line)
+    return lines
+
+
 def _points(sample: "DataSample", width: int, height: int) -> list[Text]:
     """A scatter of the two features, coloured by class (regression: by fifths of y), with its legend."""
     if sample.task == "classification":
@@ -183,7 +200,10 @@ def render_pictures(sample: "DataSample", width: int, height: int) -> Text:
     if width < 12 or height < 4:
         return Text("")
     draw_kind = {PictureKind.POINTS: _points, PictureKind.FEATURES: _features, PictureKind.IMAGES: _images}
-    lines = draw_kind[sample.kind](sample, width, height)
+    listed = _text_columns(sample)
+    if height - len(listed) < 8:  # too short a pane to list them as well: the picture comes first
+        listed = []
+    lines = draw_kind[sample.kind](sample, width, height - len(listed)) + listed
     for line in lines:
         line.truncate(width, overflow="ellipsis")
     out = Text("\n", no_wrap=True, overflow="crop").join(lines[:height])
