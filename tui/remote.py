@@ -19,6 +19,7 @@ from typing import Callable
 from engine import events as ev
 from engine.control import Command, CommandError, CommandName, CommandVerbs
 from engine.control_client import ControlRefused, deliver
+from engine.recorded import whole_events
 from engine.runs import LIVE_STATES, RunDir, run_state, tail_events
 
 __all__ = ["POLL_S", "STATUS_EVERY_S", "RemoteControl", "follow"]
@@ -59,14 +60,18 @@ def follow(
 ) -> str:
     """Replay ``run``'s events, then tail them until it ends or ``cancelled()``.
 
-    ``on_history(events)`` gets every event recorded so far, once; ``on_event(event)``
+    ``on_history(events)`` gets every event recorded so far, once (a run already over:
+    completed by ``engine.recorded.whole_events``); ``on_event(event)``
     each later one. Returns the final state: the ``run_ended`` status, ``died`` when
     the process vanished without one, or ``cancelled``. Runs in a thread.
     """
     events, offset = tail_events(run.events, 0)
+    if run_state(run) not in LIVE_STATES:
+        events = whole_events(run.path, events)  # an ended run's cut-off events: history.csv and status.json say the rest
     on_history(events)
-    if any(isinstance(e, ev.RunEnded) for e in events):
-        return next(e.status for e in reversed(events) if isinstance(e, ev.RunEnded))
+    ended = _ended(events)
+    if ended is not None:
+        return ended
     last_status = time.monotonic()
     while not cancelled():
         time.sleep(poll_s)
@@ -86,3 +91,14 @@ def follow(
                         return event.status
                 return run_state(run)
     return "cancelled"
+
+
+def _ended(events: list[ev.Event]) -> str | None:
+    """The status of the ``run_ended`` that closes ``events``; None while the run goes on (a resumed run's earlier
+    segment ended with one, and a ``run_started`` after it begins the next)."""
+    for event in reversed(events):
+        if isinstance(event, ev.RunStarted):
+            return None
+        if isinstance(event, ev.RunEnded):
+            return event.status
+    return None

@@ -210,6 +210,8 @@ def _finite(value: object) -> bool:
 
 
 def _run_started(s: DashState, event: ev.RunStarted) -> DashState:
+    if s.run_id is not None and s.run_id == event.run_id and event.initial_epoch > 0:
+        return _run_continued(s, event)
     s = DashState(
         status="running",
         run_id=event.run_id,
@@ -234,6 +236,31 @@ def _run_started(s: DashState, event: ev.RunStarted) -> DashState:
     if event.learning_rate is not None:
         s = replace(s, lr=((float(event.initial_epoch), event.learning_rate),))
     return replace(s, log=_log(s, event, "info", f"run {event.run_id} started: {event.epochs} epochs, {event.params:,} params"))
+
+
+def _run_continued(s: DashState, event: ev.RunStarted) -> DashState:
+    """A resumed run's next segment (``kwb resume``: the same run id, a later ``initial_epoch``) continues the one before.
+
+    The curves, log and checkpoint marks stay; points past ``initial_epoch`` go (those
+    epochs run again from the backup); the clock goes on from the training time already
+    shown, so the log's times and "elapsed" count the whole run, not the gap between processes.
+    """
+    start = float(event.initial_epoch)
+    keep = lambda series: tuple(p for p in series if p[0] <= start)  # noqa: E731
+    before = s.training_time(s.last_t) if s.last_t is not None else 0.0
+    fresh = _run_started(DashState(), event)
+    s = replace(
+        fresh,
+        started_t=event.t - before,
+        history={k: kept for k, v in s.history.items() if (kept := keep(v))},
+        batch={k: kept for k, v in s.batch.items() if (kept := keep(v))},
+        lr=keep(s.lr) + fresh.lr,
+        checkpoints=s.checkpoints,
+        checkpoint_at=tuple(x for x in s.checkpoint_at if x <= start),
+        epoch_durations=s.epoch_durations,
+        log=s.log,
+    )
+    return replace(s, log=_log(s, event, "info", f"run {event.run_id} resumed at epoch {event.initial_epoch + 1}: {event.epochs} epochs"))
 
 
 def _epoch_started(s: DashState, event: ev.EpochStarted) -> DashState:
@@ -380,6 +407,8 @@ _REDUCERS: dict[type[ev.Event], Callable[[DashState, Any], DashState]] = {
 
 def reduce(state: DashState, event: ev.Event) -> DashState:
     """The state after ``event``. Pure: ``state`` is not changed."""
+    if isinstance(event, ev.RunStarted):
+        return _run_started(state, event)  # sets its own clock; a resumed segment reads where the last one ended
     s = replace(state, last_t=event.t)
     handler = _REDUCERS.get(type(event))
     return handler(s, event) if handler is not None else s

@@ -214,10 +214,10 @@ class RunsScreen(KwbScreen):
         return self.shown[min(self.query_one(DataTable).cursor_row, len(self.shown) - 1)]
 
     def _state_of(self, info: RunInfo) -> DashState:
-        from engine.runs import read_events
+        from engine.recorded import whole_events
 
         if info.id not in self.states or info.live:  # a live run's curves grow: read them again
-            state = replay(read_events(info.path))
+            state = replay(whole_events(info.path))
             if not info.live and state.active:  # its process died before it could say so (killed, power cut)
                 state = reduce(state, process_gone(state, info.state))
             self.states[info.id] = state
