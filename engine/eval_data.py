@@ -86,6 +86,8 @@ def evaluation_data(
     other = cfg.data != run_cfg.data
     chosen = split or (Split.all if other else Split.test)
     data_cfg = cfg.data.model_copy(update={"one_hot": False})
+    if other:
+        data_cfg = _columns_by_name(data_cfg, run_cfg.data, run_path)
     if chosen is Split.all:
         data_cfg = data_cfg.model_copy(update={"validation_split": 0.0, "test_split": 0.0, "validation": None,
                                                "test": None, "limit": None, "shuffle": False})  # fmt: skip
@@ -95,6 +97,7 @@ def evaluation_data(
     data = load_data(data_cfg, seed=cfg.seed, batch_size=cfg.fit.batch_size, classes=class_names(run_path))
     if other:
         _check_columns_fit(data.x_train if chosen is Split.all else getattr(data, f"x_{chosen.value}"), data_cfg, model)
+        _check_labels(data, data_cfg, cfg, model, run_path)
     if cfg.data.scale != "none" and not scales_inside(model):
         scale_bundle(data)  # a model saved before the scaling moved inside it
     name = {Split.all: "train", Split.test: "test", Split.val: "val", Split.train: "train"}[chosen]
@@ -107,6 +110,54 @@ def evaluation_data(
     if ds is None and cfg.data.one_hot:
         y = _one_hot_like(model, y)
     return EvalData(x, y, ds, chosen, samples, other)
+
+
+def _columns_by_name(data_cfg: Any, run_data: Any, run_path: Path) -> Any:
+    """Other CSV data with a header is read by the training file's column names, not their places:
+    a file with its columns in another order is scored right, one without a column the model was
+    trained on is refused naming it, and columns it never saw are left out. Unchanged when the
+    user chose ``data.features`` or ``data.target`` for the other file, or it has no header."""
+    from engine.predict_inputs import csv_columns
+    from engine.preprocessing import read_run_info
+
+    if data_cfg.source != "csv" or not data_cfg.header or isinstance(data_cfg.x, dict) or run_data.source != "csv":
+        return data_cfg
+    if data_cfg.features != run_data.features or data_cfg.target != run_data.target:
+        return data_cfg
+    trained = (read_run_info(run_path) or {}).get("columns")
+    if not isinstance(trained, dict):
+        trained = csv_columns(run_data)
+    if not isinstance(trained, dict) or not trained.get("features") or not trained.get("target"):
+        return data_cfg
+    return data_cfg.model_copy(update={"features": list(trained["features"]), "target": trained["target"]})
+
+
+def _check_labels(data: Any, data_cfg: Any, cfg: "RunConfig", model: Any, run_path: Path) -> None:
+    """Refuse other data whose labels are not the model's classes: words for a run trained on numbered
+    classes, numbers outside 0..classes-1, or fractions, for a model trained with a sparse loss."""
+    import numpy as np
+
+    from engine.preprocessing import class_names
+
+    loss = cfg.compile.loss if isinstance(cfg.compile.loss, str) else ""
+    y = data.y_train
+    if "sparse" not in loss or y is None or isinstance(y, dict) or data_cfg.source != "csv":
+        return
+    where = f"target column {data_cfg.target!r}" if data_cfg.target is not None else "the target column"
+    if data.class_names and not class_names(run_path):
+        words = ", ".join(map(str, data.class_names[:5])) + (", …" if len(data.class_names) > 5 else "")
+        raise DataError(f"{where} holds words ({words}), but the run was trained on numbered classes",
+                        source=data_cfg.path, key="data.target")  # fmt: skip
+    width = int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else 0
+    labels = np.asarray(y).reshape(-1)
+    if not len(labels) or width < 2:
+        return
+    bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= width))
+    if len(bad):
+        value = labels[bad[0]]
+        shown = int(value) if float(value).is_integer() else float(value)
+        raise DataError(f"{where} holds {shown!r} (row {int(bad[0]) + 1} of the data), but the model's classes "
+                        f"are 0 to {width - 1}", source=data_cfg.path, key="data.target")  # fmt: skip
 
 
 def _check_columns_fit(x: Any, data_cfg: Any, model: Any) -> None:
@@ -132,6 +183,12 @@ def _check_columns_fit(x: Any, data_cfg: Any, model: Any) -> None:
     if isinstance(x, dict) and len(wanted) > 1 and set(wanted) - set(x):
         missing = ", ".join(repr(n) for n in wanted if n not in x)
         raise DataError(f"lacks the feature column(s) the model takes: {missing}", source=data_cfg.path, key="data.path")
+    if not isinstance(x, dict) and len(wanted) == 1 and x is not None and getattr(model, "inputs", None):
+        width, have = model.inputs[0].shape[-1], x.reshape(len(x), -1).shape[1] if x.ndim > 1 else 1
+        if width is not None and int(width) != have and len(model.inputs[0].shape) == 2:
+            chosen = f" ({', '.join(map(str, data_cfg.features))})" if data_cfg.features else ""
+            raise DataError(f"gives {have} feature column(s){chosen}, but the model takes {int(width)}",
+                            source=data_cfg.path, key="data.features")  # fmt: skip
     if not isinstance(x, dict) and len(wanted) > 1:
         raise DataError(f"has only number columns, but the model takes its columns by name and looks up words in "
                         f"some of them ({', '.join(wanted)}): give it a file like the one it was trained on",

@@ -188,6 +188,47 @@ class TestEvaluateOtherData:
         assert f"error in {tmp_path / 'words.csv'}" in result.err
         assert "column 'petal' is not numeric: line 2 holds 'wide'" in result.err, result.err
 
+    def test_columns_are_matched_by_name(self, kwb, run: Path, tmp_path: Path):
+        x, y = flowers(n=60, seed=5)
+        write_csv(tmp_path / "same.csv", x, y)
+        write_csv(tmp_path / "moved.csv", x, y, order=(2, 0, 1))  # the same rows, columns in another order
+        (tmp_path / "extra.csv").write_text("\n".join(line + (",colour" if i == 0 else ",red") for i, line in
+                                                      enumerate((tmp_path / "same.csv").read_text().splitlines())) + "\n")  # fmt: skip
+        same = kwb("evaluate", run, "--set", "data.path=same.csv")
+        assert same.code == 0, same
+        for other in ("moved.csv", "extra.csv"):  # a column it never saw (words, even) is left out
+            result = kwb("evaluate", run, "--set", f"data.path={other}")
+            assert result.code == 0 and result.out.splitlines()[1:] == same.out.splitlines()[1:], (other, result)
+        write_csv(tmp_path / "short.csv", x, y, header="sepal,petal,size,species")  # no column 'width
+        short = kwb("evaluate", run, "--set", "data.path=short.csv")
+        assert short.code == 2 and "data.features: no column 'width'" in short.err, short
+        chosen = kwb("evaluate", run, "--set", "data.path=same.csv", "--set", "data.features=[sepal]")
+        assert chosen.code == 2 and "gives 1 feature column(s) (sepal), but the model takes 3" in chosen.err, chosen
+
+    def test_labels_that_are_not_the_models_classes(self, kwb, tmp_path: Path):
+        from engine.config_io import parse_config
+        from engine.session import train
+
+        x, y = flowers(n=60, seed=6)
+        lines = ["a,b,c,label"] + [f"{r[0]:.3f},{r[1]:.3f},{r[2]:.3f},{k}" for r, k in zip(x, y)]
+        (tmp_path / "numbered.csv").write_text("\n".join(lines) + "\n")
+        cfg = parse_config({
+            "name": "numbered", "data": {"source": "csv", "path": str(tmp_path / "numbered.csv"), "target": "label"},
+            "model": {"layers": [{"Dense": {"units": 3, "activation": "softmax"}}]},
+            "compile": {"loss": "sparse_categorical_crossentropy"}, "fit": {"epochs": 1},
+        })  # fmt: skip
+        trained = train(cfg, runs_dir=tmp_path / "runs", capture_output=False)
+        assert trained.status == "finished", trained.error
+        for name, cell, said in (("five", "5", "holds 5 (row 2 of the data), but the model's classes are 0 to 2"),
+                                 ("half", "1.5", "holds 1.5 (row 2 of the data)"),
+                                 ("words", "one", "holds words (one, ")):  # fmt: skip
+            bad = [lines[0], *(line.rsplit(",", 1)[0] + "," + (cell if i == 1 else ("one", "two")[i % 2] if name == "words"
+                                                                 else line.rsplit(",", 1)[1])
+                                for i, line in enumerate(lines[1:], 0))]  # fmt: skip
+            (tmp_path / f"{name}.csv").write_text("\n".join(bad) + "\n")
+            result = kwb("evaluate", trained.run_dir, "--set", f"data.path={name}.csv")
+            assert result.code == 2 and result.exception is None and said in result.err, (name, result)
+
     def test_a_text_model_given_a_file_without_its_text_column(self, kwb, tmp_path: Path):
         from engine.session import train
         from text_csv import homes_config
@@ -197,11 +238,13 @@ class TestEvaluateOtherData:
         text = (tmp_path / "homes.csv").read_text()
         (tmp_path / "towns.csv").write_text(text.replace("size,city,kind", "size,town,kind", 1))
         renamed = kwb("evaluate", trained.run_dir, "--set", "data.path=towns.csv")
-        assert renamed.code == 2 and "lacks the feature column(s) the model takes: 'city'" in renamed.err, renamed
+        assert renamed.code == 2 and "data.features: no column 'city'; columns: size, town, kind" in renamed.err, renamed
         (tmp_path / "sizes.csv").write_text("\n".join(",".join((r.split(",")[0], r.split(",")[2]))
                                                       for r in text.splitlines()) + "\n")  # fmt: skip
         numbers = kwb("evaluate", trained.run_dir, "--set", "data.path=sizes.csv")
-        assert numbers.code == 2 and "has only number columns" in numbers.err, numbers
+        assert numbers.code == 2 and "no column 'city'" in numbers.err, numbers
+        chosen = kwb("evaluate", trained.run_dir, "--set", "data.path=sizes.csv", "--set", "data.features=[size]")
+        assert chosen.code == 2 and "has only number columns" in chosen.err, chosen
 
     def test_own_data_keeps_the_test_split(self, kwb, run: Path):
         result = kwb("evaluate", run)
