@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
@@ -93,6 +94,8 @@ class Bridge(keras.callbacks.Callback):
             CommandName.RESUME: self._on_resume,
         }
         """What each command does, on the training thread at a batch boundary."""
+        self._queue: deque[Command] = deque()
+        """Commands drained and not yet served (``_apply_commands``)."""
         self._reset()
 
     def _reset(self) -> None:
@@ -205,7 +208,11 @@ class Bridge(keras.callbacks.Callback):
 
     # ------------------------------------------------------------ commands
     def _apply_commands(self) -> None:
-        for cmd in self.control.drain():
+        """Serve the pending commands in order. A pause among them blocks here, and the commands
+        drained with it ("p" then "l" pasted in one write) are served during the pause, not after it."""
+        self._queue.extend(self.control.drain())
+        while self._queue:
+            cmd = self._queue.popleft()
             self._handlers[cmd.name](cmd)
 
     def _refuse(self, cmd: Command, message: str) -> None:
@@ -263,7 +270,7 @@ class Bridge(keras.callbacks.Callback):
         self.sink.emit(ev.Paused(epoch=self.epoch, step=self.step))
         self._state("paused")
         while self.paused:
-            if self.waiter(0.5):
+            if self._queue or self.waiter(0.5):
                 self._apply_commands()  # a second pause lands in _on_pause's refusal above
         paused_s = time.monotonic() - t0
         self._last_emit = time.monotonic()

@@ -211,6 +211,18 @@ class TestPauseResume:
         assert after.epoch >= paused.epoch
         run.finish()
 
+    def test_commands_sent_with_a_pause_are_served_during_it(self, live):
+        run = live()
+        run.wait_for(ev.Batch)
+        run.control.pause()  # "pl" pasted in one write: drained together at one batch boundary
+        run.control.lr_scale(0.5)
+        run.wait_for(ev.Paused)
+        assert run.wait_for(ev.LrChanged, timeout=5).new == pytest.approx(run.initial_lr / 2)
+        assert run.bridge.paused and not any(isinstance(e, ev.Resumed) for e in run.seen)
+        run.control.resume()
+        run.wait_for(ev.Resumed)
+        run.finish()
+
     def test_stop_while_paused_ends_the_run(self, live):
         run = live()
         run.wait_for(ev.Batch)
