@@ -8,7 +8,8 @@ rows or events for an epoch the backup does not hold yet (both dropped by
 :func:`prepare_resume`, so every epoch is recorded exactly once).
 
 :func:`refusal` says why a run must not be resumed as asked (a finished run, unless more
-epochs are asked for).
+epochs are asked for); :func:`status_to_resume` gives it the run's status, from events.jsonl
+when status.json is damaged.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 
 from engine import events as ev
 from engine.errors import UserError
-from engine.runs import RunDir, read_history
+from engine.run_damage import status_and_problem
+from engine.runs import RunDir, read_events, read_history
 
-__all__ = ["backup_epoch", "prepare_resume", "refusal", "repair_backup", "sweep_temp_files"]
+__all__ = ["backup_epoch", "prepare_resume", "refusal", "repair_backup", "status_to_resume", "sweep_temp_files"]
 
 _PENDING = ".pending-"
 """Prefix of the backup's not-yet-committed files (``engine.callbacks.checkpoint.AtomicBackupAndRestore``)."""
@@ -81,6 +83,35 @@ def _epoch_in(path: Path) -> int | None:
         return int(json.loads(path.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def status_to_resume(run: RunDir) -> dict[str, Any]:
+    """The run's status for :func:`refusal`: its status.json, else how its events.jsonl says it ended.
+
+    status.json is rewritten at every heartbeat, so a full disk or a hand edit can leave it
+    cut off or garbage. Then the last ``run_ended`` after the last ``run_started`` in
+    events.jsonl gives the state (``finished``, ``stopped``, ``failed``), the epochs and the
+    reason. When neither tells (no such ``run_ended``: the run died, or still runs, or its
+    events are gone too), UserError naming status.json: resuming on a guess could train a
+    finished run again and write over its model and figures.
+    """
+    status, problem = status_and_problem(run.path)
+    if problem is None:
+        return status
+    ended: ev.RunEnded | None = None
+    for event in read_events(run.path):
+        if isinstance(event, ev.RunStarted):
+            ended = None  # a resumed run: only an end after its last start counts
+        elif isinstance(event, ev.RunEnded):
+            ended = event
+    if ended is None:
+        raise UserError(
+            f"{problem} and events.jsonl records no end of the run, so kwb cannot tell whether it finished or still "
+            f"runs, and it does not guess (a finished run would be trained again over its model). kwb show {run.id} "
+            f"shows how far it got; kwb train {run.config} trains it again in a new run directory",
+            source=str(run.status),
+        )
+    return {"state": ended.status, "epochs_done": ended.epochs_completed, "reason": ended.reason}
 
 
 def refusal(run: RunDir, status: dict[str, Any], epochs: int, epochs_given: bool) -> str | None:

@@ -46,7 +46,7 @@ EVENTS_TAIL = 256 * 1024
 
 
 def events_problem(path: str | os.PathLike[str], *, live: bool = False, whole: bool = False) -> str | None:
-    """What is wrong with the run's events.jsonl (a line that is no event, a cut-off last line), or None.
+    """What is wrong with the run's events.jsonl (a line that is no event, a cut-off last line, no line at all), or None.
 
     Only the last ``EVENTS_TAIL`` bytes are decoded unless ``whole`` (an hour of training writes
     megabytes). A live run may be writing its last line, so an unfinished last line is damage
@@ -65,12 +65,13 @@ def events_problem(path: str | os.PathLike[str], *, live: bool = False, whole: b
         return None
     except OSError as exc:
         return f"events.jsonl cannot be read ({exc.strerror or exc})"
-    if problem == _CUT_OFF and live:
-        return None
+    if problem in (_CUT_OFF, _EMPTY) and live:
+        return None  # a live run may not have written its first line yet
     return problem
 
 
 _CUT_OFF = "events.jsonl ends in a cut-off line"
+_EMPTY = "events.jsonl is empty"
 
 
 def _scan_events(data: bytes, start: int) -> str | None:
@@ -85,7 +86,9 @@ def _scan_events(data: bytes, start: int) -> str | None:
                 ev.decode(line)
             except ev.DecodeError:
                 return f"events.jsonl line {n} is not an event"
-    return _CUT_OFF if lines[-1].strip() else None
+    if lines[-1].strip():
+        return _CUT_OFF
+    return _EMPTY if not start and not data.strip() else None  # every run writes run_started first
 
 
 def history_problem(path: str | os.PathLike[str], *, live: bool = False) -> str | None:

@@ -338,9 +338,11 @@ def _open_run(
         resume = RunDir(resume.path.resolve())  # run_started names it as a new run does: absolute
         initial_epoch = prepare_resume(resume, prep.model)
         before = training_seconds(read_status(resume.path) or {}) or 0.0  # the earlier processes' training time
+        # epochs: what this resume trains to (kwb resume --set fit.epochs=M changes the run's total)
         resume.write_status(state="starting", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time(),
                             resumed=time.time(), ended=None, error=None, reason=None, trained_before_s=round(before, 3),
-                            duration_s=None, paused_s=0.0, paused_at=None, train_started=None)  # fmt: skip
+                            duration_s=None, paused_s=0.0, paused_at=None, train_started=None,
+                            epochs=cfg.fit.epochs)  # fmt: skip
         return resume, initial_epoch, None
     if cluster is not None and not cluster.is_chief:
         # Not the chief: the same callbacks and saves (collectives need every worker),

@@ -35,6 +35,7 @@ def no_model(run: Path) -> None:
 DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     "events-cut": (cut_events, "events.jsonl ends in a cut-off line"),
     "events-garbage": (garbage_events, "events.jsonl line"),
+    "events-empty": (lambda run: (run / "events.jsonl").write_bytes(b""), "events.jsonl is empty"),
     "status-missing": (lambda run: (run / "status.json").unlink(), "status.json is missing"),
     "status-garbage": (lambda run: (run / "status.json").write_bytes(b'{"state": "fini\xff\x00'), "status.json is not valid JSON"),
     "status-not-object": (lambda run: (run / "status.json").write_text("[1, 2]"), "status.json is not a JSON object"),

@@ -31,16 +31,33 @@ def make_app(
     ``check_config=False`` reads the config's YAML now and validates it (pydantic) once
     the first frame is on screen, as ``run_app`` does.
     """
-    workspace = None
-    if attach is not None and config_path is None:  # the followed run's own config, not the last one opened
-        workspace = Workspace.of_run(Path(attach) / "config.yaml", Path(attach).name)
-        workspace = None if workspace.load_error else workspace
-    if workspace is None:
+    if attach is not None and config_path is None:  # the followed run's own config, never the last one opened
+        workspace = _run_workspace(Path(attach))
+    else:
         workspace = Workspace.open(Path(config_path) if config_path is not None else None, check=check_config)
     return KwbApp(
         workspace, engine=engine, runs_dir=runs_dir, warm_up=warm_up, start_mode="train" if attach is not None else start_mode,
         cursor_blink=cursor_blink, attach=attach,
     )
+
+
+def _run_workspace(run: Path) -> Workspace:
+    """The config of the run in ``run``, as ``Workspace.of_run`` opens it (a config that does not load names why).
+
+    A run without config.yaml gets an empty config whose load error says so (the top bar
+    shows it, ``t`` refuses it), never another config in its place: training that would
+    not be this run.
+    """
+    config = run / "config.yaml"
+    if config.exists() or not run.is_dir():
+        return Workspace.of_run(config, run.name)
+    if (run / "script.json").exists():
+        why = "no config.yaml: a run of your own script (script.json records its fit)"
+    else:
+        why = "config.yaml missing"
+    workspace = Workspace({}, config.resolve(), load_error=f"error in {config}:\n  {why}")
+    workspace.origin = f"run {run.name}"
+    return workspace
 
 
 def run_app(config_path: str | os.PathLike[str] | None = None) -> None:

@@ -305,6 +305,8 @@ class Workspace:
         """The validated config; raises ``ConfigError`` naming the problem keys."""
         from engine.config_io import parse_config
 
+        if self.origin is not None and self.load_error and not self._raw:  # a run's config that is not there
+            raise ConfigError(str(self.path), [("", one_line(self.load_error))])
         base = self.path.parent if self.path else None
         return parse_config(self.copy(), source=str(self.path) if self.path else "config", base_dir=base)
 

@@ -13,7 +13,7 @@ from engine.words import counted
 
 from tui.commands.common import (
     RunArg, RunsDirOpt,
-    SetOpt, bad_input, load, quiet_tensorflow, runs_dir_or_default, start_native_log,
+    SetOpt, bad_input, err, load, quiet_tensorflow, runs_dir_or_default, start_native_log,
 )  # fmt: skip
 
 
@@ -31,7 +31,9 @@ def _load_run_model(rd, unsafe: bool = False):
 
     path = rd.model if rd.model.exists() else rd.checkpoints / "best.keras"
     if not path.exists():
-        bad_input(f"error in {rd.path}:\n  model.keras: the run has no saved model yet")
+        bad_input(f"error in {rd.path}:\n  model.keras: the run has no saved model (no model.keras, no checkpoints/best.keras)")
+    if path != rd.model:  # the README's promise: a stand-in is named, never used quietly
+        err(f"note: {rd.model} is missing; using the best checkpoint instead: {path}")
     try:
         return load_model_file(str(path), unsafe=unsafe, key=""), path
     except ModelError as exc:

@@ -129,11 +129,14 @@ def resume(
     if cfg.runtime.strategy == "multi_worker":
         bad_input(f"error in {rd.config}:\n  runtime.strategy: a multi_worker run cannot be resumed; "
                   "start it again with kwb train on every worker")  # fmt: skip
-    from engine.resume import refusal
-    from engine.runs import read_status
+    from engine.resume import refusal, status_to_resume
 
+    try:
+        status = status_to_resume(rd)  # a damaged status.json: how events.jsonl says the run ended, else exit 2
+    except UserError as exc:
+        bad_input(exc)
     epochs_given = any(item.split("=", 1)[0].strip() == "fit.epochs" for item in set_ or [])
-    if (why := refusal(rd, read_status(rd.path) or {}, cfg.fit.epochs, epochs_given)) is not None:
+    if (why := refusal(rd, status, cfg.fit.epochs, epochs_given)) is not None:
         bad_input(f"error:\n  RUN: {why}")  # before anything is written: the model and figures stay as they are
     if set_:
         from engine.config_io import atomic_write_text, dump_config
