@@ -39,11 +39,24 @@ __all__ = [
     "format_value",
     "run_labels",
     "run_settings",
+    "script_settings",
     "short_names",
 ]
 
 IGNORED = ("name", "output.runs_dir", "fit.epochs")
 """Paths never shown as a differing setting: the name is in the run's id, the planned epochs in its epochs column."""
+
+FIRST = ("compile.optimizer.learning_rate", "fit.batch_size", "fit.epochs", "compile.optimizer.name")
+"""The settings people vary most, shown before the rest (which keep config order): learning rate, batch size, epochs, optimizer."""
+
+CELL_WIDTH = 24
+"""The most characters a setting's cell takes in a table; a longer value ends in an ellipsis (``--csv`` keeps it whole)."""
+
+LONGEST = 80
+"""A setting whose value reads longer than this (or over several lines) is text, not a comparable setting: never a column."""
+
+RESERVED = ("run", "state", "epochs", "duration")
+"""Column names a setting's short name never takes (a script's ``--epochs`` reads ``args.epochs``)."""
 
 ALIASES = {"learning_rate": "lr", "reduce_lr_on_plateau": "plateau"}
 """Shorter words for long path segments people know."""
@@ -124,17 +137,24 @@ def _value_in(flat: dict[str, Any], containers: set[str], path: str) -> tuple[bo
     return False, None
 
 
-def differing_paths(settings: list[dict[str, Any] | None]) -> list[str]:
+def differing_paths(settings: list[dict[str, Any] | None], kinds: list[str] | None = None) -> list[str]:
     """The key paths whose values are not the same in every run, in config order.
+
+    Only comparable values count: a path is never chosen when some run's value is long or
+    multi-line text (:data:`LONGEST`). A key a run lacks (``-``) counts only against runs
+    of its own kind: a config run's ``seed`` or ``data`` section says nothing about a
+    script run, which has neither.
 
     Args:
         settings: each run's flattened settings (:func:`flatten`); None for a run whose
             settings could not be read (it takes no part).
+        kinds: each run's kind (``config`` or ``script``), beside ``settings``. Defaults to
+            None: all of one kind.
     """
-    known = [s for s in settings if s is not None]
-    containers = [_containers(s) for s in known]
+    known = [(s, k) for s, k in zip(settings, kinds or ["config"] * len(settings)) if s is not None]
+    containers = [_containers(s) for s, _ in known]
     order: dict[str, None] = {}
-    for flat in known:
+    for flat, _ in known:
         for path in flat:
             # A section goes where its first key is (one run's ``early_stopping: null`` beside another's keys).
             order.update(dict.fromkeys(reversed(_ancestors(path))))
@@ -143,10 +163,33 @@ def differing_paths(settings: list[dict[str, Any] | None]) -> list[str]:
     for path in order:
         if path in IGNORED:
             continue
-        seen = {_identity(v) for flat, cont in zip(known, containers) for counted, v in [_value_in(flat, cont, path)] if counted}
+        values = [(kind, v) for (flat, kind), cont in zip(known, containers) for counted, v in [_value_in(flat, cont, path)] if counted]
+        if not all(_comparable(v) for _, v in values):
+            continue
+        having = {kind for kind, v in values if v != MISSING}
+        seen = {_identity(v) for kind, v in values if v != MISSING or kind in having}
         if len(seen) > 1:
             out.append(path)
     return out
+
+
+def _comparable(value: Any) -> bool:
+    """A value a table cell can hold and a reader compare: a scalar, or a short list of them (``[2]``), never text pages."""
+    if isinstance(value, str):
+        return "\n" not in value and len(value) <= LONGEST
+    if isinstance(value, (list, tuple, dict)):
+        return len(format_value(value)) <= LONGEST and "\n" not in format_value(value)
+    return True
+
+
+def by_interest(paths: list[str]) -> list[str]:
+    """``paths`` with the settings of :data:`FIRST` first, in that order; the rest keep theirs."""
+    return [p for p in FIRST if p in paths] + [p for p in paths if p not in FIRST]
+
+
+def ellipsized(text: str, width: int = CELL_WIDTH) -> str:
+    """``text`` cut to ``width`` characters, its end an ellipsis when it was longer."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _segments(path: str) -> list[str]:
@@ -155,7 +198,7 @@ def _segments(path: str) -> list[str]:
 
 
 def short_names(paths: list[str]) -> dict[str, str]:
-    """Each path's shortest tail that no other path shares (``lr``, ``layers[0].units``, ``batch_size``, ``plateau.patience``).
+    """Each path's shortest tail that no other path shares, nor a fixed column (``lr``, ``layers[0].units``, ``batch_size``, ``plateau.patience``).
 
     A key keeps the section it belongs to (``plateau.patience``, ``optimizer.name``) unless
     that section is one of the config's top-level ones (``fit.batch_size`` reads
@@ -176,7 +219,7 @@ def short_names(paths: list[str]) -> dict[str, str]:
     for path in paths:
         segs = _segments(path)
         n = 1 if len(segs) <= 2 or segs[-1] in ALIASES else 2
-        while n < len(parts[path]) and any(tail(other, n) == tail(path, n) for other in paths if other != path):
+        while n < len(parts[path]) and (tail(path, n) in RESERVED or any(tail(other, n) == tail(path, n) for other in paths if other != path)):
             n += 1
         names[path] = tail(path, n)
     return names
@@ -198,7 +241,7 @@ def format_value(value: Any) -> str:
 
 
 def run_settings(path: str | Path) -> dict[str, Any] | None:
-    """A run's settings flattened: its config.yaml, else its script.json; None when neither can be read."""
+    """A run's settings flattened: its config.yaml, else its script.json (:func:`script_settings`); None when neither can be read."""
     from engine.config_io import yaml_load  # PyYAML only when asked
 
     run = Path(path)
@@ -209,7 +252,60 @@ def run_settings(path: str | Path) -> dict[str, Any] | None:
             continue
         except Exception:  # a torn or hand-broken file: this run's settings are unknown
             return None
-        return flatten(raw) if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            return None
+        return flatten(raw) if name == "config.yaml" else script_settings(raw)
+    return None
+
+
+SCRIPT_FIT = ("epochs", "batch_size", "steps_per_epoch", "validation_split", "validation_steps")
+"""The ``fit`` arguments script.json records that are settings (its data descriptions, ``ndarray (4000, 8)``, are not)."""
+
+
+def script_settings(script: dict[str, Any]) -> dict[str, Any]:
+    """A script run's settings (its script.json) under a config's key paths, so script and config runs line up.
+
+    ``fit``'s arguments as ``fit.batch_size`` …, the optimizer as ``compile.optimizer.name``
+    and ``compile.optimizer.learning_rate``, the loss as ``compile.loss``, the script's file
+    name as ``script``, and its command-line options as ``args.<option>`` (``--lr 0.01`` and
+    ``--lr=0.01`` read ``args.lr: 0.01``). What is not a setting stays out: the model
+    summary, the working directory, argv, versions, the time it was recorded.
+    """
+    out: dict[str, Any] = {}
+    if isinstance(script.get("script"), str):
+        out["script"] = Path(script["script"]).name
+    fit = script.get("fit") if isinstance(script.get("fit"), dict) else {}
+    out.update({f"fit.{k}": fit[k] for k in SCRIPT_FIT if k in fit})
+    compiled = script.get("compile") if isinstance(script.get("compile"), dict) else {}
+    if compiled:  # older script.json files do not record it
+        out.update({k: v for k, v in flatten(compiled, "compile").items() if k.count(".") <= 2})
+    args = script.get("args")
+    out.update({f"args.{k}": v for k, v in _options(args if isinstance(args, list) else []).items()})
+    return out
+
+
+def _options(args: list[Any]) -> dict[str, Any]:
+    """``["--lr", "0.01", "--deep", "-b=8"]`` -> ``{"lr": 0.01, "deep": True, "b": 8}``; positional words are left out."""
+    out: dict[str, Any] = {}
+    words = [str(a) for a in args]
+    for i, word in enumerate(words):
+        if not word.startswith("-") or word in ("-", "--") or _number(word) is not None:
+            continue
+        key, eq, value = word.lstrip("-").partition("=")
+        if not eq:
+            following = words[i + 1] if i + 1 < len(words) else None
+            takes = following is not None and (not following.startswith("-") or _number(following) is not None)
+            value = following if takes else True  # type: ignore[assignment]
+        out[key] = _number(value) if isinstance(value, str) and _number(value) is not None else value
+    return out
+
+
+def _number(text: str) -> int | float | None:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
     return None
 
 
@@ -228,6 +324,12 @@ class RunRow:
     @property
     def id(self) -> str:
         return self.info.id
+
+    @property
+    def kind(self) -> str:
+        """``config`` for a run of a config (config.yaml), ``script`` for one of a user's own ``fit`` (script.json only)."""
+        path = self.info.path
+        return "script" if not (path / "config.yaml").exists() and (path / "script.json").exists() else "config"
 
     def setting(self, path: str) -> Any:
         """The value of ``path`` in this run (``?`` unknown, ``-`` absent, ``on`` a section that is set)."""
@@ -251,7 +353,7 @@ class Comparison:
 
     rows: list[RunRow]
     settings: list[str]
-    """The differing key paths, in config order."""
+    """The differing key paths: :data:`FIRST` first, the rest in config order."""
     names: dict[str, str]
     """Each differing path's short name."""
     metrics: list[str]
@@ -296,11 +398,12 @@ class Comparison:
         return OFF if value is None and path in self.sections else value
 
     def cell(self, row: RunRow, column: str) -> str:
-        """``column``'s value in ``row`` as text: epochs as done/planned; a duration in seconds (callers format it)."""
+        """``column``'s value in ``row`` as text of at most :data:`CELL_WIDTH` characters: epochs as done/planned; a duration in seconds (callers format it)."""
         if column == "epochs":
             info = row.info
             return f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
-        return format_value(self.value(row, column))
+        value = format_value(self.value(row, column))
+        return value if column in ("run", "state") else ellipsized(value)
 
     def sorted(self, key: SortKey) -> list[RunRow]:
         """The rows ordered by ``key``: numbers by value, then text; unknown and missing values last either way."""
@@ -376,7 +479,7 @@ def compare_runs(paths: Iterable[str | Path]) -> Comparison:
 
 def compare_rows(rows: list[RunRow]) -> Comparison:
     """The comparison of runs already read (a subset of another comparison's rows: what differs among just those)."""
-    settings = differing_paths([r.settings for r in rows])
+    settings = by_interest(differing_paths([r.settings for r in rows], [r.kind for r in rows]))
     sections = {p for p in settings if any(r.setting(p) == ON for r in rows)}
     return Comparison(rows, settings, short_names(settings), _metric_order(rows), sections)
 

@@ -94,6 +94,29 @@ def _summary(model: Any) -> list[str]:
     return lines
 
 
+def _compiled(model: Any) -> dict[str, Any]:
+    """What script.json records of how the model was compiled: the optimizer's name and learning rate, the loss when it has a name.
+
+    Under the config's key paths (``compile.optimizer.learning_rate``), so ``kwb compare``
+    lines script runs up with config runs. A schedule's rate is its value as training starts.
+    """
+    out: dict[str, Any] = {}
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        out["optimizer"] = {"name": str(getattr(optimizer, "name", "") or type(optimizer).__name__).lower()}
+        try:
+            out["optimizer"]["learning_rate"] = float(f"{float(optimizer.learning_rate):.7g}")  # float32 noise off
+        except (TypeError, ValueError, AttributeError):  # a rate Keras cannot read before training
+            pass
+    try:
+        loss = (model.get_compile_config() or {}).get("loss")
+    except Exception:  # not compiled through compile(), or an old Keras
+        loss = None
+    if isinstance(loss, str):
+        out["loss"] = loss
+    return out
+
+
 def _metric_names(model: Any, arguments: dict[str, Any] | None) -> tuple[str, ...]:
     """The log keys ``fit`` will produce, from what the model was compiled with (Keras builds its metrics later)."""
     try:
@@ -175,6 +198,7 @@ class _KwbHooks:
             **self.script,
             "versions": _versions(),
             "model": {"class": type(self.model).__name__, "summary": _summary(self.model)},
+            "compile": _compiled(self.model),
             "fit": describe_fit(self.fit_arguments) if self.fit_arguments is not None else {"epochs": epochs},
             "recorded": time.time(),
         }

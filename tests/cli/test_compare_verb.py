@@ -53,12 +53,12 @@ class TestCompareTable:
         result = kwb("compare", "--runs-dir", runs)
         assert result.code == 0, result
         header, *rows = result.out.splitlines()
-        assert header.split() == ["run", "state", "epochs", "layers[0].units", "lr", "best_val_loss", "best_val_accuracy",
+        assert header.split() == ["run", "state", "epochs", "lr", "layers[0].units", "best_val_loss", "best_val_accuracy",
                                   "final_val_loss", "final_val_accuracy", "duration"]  # fmt: skip
         assert [r.split() for r in rows] == [
-            ["20260101-000001-base", "finished", "2/2", "16", "0.01", "0.4", "0.5", "0.4", "0.5", "1:05"],
-            ["20260101-000002-slow", "finished", "2/2", "16", "0.001", "0.55", "0.35", "0.55", "0.35", "1:05"],
-            ["20260101-000003-wide", "finished", "2/2", "64", "0.001", "0.3", "0.6", "0.35", "0.55", "1:02:05"],
+            ["20260101-000001-base", "finished", "2/2", "0.01", "16", "0.4", "0.5", "0.4", "0.5", "1:05"],
+            ["20260101-000002-slow", "finished", "2/2", "0.001", "16", "0.55", "0.35", "0.55", "0.35", "1:05"],
+            ["20260101-000003-wide", "finished", "2/2", "0.001", "64", "0.3", "0.6", "0.35", "0.55", "1:02:05"],
         ]
 
     def test_runs_by_part_of_their_id(self, kwb, runs: Path) -> None:
@@ -142,9 +142,35 @@ class TestCompareOnATerminal:
         comp = compare_runs(sorted(runs.iterdir()))
         _print_table(comp, comp.rows, 110, keep="best_val_accuracy")
         lines = capsys.readouterr().out.splitlines()
-        assert lines[0].split() == ["run", "state", "epochs", "layers[0].units", "lr", "best_val_loss", "best_val_accuracy", "duration"]
+        assert lines[0].split() == ["run", "state", "epochs", "lr", "layers[0].units", "best_val_loss", "best_val_accuracy", "duration"]
         assert max(map(len, lines[:4])) <= 110
         assert lines[-1] == "2 metric columns left out to fit the terminal: --csv has them all"
+
+
+class TestCompareScriptRuns:
+    """Script runs beside config runs on an 80-column terminal: short cells, the learning rate first, every line fits."""
+
+    def test_eighty_columns(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        from mixed_runs import build_mixed_runs
+
+        from engine.compare import compare_runs
+        from tui.commands.compare import _print_table
+
+        comp = compare_runs(sorted(build_mixed_runs(tmp_path).iterdir()))
+        _print_table(comp, comp.rows, 80)
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split() == ["run", "state", "epochs", "optimizer.lr", "best_val_loss", "duration"]  # settings go from the last
+        assert lines[1].split() == ["100001-spirals", "finished", "2/3", "0.01", "0.3", "0:20"]  # the date goes before a setting
+        assert max(map(len, lines)) <= 80
+        assert lines[-1] == "1 metric column and 3 settings left out to fit the terminal: --csv has them all"
+
+    def test_csv_keeps_every_setting_whole(self, kwb, tmp_path: Path) -> None:
+        from mixed_runs import build_mixed_runs
+
+        result = kwb("compare", "--runs-dir", build_mixed_runs(tmp_path), "--csv")
+        assert result.code == 0, result
+        header = next(csv.reader(io.StringIO(result.out)))
+        assert header[4:8] == ["compile.optimizer.learning_rate", "fit.batch_size", "args.lr", "args.epochs"]
 
 
 class TestCompareIsLight:

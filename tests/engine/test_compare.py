@@ -146,7 +146,7 @@ class TestCompareRuns:
         assert a.best["val_accuracy"] == pytest.approx(0.65)  # higher is better
         assert a.final["val_loss"] == pytest.approx(0.4)
         assert comp.metrics == ["val_loss", "val_accuracy", "loss", "accuracy"]
-        assert comp.columns() == ["run", "state", "epochs", "layers[0].units", "lr", "best_val_loss", "best_val_accuracy",
+        assert comp.columns() == ["run", "state", "epochs", "lr", "layers[0].units", "best_val_loss", "best_val_accuracy",
                                   "best_loss", "best_accuracy", "final_val_loss", "final_val_accuracy", "final_loss",
                                   "final_accuracy", "duration"]  # fmt: skip
         assert comp.cell(a, "epochs") == "3/3" and comp.cell(a, "lr") == "0.01"
@@ -164,8 +164,8 @@ class TestCompareRuns:
 
     def test_labels_name_the_differing_settings(self, runs: list[Path]) -> None:
         labels = run_labels(compare_runs(runs))
-        assert labels == {"20260101-000001-a": "units=16 lr=0.01", "20260101-000002-b": "units=16 lr=0.001",
-                          "20260101-000003-c": "units=64 lr=0.001"}  # fmt: skip
+        assert labels == {"20260101-000001-a": "lr=0.01 units=16", "20260101-000002-b": "lr=0.001 units=16",
+                          "20260101-000003-c": "lr=0.001 units=64"}  # fmt: skip
 
     def test_labels_without_differences_use_names(self, tmp_path: Path) -> None:
         runs = [make_run(tmp_path, "20260101-000001-same", config(), curve(0.5)),

@@ -49,17 +49,17 @@ class TestColumns:
         app = app_on(runs)
         async with app.run_test(size=WIDE) as pilot:
             screen = await opened(app, pilot)
-            assert headers(screen) == [" ", "run", "status", "epochs", "layers[0].units", "lr", "val_loss", "val_accuracy", "duration"]
+            assert headers(screen) == [" ", "run", "status", "epochs", "lr", "layers[0].units", "val_loss", "val_accuracy", "duration"]
             table = screen.query_one(DataTable)
-            assert [str(c) for c in table.get_row_at(0)[4:6]] == ["16", "0.01"]  # newest first: run 3
-            assert [str(c) for c in table.get_row_at(2)[4:6]] == ["64", "0.005"]
+            assert [str(c) for c in table.get_row_at(0)[4:6]] == ["0.01", "16"]  # newest first: run 3; the learning rate first
+            assert [str(c) for c in table.get_row_at(2)[4:6]] == ["0.005", "64"]
 
     async def test_small_terminal_keeps_the_duration(self, runs: Path) -> None:
         app = app_on(runs)
         async with app.run_test(size=SMALL) as pilot:
             screen = await opened(app, pilot)
             # the run ids lose their date, the settings' headers shorten to their last word, the second metric gives way
-            assert headers(screen) == [" ", "run", "status", "epochs", "units", "lr", "val_loss", "duration"]
+            assert headers(screen) == [" ", "run", "status", "epochs", "lr", "units", "val_loss", "duration"]
             table = screen.query_one(DataTable)
             assert str(table.get_row_at(0)[1]) == "100003-spirals"
             assert sum(c.get_render_width(table) for c in table.columns.values()) <= 80
@@ -77,7 +77,7 @@ class TestSort:
             await pilot.press("o")
             assert screen.sort_key.column == "run" and run_order(screen) == ["1", "2", "3"]
             assert headers(screen)[1] == "run ▲"
-            for _ in range(5):  # status, epochs, layers[0].units, lr, best_val_loss
+            for _ in range(5):  # status, epochs, lr, layers[0].units, best_val_loss
                 await pilot.press("o")
             assert screen.sort_key.column == "best_val_loss" and run_order(screen) == ["2", "3", "1"]
             await pilot.press("o")
@@ -92,7 +92,7 @@ class TestSort:
             screen = await opened(app, pilot)
             table = screen.query_one(DataTable)
             columns = list(table.columns.values())
-            x = sum(c.get_render_width(table) for c in columns[:4]) + 2  # inside the layers[0].units header
+            x = sum(c.get_render_width(table) for c in columns[:5]) + 2  # inside the layers[0].units header (after lr)
             await pilot.click("#run-table", offset=(x, 0))
             await pilot.pause()
             assert screen.sort_key.column == "layers[0].units" and run_order(screen) == ["3", "2", "1"]  # 16, then 64 twice
@@ -136,10 +136,10 @@ class TestOverlay:
             await pilot.press("space", "down", "space", "down", "space", "v")
             assert screen.query_one(ContentSwitcher).current == "overlay"
             labels = [label for label, _points in screen.query_one("#overlay-loss", Chart).series]
-            assert labels == ["units=16 lr=0.01", "units=64 lr=0.01", "units=64 lr=0.005"]
+            assert labels == ["lr=0.01 units=16", "lr=0.01 units=64", "lr=0.005 units=64"]
             assert all(points for _label, points in screen.query_one("#overlay-loss", Chart).series)
             legend = screen.query_one("#runs-hint").render()  # under the charts, every run in its curve's colour
-            assert legend.plain.replace("\u00a0", " ") == "━ units=16 lr=0.01  ━ units=64 lr=0.01  ━ units=64 lr=0.005"
+            assert legend.plain.replace("\u00a0", " ") == "━ lr=0.01 units=16  ━ lr=0.01 units=64  ━ lr=0.005 units=64"
             assert [str(span.style).removeprefix("ansi_") for span in legend.spans] == list(SERIES_COLORS[:3])
             await pilot.press("x")  # the plot takes the hint back too
             assert screen.query_one("#runs-hint").render().plain.startswith("3 runs in runs · 3 marked")
@@ -163,12 +163,13 @@ class TestScatter:
             await pilot.press("x")
             scatter = screen.query_one(Scatter)
             assert screen.query_one(ContentSwitcher).current == "scatter"
-            assert scatter.names == ("layers[0].units", "best val_loss")
-            assert sorted((x, round(y, 3)) for x, y in scatter.points) == [(16, 0.403), (64, 0.163), (64, 0.52)]
+            assert scatter.names == ("lr", "best val_loss")  # the learning rate comes first
+            assert sorted(p[0] for p in scatter.points) == [0.005, 0.01, 0.01]
             await pilot.press("o")
-            assert scatter.names[0] == "lr" and sorted(p[0] for p in scatter.points) == [0.005, 0.01, 0.01]
+            assert scatter.names[0] == "layers[0].units"
+            assert sorted((x, round(y, 3)) for x, y in scatter.points) == [(16, 0.403), (64, 0.163), (64, 0.52)]
             await pilot.press("m")
-            assert scatter.names == ("lr", "best val_accuracy")
+            assert scatter.names == ("layers[0].units", "best val_accuracy")
             await pilot.press("x")
             assert screen.query_one(ContentSwitcher).current == "run-table"
 
@@ -176,8 +177,8 @@ class TestScatter:
         app = app_on(runs)
         async with app.run_test(size=WIDE) as pilot:
             screen = await opened(app, pilot)
-            await pilot.press(*"ooooo", "x")  # sorted by lr
-            assert screen.query_one(Scatter).names[0] == "lr"
+            await pilot.press(*"ooooo", "x")  # sorted by layers[0].units
+            assert screen.query_one(Scatter).names[0] == "layers[0].units"
 
 
 class TestScreenshot:
@@ -204,3 +205,25 @@ class TestScatterAxis:
         logs, ticks, labels, log = x_positions([0.01, 0.001, 0.0001])
         assert log and logs == [-2.0, -3.0, -4.0] and labels == ["0.0001", "0.001", "0.01"]
         assert x_positions(["tanh", None, "relu"]) == ([2.0, 0.0, 1.0], [0.0, 1.0, 2.0], ["-", "relu", "tanh"], False)
+
+
+class TestScriptRunsBesideConfigRuns:
+    """Script runs beside config runs: the learning rate and batch size are the columns at 80 and 100 wide, never seed or data."""
+
+    @pytest.mark.parametrize("width", [80, 100])
+    async def test_columns_and_scatter(self, tmp_path: Path, width: int) -> None:
+        from mixed_runs import build_mixed_runs
+
+        app = app_on(build_mixed_runs(tmp_path))
+        async with app.run_test(size=(width, 24)) as pilot:
+            screen = await opened(app, pilot)
+            shown = headers(screen)
+            assert shown[4] == "optimizer.lr" and not {"seed", "data", "summary", "cwd", "argv0", "x"} & set(shown)
+            table = screen.query_one(DataTable)
+            assert sum(c.get_render_width(table) for c in table.columns.values()) <= width
+            await pilot.press("x")
+            scatter = screen.query_one(Scatter)
+            assert scatter.names == ("optimizer.lr", "best val_loss")
+            assert sorted(x for x, _ in scatter.points) == [0.001, 0.003, 0.01, 0.01]
+            await pilot.press("o", "o")  # args.lr: only the script runs have it; "-" is no point
+            assert scatter.names[0] == "args.lr" and sorted(x for x, _ in scatter.points) == [0.003, 0.01]

@@ -33,7 +33,7 @@ def _app(runs: Path):
 
 
 class TestRunsTable:
-    """The run table: the differing settings (layers[0].units, lr) as columns beside status, epochs, best metrics, duration."""
+    """The run table: the differing settings (lr first, then layers[0].units) as columns beside status, epochs, best metrics, duration."""
 
     @pytest.mark.parametrize("size", SIZES)
     def test_table_with_differing_settings(self, snap_compare, runs: Path, size) -> None:
@@ -52,7 +52,7 @@ class TestRunsOverlay:
 
 
 class TestRunsScatter:
-    """x: the best val_loss against the first layer's units, one point per run."""
+    """x: the best val_loss against the first setting (the learning rate), one point per run."""
 
     def test_scatter(self, snap_compare, runs: Path) -> None:
         assert snap_compare(_app(runs), terminal_size=(120, 40), press=["x"], run_before=_loaded)

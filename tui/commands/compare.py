@@ -64,16 +64,21 @@ def _cell(comp: Comparison, row: RunRow, column: str, missing: str) -> str:
 
 
 def _print_table(comp: Comparison, rows: list[RunRow], width: int | None, keep: str | None = None) -> None:
-    """The table; with ``width`` (a terminal), final values then further best values give way until it fits (never ``keep``, the sort column)."""
+    """The table; with ``width`` (a terminal), columns give way until it fits: final values, further best values,
+    then the run ids' dates, then settings from the last (never ``keep``, the sort column)."""
     columns = table_columns(comp)
     cells = {c: [_cell(comp, row, c, "-") for row in rows] for c in columns}
     size = lambda cols: sum(max(len(c), *(len(v) for v in cells[c])) + 2 for c in cols) - 2  # noqa: E731
     best = [c for c in columns if c.startswith("best_")]
-    optional = [c for c in [*(c for c in reversed(columns) if c.startswith("final_")), *best[1:][::-1]] if c != keep]
-    left_out = 0
-    while width is not None and optional and size(columns) > width:
-        columns.remove(optional.pop(0))
-        left_out += 1
+    metrics = [c for c in [*(c for c in reversed(columns) if c.startswith("final_")), *best[1:][::-1]] if c != keep]
+    settings = [c for c in reversed(columns[3 : 3 + len(comp.settings)]) if c != keep]
+    left_out = [0, 0]
+    for i, optional in enumerate((metrics, settings)):
+        if i == 1 and width is not None and size(columns) > width:
+            cells["run"] = [_dateless(v) for v in cells["run"]]  # the time and the name still tell runs apart
+        while width is not None and optional and size(columns) > width:
+            columns.remove(optional.pop(0))
+            left_out[i] += 1
     widths = [max(len(c), *(len(v) for v in cells[c])) for c in columns]
     numeric = [i > 2 and all(_numberish(v) for v in cells[c]) for i, c in enumerate(columns)]
 
@@ -84,10 +89,16 @@ def _print_table(comp: Comparison, rows: list[RunRow], width: int | None, keep: 
     for i in range(len(rows)):
         print(line([cells[c][i] for c in columns]))
     notes = ["no setting differs between these runs"] * (not comp.settings and len(rows) > 1)
-    notes += [f"{left_out} metric column{'s' * (left_out > 1)} left out to fit the terminal: --csv has them all"] * bool(left_out)
+    gone = [f"{n} {noun}{'s' * (n > 1)}" for n, noun in zip(left_out, ("metric column", "setting")) if n]
+    notes += [f"{' and '.join(gone)} left out to fit the terminal: --csv has them all"] * bool(gone)
     notes += [f"{row.id}: damaged ({'; '.join(row.damaged)}): shown with what could be read" for row in rows if row.damaged]
     if notes:
         print("\n" + "\n".join(notes))
+
+
+def _dateless(run_id: str) -> str:
+    """``20260101-000001-base`` -> ``000001-base``."""
+    return run_id[9:] if run_id[:8].isdigit() and run_id[8:9] == "-" else run_id
 
 
 def _numberish(text: str) -> bool:
@@ -99,6 +110,8 @@ def _numberish(text: str) -> bool:
 
 
 def _write_csv(comp: Comparison, rows: list[RunRow]) -> None:
+    from engine.compare import format_value
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
     columns = comp.columns()
     keys = ["run", "state", "epochs_done", "epochs", *comp.settings, *columns[3 + len(comp.settings):-1], "duration_s", "damaged"]
@@ -106,7 +119,7 @@ def _write_csv(comp: Comparison, rows: list[RunRow]) -> None:
     for row in rows:
         info = row.info
         values = [comp.value(row, c) for c in columns[3 + len(comp.settings):-1]]
-        settings = [comp.cell(row, comp.names[p]) for p in comp.settings]
+        settings = [format_value(comp.value(row, comp.names[p])) for p in comp.settings]  # whole, not cut to a cell
         duration = "" if info.duration_s is None else f"{info.duration_s:.3f}"
         writer.writerow([info.id, info.state, info.epochs_done, info.epochs or "", *settings,
                          *("" if v is None else repr(float(v)) for v in values), duration, "; ".join(row.damaged)])  # fmt: skip

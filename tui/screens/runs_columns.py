@@ -134,10 +134,14 @@ def filter_rows(comp: Comparison, rows: list[RunRow], text: str) -> list[RunRow]
 
 
 def scatter_points(comp: Comparison, rows: list[RunRow], setting: str, metric: str) -> tuple[tuple[Any, float], ...]:
-    """(setting value, metric value) of each run that has both (a run whose settings are unknown has neither)."""
+    """(setting value, metric value) of each run that has both (a run whose settings are unknown, or lack this one, has neither)."""
+    from engine.compare import MISSING, UNKNOWN
+
     points = []
     for row in rows:
         x, y = comp.value(row, setting), comp.value(row, metric)
+        if x in (MISSING, UNKNOWN):
+            continue  # "-" is no value of the setting: a script run has no seed, a config run no script options
         if row.settings is not None and isinstance(y, (int, float)) and not isinstance(y, bool):
             points.append((x, float(y)))
     return tuple(points)
