@@ -52,11 +52,11 @@ def _run_workspace(run: Path) -> Workspace:
     if config.exists() or not run.is_dir():
         return Workspace.of_run(config, run.name)
     if (run / "script.json").exists():
-        why = "no config.yaml: a run of your own script (script.json records its fit)"
-    else:
-        why = "config.yaml missing"
+        label, why = f"script run {run.name}", "no config.yaml: a run of your own script (script.json records its fit)"
+    else:  # the top bar's label: what is missing comes first, before a narrow terminal cuts it
+        label, why = f"missing config.yaml of run {run.name}", "config.yaml missing"
     workspace = Workspace({}, config.resolve(), load_error=f"error in {config}:\n  {why}")
-    workspace.origin = f"run {run.name}"
+    workspace.origin = label
     return workspace
 
 

@@ -36,10 +36,10 @@ class TestAttachWithoutConfig:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.dash.status == "stopped", timeout=30, what="the replayed run")
             assert app.workspace.raw == {} and app.workspace.path != other.resolve()
-            assert app.file_status.label == f"config of run {run.name}"
+            assert app.file_status.label == f"missing config.yaml of run {run.name}"
             assert app.file_status.error == "not loaded: config.yaml missing"
             bar = app.screen.query_one(NavBar).render().plain
-            assert "config of run" in bar and "config.yaml missing" in bar, bar
+            assert f"missing config.yaml of run {run.name} ✗" in bar, bar  # the label first; the error after it as room allows
             await pilot.press("t")
             await pilot.pause()
             assert app.control is None and not app.run_active
