@@ -19,7 +19,7 @@ from engine.config import ModelConfig
 from engine.errors import ModelError, suggest
 from engine.graph_spec import DEFAULT_INPUT, GraphSpec, layer_entry, resolve_graph
 
-__all__ = ["LayerStep", "GraphBuild", "build_graph", "connected_to", "make_layer", "clean_keras_message", "shape_text",
+__all__ = ["NO_INPUT_SHAPE", "LayerStep", "GraphBuild", "build_graph", "connected_to", "make_layer", "clean_keras_message", "shape_text",
            "output_names", "input_names"]
 
 
@@ -133,6 +133,10 @@ def shape_text(shape: Any) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
 
 
+NO_INPUT_SHAPE = "give the shape of one sample, e.g. [2] or [28, 28]"
+"""Why a model with no input shape, and no data to take it from, cannot be built."""
+
+
 def _input_shapes(model: ModelConfig, data_shape: Any) -> dict[str, tuple[int, ...]]:
     """Each model input's shape: from ``model.inputs``/``model.input_shape``, else from the data."""
     if model.inputs:
@@ -149,7 +153,7 @@ def _input_shapes(model: ModelConfig, data_shape: Any) -> dict[str, tuple[int, .
             f"with their shapes, e.g. inputs: {{{', '.join(f'{n}: {list(s)}' for n, s in data_shape.items())}}}",
             key="model.inputs",
         )
-    raise ModelError("give the shape of one sample, e.g. [2] or [28, 28]", key="model.input_shape")
+    raise ModelError(NO_INPUT_SHAPE, key="model.input_shape")
 
 
 def _spec(model: ModelConfig) -> GraphSpec:

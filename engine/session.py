@@ -164,7 +164,7 @@ def prepare(cfg: RunConfig, *, scale_in_model: bool = True) -> Prepared:
             key="data.stream",
         )
     with strategy.scope():
-        model = build_model(cfg, _data_shape(data))
+        model = build_model(cfg, data.model_input_shape())
         check_against_data(model, cfg, data)
         if scale_in_model:
             model = with_preprocessing(model, data.scaling, data.features)
@@ -181,14 +181,6 @@ def _is_tf_dataset(obj: Any) -> bool:
     import tensorflow as tf
 
     return isinstance(obj, tf.data.Dataset)
-
-
-def _data_shape(data: Any) -> Any:
-    """The data's sample shape for ``build_model``: a tuple, ``{input name: tuple}``, or None."""
-    shape = data.input_shape
-    if isinstance(shape, dict):
-        return {name: tuple(s) for name, s in shape.items()} or None
-    return tuple(shape) if shape else None
 
 
 def _rows(arrays: Any) -> int:

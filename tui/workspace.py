@@ -134,11 +134,25 @@ class Workspace:
         """Called with :meth:`status` after every change, save and field turned (in)valid; the app sets it."""
         self._unchecked: tuple[Path, dict[str, Any], bool] | None = None
         self._invalid: dict[str, str] = {}
+        self._data_shape: tuple[dict[str, Any], Any] | None = None
 
     @property
     def raw(self) -> Mapping[str, Any]:
         """The config as a YAML-shaped dict, to read; change it through the edit methods."""
         return self._raw
+
+    # ------------------------------------------------------------ what the data gave
+    def note_data_shape(self, data: Mapping[str, Any], shape: Any) -> None:
+        """Remember the sample shape the data section ``data`` loaded with (the Data screen's v)."""
+        self._data_shape = (copy.deepcopy(dict(data)), shape)
+
+    def data_shape(self) -> Any:
+        """The sample shape the current data section loaded with, or None when it has not been
+        loaded since it last changed: the Build screen sizes a model without ``input_shape`` by it,
+        as ``kwb train`` does by the data."""
+        if self._data_shape is not None and self._data_shape[0] == (self._raw.get("data") or {}):
+            return self._data_shape[1]
+        return None
 
     # ------------------------------------------------------------ edits
     def _changed(self, *paths: str) -> None:

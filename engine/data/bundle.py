@@ -73,6 +73,13 @@ class DataBundle:
     features: dict[str, Any] = field(default_factory=dict)
     """String feature columns turned into model inputs (``engine.features``): input name -> vocabulary."""
 
+    def model_input_shape(self) -> Any:
+        """The sample shape ``engine.model.build_model`` takes: a tuple, ``{input name: tuple}``, or None."""
+        shape = self.input_shape
+        if isinstance(shape, dict):
+            return {name: tuple(s) for name, s in shape.items()} or None
+        return tuple(shape) if shape else None
+
 
 def _kind(task: str, num_classes: int | None) -> str:
     return f"{num_classes} classes" if task == "classification" else "regression"

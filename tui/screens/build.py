@@ -22,7 +22,7 @@ import copy
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -82,6 +82,8 @@ class BuildScreen(GraphKeys, KwbScreen):
     layer, o makes it an output (or not), I adds a model input (name and shape), g shows the graph's drawing;
     i sets a plain stack's input shape, m opens a .keras/.h5 model as editable layers."""
 
+    _shape_used: Any = None
+    """The data's sample shape the last summary was computed with (``Workspace.data_shape``)."""
     summary: reactive[Any] = reactive(None, always_update=True)
     """The last ``ModelSummary`` from Keras; None until the first one arrives."""
     computing: reactive[bool] = reactive(False)
@@ -178,7 +180,13 @@ class BuildScreen(GraphKeys, KwbScreen):
             return
         self._draw()
         self.computing = True
-        self._summarize(self.workspace.copy())
+        self._shape_used = self.workspace.data_shape()
+        self._summarize(self.workspace.copy(), self._shape_used)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        super().on_screen_resume(event)
+        if self.workspace.data_shape() != self._shape_used:  # v on the Data screen loaded the data since
+            self._refresh()
 
     # ------------------------------------------------------------ drawing
     def _file_rows(self) -> list[tuple[Any, ...]]:
@@ -248,7 +256,7 @@ class BuildScreen(GraphKeys, KwbScreen):
 
     # ------------------------------------------------------------ Keras, off the UI thread
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
-    def _summarize(self, raw: dict[str, Any]) -> None:
+    def _summarize(self, raw: dict[str, Any], data_shape: Any = None) -> None:
         from tui.threads import lower_thread_priority
 
         lower_thread_priority()
@@ -273,10 +281,14 @@ class BuildScreen(GraphKeys, KwbScreen):
         from engine.model import summarize
 
         try:
-            summary = summarize(cfg)
+            summary = summarize(cfg, data_shape)  # the shape v on the Data screen loaded, if it did
         except Exception as exc:  # summarize never raises by contract; still, show it
             self.post_message(self.SummaryReady(raw, None, f"{type(exc).__name__}: {exc}"))
             return
+        from engine.graph import NO_INPUT_SHAPE
+
+        if data_shape is None and summary.error == f"model.input_shape: {NO_INPUT_SHAPE}":
+            summary.error = "model.input_shape: taken from the data (press v on the Data screen to read it, or i to give it)"
         summary.error = summary.error or problem
         self.post_message(self.SummaryReady(raw, summary))
 

@@ -172,10 +172,12 @@ class DataScreen(KwbScreen):
         or ``error``, for the ``data`` section it loaded."""
 
         def __init__(self, data: dict[str, Any], info: dict[str, Any] | None, error: str | None = None,
-                     sample: Any = None, picture_error: str | None = None) -> None:  # fmt: skip
+                     sample: Any = None, picture_error: str | None = None, input_shape: Any = None) -> None:  # fmt: skip
             super().__init__()
             self.data = data
             self.info = info
+            self.input_shape = input_shape
+            """The sample shape a model is built for (``DataBundle.model_input_shape``)."""
             self.error = error
             self.sample = sample
             self.picture_error = picture_error
@@ -277,7 +279,8 @@ class DataScreen(KwbScreen):
                 problem = None
             except Exception as exc:  # a picture that cannot be drawn must not cost the preview
                 sample, problem = None, f"{type(exc).__name__}: {exc}"
-            self.post_message(self.PreviewReady(data, info, sample=sample, picture_error=problem))
+            self.post_message(self.PreviewReady(data, info, sample=sample, picture_error=problem,
+                                                input_shape=bundle.model_input_shape()))  # fmt: skip
 
     def on_data_screen_preview_ready(self, message: "DataScreen.PreviewReady") -> None:
         if message.data != self._shown_data:
@@ -288,6 +291,7 @@ class DataScreen(KwbScreen):
         view.balance_drawn = shows_balance(message.sample)
         if message.info is not None:
             view.info = message.info
+            self.workspace.note_data_shape(message.data, message.input_shape)
         self.query_one(DataPictures).sample = message.sample
         if message.picture_error:
             self.notify(f"cannot draw the data: {message.picture_error}", severity="warning")
