@@ -10,6 +10,12 @@ with different layer classes differ in one column, not in two absent ones. A sec
 is off in one run (``early_stopping: null``) and set in another differs in one column
 (``off`` / ``on``); its own keys count only among the runs that have it.
 
+Only comparable values make a column: a script run's script.json is read under a config's
+key paths (:func:`script_settings`: its optimizer, ``fit`` arguments and ``--options``, never
+its model summary, argv or working directory); text longer than :data:`LONGEST` never
+counts; a key that only the other kind of run has (a config's ``seed``) is no difference.
+The settings people vary most (:data:`FIRST`) lead; every cell is cut to :data:`CELL_WIDTH`.
+
 Best values take each metric's direction from :func:`engine.callbacks.monitor.metric_direction`;
 they come from history.csv, else from status.json's ``best``. A damaged run (no readable
 config, no history) is shown with what can be read: its unknown settings read ``?`` and
