@@ -15,10 +15,18 @@ to add; ``tui.state`` folds the result like any recorded stream.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from engine import events as ev
-from engine.runs import LIVE_STATES, effective_state, read_events, read_history, read_status, training_seconds
+from engine.runs import (
+    LIVE_STATES,
+    effective_state,
+    read_events,
+    read_history,
+    read_status,
+    training_seconds,
+)
 
 __all__ = ["ENDED_STATES", "whole_events"]
 
@@ -50,11 +58,22 @@ def whole_events(path: str | os.PathLike[str], events: list[ev.Event] | None = N
     last = max(recorded, default=-1)
     missing = [row for row in read_history(path) if isinstance(row.get("epoch"), int) and row["epoch"] > last]
     added: list[ev.Event] = [_epoch(row, stamp) for row in missing]
+    # An emptied events.jsonl lost its run_started too: without one the dashboard says "no run yet".
+    start = [] if any(isinstance(e, ev.RunStarted) for e in events) else [_start(path, status, stamp)]
     if ended is not None:
-        return events[:ended] + added + events[ended:]
+        return start + events[:ended] + added + events[ended:]
     if state in ENDED_STATES:
         added.append(_end(status, state, max(last + 1, missing[-1]["epoch"] + 1 if missing else 0), stamp))
-    return events + added
+    return start + events + added
+
+
+def _start(path: str | os.PathLike[str], status: dict[str, Any], stamp: dict[str, Any]) -> ev.RunStarted:
+    """The ``run_started`` status.json implies: the run's id (its folder), name and epochs."""
+    name, epochs = status.get("name"), status.get("epochs")
+    return ev.RunStarted(
+        run_id=Path(path).name, run_dir=str(path), name=name if isinstance(name, str) else Path(path).name,
+        epochs=epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else 0, **stamp,
+    )  # fmt: skip
 
 
 def _epoch(row: dict[str, float], stamp: dict[str, Any]) -> ev.EpochEnded:
