@@ -79,6 +79,13 @@ class TestShowSmooth:
         assert "(smooth 0.9)" in smooth and "(smooth" not in raw
         assert smooth.replace("  (smooth 0.9)", "") != raw  # the smoothed curves are drawn too
 
+    def test_a_constant_curve_sits_on_its_own_value(self, capsys: pytest.CaptureFixture[str]) -> None:
+        from tui.commands.runs import _plot_history
+
+        _plot_history([{"epoch": e, "learning_rate": 0.005} for e in range(4)])
+        plot = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+        assert "0.0050┤⠈⠉" in plot and "-1.0┤" not in plot, plot  # not plotext's -1 … 1 axis, drawn at 0.0
+
     def test_layers(self) -> None:
         from tui.commands.export import FAINT, LINES, curve_layers
 

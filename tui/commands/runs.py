@@ -185,6 +185,7 @@ def _plot_history(history: list[dict[str, float]], smooth: float = 0.0) -> None:
             for sig in smoothed_signals(fig, plotext, *points[key], key, i, smooth):
                 fig.draw(sig)
         _whole_epochs(fig, [points[k][0] for k in drawn])
+        _round_values(fig, [v for k in drawn for v in points[k][1]])
         fig.title(family.title + (f"  (smooth {smooth:g})" if smooth else ""))
         fig.label("epoch", axis="x")
         print()
@@ -198,6 +199,16 @@ def _whole_epochs(fig: Any, xs_per_curve: list[list[int]]) -> None:
     step = max(1, math.ceil((xs[-1] - xs[0]) / 6))
     ticks = list(range(xs[0], xs[-1] + 1, step))
     fig.ruler("x").ticks(ticks, [str(t) for t in ticks])
+
+
+def _round_values(fig: Any, values: list[float]) -> None:
+    """The y axis on round ticks around the values, as the app's charts (a constant learning rate of 0.005
+    was drawn on plotext's own -1 … 1 axis, at its 0.0 tick)."""
+    from tui.widgets.chart_render import nice_range, nice_ticks
+
+    low, high = nice_range(min(values), max(values))
+    fig.ruler("y").lim(low, high)
+    fig.ruler("y").ticks(*nice_ticks(low, high, 5))
 
 
 def _legend_line(keys: list[str], width: int) -> str:
