@@ -86,3 +86,16 @@ class TestCutEvents:
             assert len(app.dash.history["val_loss"]) == 15
             assert app.control is None
             assert not app.footer_shows("stop") and not app.footer_shows("pause")
+
+    async def test_the_runs_screen_draws_every_epoch(self, tmp_path: Path, fixture_runs: Path, wait_for) -> None:
+        from textual.widgets import DataTable
+
+        run = cut_in_half(tmp_path, fixture_runs)
+        app = make_app(runs_dir=run.parent, warm_up=False, cursor_blink=False, start_mode="runs")
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = app.screen.query_one(DataTable)
+            await wait_for(pilot, lambda: table.row_count == 1, timeout=30, what="the run table")
+            await pilot.press("enter")
+            await pilot.pause()
+            shown = app.screen.query_one("#run-dashboard").state
+            assert (shown.status, shown.epoch, len(shown.history["val_loss"])) == ("finished", 15, 15)
