@@ -21,8 +21,8 @@ from typing import Any
 
 from engine import events as ev
 from engine.errors import UserError
-from engine.run_damage import status_and_problem
-from engine.runs import RunDir, read_events, read_history
+from engine.run_damage import recorded_end, status_and_problem
+from engine.runs import RunDir, read_history
 
 __all__ = ["backup_epoch", "prepare_resume", "refusal", "repair_backup", "status_to_resume", "sweep_temp_files"]
 
@@ -98,13 +98,7 @@ def status_to_resume(run: RunDir) -> dict[str, Any]:
     status, problem = status_and_problem(run.path)
     if problem is None:
         return status
-    ended: ev.RunEnded | None = None
-    for event in read_events(run.path):
-        if isinstance(event, ev.RunStarted):
-            ended = None  # a resumed run: only an end after its last start counts
-        elif isinstance(event, ev.RunEnded):
-            ended = event
-    if ended is None:
+    if (ended := recorded_end(run.path)) is None:
         raise UserError(
             f"{problem} and events.jsonl records no end of the run, so kwb cannot tell whether it finished or still "
             f"runs, and it does not guess (a finished run would be trained again over its model). kwb show {run.id} "

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine import events as ev
 
-__all__ = ["EVENTS_TAIL", "status_and_problem", "events_problem", "history_problem", "history_file", "history_rows"]
+__all__ = ["EVENTS_TAIL", "status_and_problem", "events_problem", "recorded_end", "history_problem", "history_file", "history_rows"]
 
 
 def status_and_problem(path: Path) -> tuple[dict[str, Any], str | None]:
@@ -72,6 +72,28 @@ def events_problem(path: str | os.PathLike[str], *, live: bool = False, whole: b
 
 _CUT_OFF = "events.jsonl ends in a cut-off line"
 _EMPTY = "events.jsonl is empty"
+
+
+def recorded_end(path: str | os.PathLike[str]) -> ev.RunEnded | None:
+    """The ``run_ended`` that closes the run's events.jsonl, or None (none yet, none after the last ``run_started``, unreadable).
+
+    How the run ended when status.json cannot say (``engine.runs.run_info``, ``kwb resume``).
+    Only the last ``EVENTS_TAIL`` bytes are read: the end is the last thing a run writes.
+    """
+    try:
+        with open(Path(path) / "events.jsonl", "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - EVENTS_TAIL))
+            lines = fh.read().split(b"\n")
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            event = ev.decode(line) if line.strip() else None
+        except ev.DecodeError:
+            continue  # a torn or garbage line
+        if isinstance(event, (ev.RunStarted, ev.RunEnded)):
+            return event if isinstance(event, ev.RunEnded) else None  # a run_started after it: a resume began
+    return None
 
 
 def _scan_events(data: bytes, start: int) -> str | None:

@@ -24,7 +24,7 @@ from engine import events as ev
 from engine.config import RunConfig
 from engine.config_io import atomic_write_text, dump_config
 from engine.errors import UserError
-from engine.run_damage import events_problem, history_problem, history_rows, status_and_problem
+from engine.run_damage import events_problem, history_problem, history_rows, recorded_end, status_and_problem
 
 __all__ = [
     "RunDir",
@@ -238,7 +238,8 @@ def run_state(run: RunDir | str | os.PathLike[str]) -> str:
 
 @dataclass
 class RunInfo:
-    """One run's summary, from its status.json (what ``kwb runs`` and the Runs screen list).
+    """One run's summary, from its status.json (what ``kwb runs`` and the Runs screen list);
+    when that is damaged, from the end events.jsonl recorded and the rows of history.csv.
 
     ``damaged`` says what is wrong with the run's files (status.json missing or not JSON,
     a torn line in events.jsonl, a cut-off history.csv, no config.yaml, no model.keras
@@ -308,14 +309,24 @@ def run_info(path: str | os.PathLike[str], *, whole_events: bool = False) -> Run
         duration_s=training_seconds(status),
         pid=_number(status.get("pid"), int),
     )
-    if problem is not None and not info.epochs_done:
-        info.epochs_done = len(read_history(path))  # status.json lost: history.csv still says how far it got
+    if problem is not None:
+        _from_other_files(info)
     problems = [
         problem, events_problem(path, live=info.live, whole=whole_events), history_problem(path, live=info.live),
         _files_problem(RunDir(path), info.state),
     ]  # fmt: skip
     info.damaged = "; ".join(p for p in problems if p) or None
     return info
+
+
+def _from_other_files(info: RunInfo) -> None:
+    """status.json lost or garbage: the run's end in events.jsonl gives its state, epochs, best values and time; history.csv how far it got."""
+    if (ended := recorded_end(info.path)) is not None:
+        info.state, info.epochs_done = ended.status, ended.epochs_completed
+        info.best = info.best or {k: v for k, v in ended.best.items() if _number(v) is not None}
+        info.duration_s = info.duration_s or _number(ended.duration_s) or None
+    if not info.epochs_done:
+        info.epochs_done = len(read_history(info.path))
 
 
 def _files_problem(run: RunDir, state: str) -> str | None:

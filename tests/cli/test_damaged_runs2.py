@@ -106,6 +106,22 @@ class TestResumeWithDamagedStatus:
         assert (info.state, info.epochs_done) == ("finished", 3), info
 
 
+class TestListingWithDamagedStatus:
+    """``kwb runs`` on a finished run whose status.json is garbage: its state and epochs from events.jsonl's end, still marked damaged."""
+
+    def test_state_comes_from_the_recorded_end(self, kwb, copy_run):
+        runs, run = copy_run()
+        (run / "status.json").write_bytes(b"[1,2")
+        result = kwb("runs", "--runs-dir", runs)
+        lines = result.out.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith(run.name))
+        assert lines[at].split()[1:3] == ["finished", "2/?"], result
+        assert lines[at + 1] == "  damaged: status.json is not valid JSON", result
+        drop_run_ended(run)  # killed, or still running: nothing says how it ended
+        info = run_info(run)
+        assert (info.state, info.epochs_done) == ("unknown", 2), info
+
+
 class TestResumeTotal:
     """``kwb resume RUN --set fit.epochs=M``: M is the run's total in status.json, ``kwb runs`` and ``kwb show``."""
 
