@@ -258,9 +258,9 @@ def _run_continued(s: DashState, event: ev.RunStarted) -> DashState:
         checkpoints=s.checkpoints,
         checkpoint_at=tuple(x for x in s.checkpoint_at if x <= start),
         epoch_durations=s.epoch_durations,
-        log=s.log,
+        log=s.log,  # the engine logs "resumed from epoch N" itself
     )
-    return replace(s, log=_log(s, event, "info", f"run {event.run_id} resumed at epoch {event.initial_epoch + 1}: {event.epochs} epochs"))
+    return s
 
 
 def _epoch_started(s: DashState, event: ev.EpochStarted) -> DashState:
