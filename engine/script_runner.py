@@ -201,7 +201,14 @@ def run_script(runs: ScriptRuns) -> None:
     ``sys.argv``, ``sys.path[0]`` and ``fit`` are restored afterwards; the working directory is left as it is.
     """
     from engine.kerasapi import keras
+    from engine.native_log import native_log, start_preload
 
+    quiet = start_preload()  # TensorFlow's import noise (oneDNN, CUDA stubs) off the terminal, as kwb train keeps it
+    try:
+        keras()
+    finally:
+        if quiet:
+            native_log.stop()
     runs.patch(keras().Model)
     finder = None
     if "tf_keras" in sys.modules:

@@ -264,6 +264,10 @@ class TestFailures:
         done = kwb("run", str(script), cwd=tmp_path)
         assert (done.returncode, done.stdout) == (3, "bye\n")
         assert runs_of(tmp_path) == []
+        env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}
+        plain = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(script)], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert (plain.returncode, plain.stdout, plain.stderr) == (3, "bye\n", "")  # no TensorFlow import noise
 
 
 class TestBadInput:
