@@ -174,13 +174,18 @@ def classification_report(true: np.ndarray, pred: np.ndarray, names: list[str], 
     per_class = [{"class": labels[i], "precision": float(precision[i]), "recall": float(recall[i]),
                   "f1": float(f1[i]), "support": int(support[i])} for i in range(k)]  # fmt: skip
     weights = support / total if total else np.zeros(k)
+    # The macro average is over the classes the data or the predictions hold, as scikit-learn's is:
+    # a file of one class classified right scores 1.0, not 1/3 for the two classes it lacks.
+    present = (support > 0) | (predicted > 0)
+    macro = {key: float(v[present].mean()) if present.any() else 0.0
+             for key, v in (("precision", precision), ("recall", recall), ("f1", f1))}  # fmt: skip
     off = [(int(matrix[i, j]), i, j) for i in range(k) for j in range(k) if i != j and matrix[i, j] > 0]
     confused = [{"true": labels[i], "predicted": labels[j], "count": c}
                 for c, i, j in sorted(off, key=lambda t: (-t[0], t[1], t[2]))[:CONFUSED_PAIRS]]  # fmt: skip
     return {
         "name": name, "kind": "classification", "classes": labels, "matrix": matrix.tolist(),
         "accuracy": float(tp.sum() / total) if total else 0.0, "samples": total, "per_class": per_class,
-        "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
+        "macro": macro,
         "weighted": {"precision": float((precision * weights).sum()), "recall": float((recall * weights).sum()),
                      "f1": float((f1 * weights).sum())},
         "confused": confused,

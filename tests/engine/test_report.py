@@ -76,6 +76,16 @@ class TestReportParts:
         assert out["macro"]["f1"] == pytest.approx(metrics.f1_score(true, pred, average="macro"))
         assert out["weighted"]["recall"] == pytest.approx(metrics.recall_score(true, pred, average="weighted"))
 
+    def test_macro_averages_the_classes_present_as_sklearn_does(self) -> None:
+        true, pred = np.zeros(30, dtype=int), np.zeros(30, dtype=int)  # a file of one class, every row right
+        out = classification_report(true, pred, ["setosa", "versicolor", "virginica"], 3)
+        assert out["macro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+        assert [r["support"] for r in out["per_class"]] == [30, 0, 0]  # every class still listed
+        true, pred = np.array([0, 0, 2, 2]), np.array([0, 2, 2, 2])
+        out = classification_report(true, pred, [], 3)
+        for key, score in (("precision", metrics.precision_score), ("recall", metrics.recall_score), ("f1", metrics.f1_score)):
+            assert out["macro"][key] == pytest.approx(score(true, pred, average="macro")), key
+
     def test_regression_against_sklearn(self) -> None:
         rng = np.random.default_rng(0)
         y = rng.normal(size=(300, 1))
