@@ -112,7 +112,8 @@ class EpochEnded(Event):
 
 @dataclass(frozen=True)
 class LrChanged(Event):
-    """The optimizer's learning rate changed; ``source`` is user, schedule or plateau."""
+    """The optimizer's learning rate changed; ``source`` is user, schedule, plateau, or resume (the rate
+    a resumed run's backup restored, in place of the config's)."""
 
     type: ClassVar[str] = "lr_changed"
     old: float

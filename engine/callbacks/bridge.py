@@ -109,6 +109,7 @@ class Bridge(keras.callbacks.Callback):
         self._last_emit = 0.0
         self._epoch_t0 = time.monotonic()
         self._known_lr: float | None = None
+        self._first_epoch = False
         self._manual_n = 0
         self._manual_at: tuple[tuple[int, int], Path] | None = None
         """(epoch, step) of the last manual checkpoint, and its file."""
@@ -122,11 +123,16 @@ class Bridge(keras.callbacks.Callback):
             # Keras made the train step before this hook; made again, it traces with the wrapper.
             self.model.make_train_function(force=True)
         self._known_lr = get_lr(self.model.optimizer)
+        self._first_epoch = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         unscale_schedule(self.model.optimizer)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._first_epoch:
+            self._first_epoch = False
+            if epoch:  # a resumed fit: the backup restored the optimizer after on_train_begin read its rate
+                self.note_lr("resume")
         self.epoch = epoch
         self.step = 0
         self._epoch_t0 = time.monotonic()

@@ -165,3 +165,18 @@ class TestRunClock:
         status = read_status(second.run_dir)
         assert second.status == "finished" and status["epochs_done"] == 2
         assert trained <= status["duration_s"] <= trained + this_process + 0.5  # the 3 s gap is not in it
+
+
+class TestResumedRate:
+    """A resumed run's optimizer comes back with the rate it had; the change from the config's is told as a resume's."""
+
+    def test_the_restored_rate_is_a_resume_not_a_plateau(self, tiny_config, tmp_path: Path):
+        cfg = tiny_config("fit.epochs=2", "callbacks.reduce_lr_on_plateau={monitor: loss, patience: 0, min_delta: 10}")
+        first = train(cfg, runs_dir=tmp_path / "runs", capture_output=False)
+        more = cfg.model_copy(update={"fit": cfg.fit.model_copy(update={"epochs": 3})})
+        seen: list[ev.Event] = []
+        second = train(more, sink=CallbackSink(seen.append), runs_dir=tmp_path / "runs", capture_output=False,
+                       prepared=prepare(more), resume=RunDir(first.run_dir))  # fmt: skip
+        assert second.status == "finished", second.error
+        changes = [e for e in seen if isinstance(e, ev.LrChanged)]
+        assert changes and changes[0].source == "resume" and changes[0].new < changes[0].old, changes
