@@ -30,6 +30,10 @@ class TestRoundAxes:
         assert ticks == [0.0, 5.0, 10.0, 15.0] and labels == ["0", "5", "10", "15"]
         ticks, labels = nice_ticks(0.1, 0.9, 4)
         assert labels == ["0.2", "0.4", "0.6", "0.8"]
+        assert nice_ticks(0.0, 100.0, 4)[1] == ["0", "25", "50", "75", "100"]  # epochs, not 25.0
+        assert nice_ticks(0.0, 10.0, 4)[1] == ["0.0", "2.5", "5.0", "7.5", "10.0"]
+        assert nice_ticks(0.0, 1.0, 4)[1] == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+        assert nice_ticks(0.001, 0.0102, 4)[1][:2] == ["0.0025", "0.0050"]
 
     def test_the_epoch_axis_grows_in_round_steps_capped_by_the_plan(self) -> None:
         ends = [epoch_axis_end(n) for n in (0.3, 1, 1.1, 7, 11, 130)]

@@ -44,7 +44,8 @@ def nice_ticks(low: float, high: float, count: int) -> tuple[list[float], list[s
     step = _nice_step((high - low) / max(1, count))
     first = math.ceil(low / step - 1e-9)
     ticks = [i * step for i in range(first, math.floor(high / step + 1e-9) + 1)]
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) + (1 if round(step / 10 ** math.floor(math.log10(step)), 6) == 2.5 else 0)
+    # As few decimals as the step needs: 25 → "25", 2.5 → "2.5", 0.25 → "0.25" (a step of 25 epochs read 25.0)
+    decimals = next((d for d in range(12) if abs(step * 10**d - round(step * 10**d)) < 1e-6 * max(1.0, step * 10**d)), 12)
     return ticks, [f"{t:.{decimals}f}" for t in ticks]
 
 
