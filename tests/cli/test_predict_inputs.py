@@ -246,6 +246,12 @@ class TestEvaluateOtherData:
         chosen = kwb("evaluate", trained.run_dir, "--set", "data.path=sizes.csv", "--set", "data.features=[size]")
         assert chosen.code == 2 and "has only number columns" in chosen.err, chosen
 
+    def test_a_model_setting_is_refused_not_ignored(self, kwb, run: Path):
+        result = kwb("evaluate", run, "--set", "model.layers[0].Dense.units=3")
+        assert result.code == 2 and "scores the run's saved model.keras; model.layers[0].Dense.units changes nothing" \
+            in result.err, result  # fmt: skip
+        assert kwb("evaluate", run, "--set", "fit.batch_size=7").code == 0  # the one fit setting it uses
+
     def test_own_data_keeps_the_test_split(self, kwb, run: Path):
         result = kwb("evaluate", run)
         assert result.code == 0 and result.out.splitlines()[0].endswith("on test (30 samples)"), result

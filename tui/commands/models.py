@@ -69,6 +69,7 @@ def evaluate(
 
     rd = _find_run(run, runs_dir)
     _refuse_script_run(rd, "evaluate")
+    _refuse_model_settings(set_)
     cfg, run_cfg = load(rd.config, set_), load(rd.config, None)
     model, path = _load_run_model(rd, unsafe)
     from engine.eval_data import evaluation_data
@@ -93,6 +94,16 @@ def evaluate(
     print(f"{path} on {label}{where} ({data.samples} samples)")
     for k, v in res.items():
         print(f"  {label}_{k:<24} {float(v):.6f}")
+
+
+def _refuse_model_settings(overrides: list[str] | None) -> None:
+    """``evaluate`` scores the run's saved model: a ``--set`` of its layers or fit would change nothing, so say so."""
+    for item in overrides or []:
+        key = item.partition("=")[0].strip()
+        section = key.split(".")[0].split("[")[0]
+        if section in ("model", "callbacks") or (section == "fit" and key != "fit.batch_size"):
+            bad_input(f"error in --set {item}:\n  kwb evaluate scores the run's saved model.keras; {key} changes "
+                      "nothing there (--set data.… chooses other data; to try another model, train a run)")  # fmt: skip
 
 
 def predict(
