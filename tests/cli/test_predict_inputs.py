@@ -132,8 +132,11 @@ class TestOutputs:
         assert js.code == 0, js
         import json
 
-        probs = np.array(json.loads((tmp_path / "p.json").read_text()))
+        rows = json.loads((tmp_path / "p.json").read_text())  # named, as the .csv is
+        probs = np.array([list(r["p"].values()) for r in rows])
         assert probs.shape == (4, 3) and np.allclose(probs.sum(1), 1, atol=1e-4)
+        assert [r["class"] for r in rows] == [list(r["p"])[int(np.argmax(list(r["p"].values())))] for r in rows]
+        assert set(rows[0]["p"]) == set(NAMES)
         # a .csv names the classes: a header, and each row's predicted class first
         from engine.preprocessing import class_names
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -263,7 +263,8 @@ def _write_predictions(path: Path, preds, classes: list[str] | None = None) -> N
     """An array to .npy, .csv or .json; several outputs (output name -> array) to .npz, one key per output.
 
     A .csv of class probabilities whose classes have names (``classes``, one per column) gets a header,
-    ``class,<name>,…``, and each row the predicted class's name before its probabilities."""
+    ``class,<name>,…``, and each row the predicted class's name before its probabilities; a .json then
+    holds one ``{"class": name, "p": {name: probability, …}}`` per row (else a list of lists)."""
     import json
 
     import numpy as np
@@ -279,7 +280,11 @@ def _write_predictions(path: Path, preds, classes: list[str] | None = None) -> N
         np.save(tmp, preds)
         os.replace(tmp, path)
     elif path.suffix == ".json":
-        atomic_write_text(path, json.dumps(np.asarray(preds, dtype="float64").tolist()) + "\n")
+        probs = np.asarray(preds, dtype="float64")
+        rows_out: list[Any] = probs.tolist()
+        if classes and probs.ndim == 2 and probs.shape[1] == len(classes) > 1:  # named, as the .csv is
+            rows_out = [{"class": classes[int(np.argmax(p))], "p": dict(zip(classes, p.tolist()))} for p in probs]
+        atomic_write_text(path, json.dumps(rows_out) + "\n")
     else:
         rows = [",".join(f"{float(v):.8g}" for v in np.ravel(p)) for p in preds]
         probs = np.asarray(preds)
