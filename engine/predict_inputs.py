@@ -150,7 +150,7 @@ def _read_csv(path: Path, inputs: dict[str, Any], run_data: Any, columns: dict[s
             first = next(csv.reader(fh, delimiter=delimiter), [])
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
-    header = any(c.strip() and not _is_number(c.strip()) for c in first)
+    header = _has_header([c.strip() for c in first], columns)
     cfg = run_data.model_copy(update={"header": header, "delimiter": delimiter})
     try:
         names, table = _csv_table(str(path), cfg, "INPUT")
@@ -164,6 +164,18 @@ def _read_csv(path: Path, inputs: dict[str, Any], run_data: Any, columns: dict[s
     cols = _Columns(str(path), cfg, table, names)
     picked = _pick_columns(path, names, header, columns, inputs)
     return _column_arrays(path, cols, picked, inputs)
+
+
+def _has_header(cells: list[str], columns: dict[str, Any] | None) -> bool:
+    """Whether a CSV's first line is its header: it names a training column, or (the training columns
+    unknown, or none named) it holds words only. A first row of numbers with a word label or a text
+    feature ("5.1,3.5,1.4,0.2,setosa") is data, not a header."""
+    filled = [c for c in cells if c]
+    words = [c for c in filled if not _is_number(c)]
+    known = set((columns or {}).get("all") or ())
+    if not known:
+        return bool(words)
+    return any(c in known for c in filled) or (bool(filled) and len(words) == len(filled))
 
 
 def _pick_columns(path: Path, names: list[str], header: bool, columns: dict[str, Any] | None,

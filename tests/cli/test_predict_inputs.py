@@ -69,6 +69,9 @@ class TestCsvInputs:
         assert len(got) == len(y) and set(got) <= {f"class {n}" for n in NAMES}
         accuracy = np.mean([g == f"class {NAMES[k]}" for g, k in zip(got, y)])
         assert accuracy > 0.9, accuracy  # raw rows: the model scales them itself
+        write_csv(tmp_path / "bare.csv", x, y, header=None)  # no header, the word label still last: rows, not a header
+        bare = kwb("predict", run, "bare.csv")
+        assert bare.code == 0 and predicted(bare.out) == got, bare
 
     def test_columns_are_matched_by_name_and_a_headerless_file_by_position(self, kwb, run: Path, tmp_path: Path):
         x, _ = flowers(n=12, seed=6)
