@@ -88,6 +88,7 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
         Binding("c", "checkpoint", "Checkpoint"),
         Binding("p", "pause", "Pause"),
         Binding("T", "train_detached", "Train detached", show=False),
+        Binding("r", "resume_run", "Resume run"),
         Binding("ctrl+s", "save", "Save"),
         Binding("S", "save_as", "Save as…"),
         Binding("ctrl+o", "open_config", "Open config", show=False),
@@ -325,6 +326,10 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
         if not self.saver.refuse_unfinished("training"):
             self.attacher.train_detached()
 
+    def action_resume_run(self) -> None:
+        """Continue the run on screen (stopped, died or failed) in the background, as ``kwb resume --detach``, and follow it."""
+        self.attacher.resume_detached()
+
     # ------------------------------------------------------------ run controls
     def send_control(self, command: CommandName, value: float | None = None) -> bool:
         """Send ``command`` to the run, in-process or remote; a refusal is shown, never dropped."""
@@ -362,6 +367,8 @@ class KwbApp(Navigation, OrderedKeys, App[None]):
 
     def footer_shows(self, action: str) -> bool:
         """Whether the footer lists ``action`` now: the run keys only while there is a run to steer (help lists them always)."""
+        if action == "resume_run":  # a run opened from the Runs screen or kwb attach that can go on
+            return self.attached is not None and not self.latest.active and self.latest.status in ("stopped", "died", "failed")
         return action not in RUN_ACTIONS or self.run_active or (self.attached is not None and self.latest.active)
 
     def action_stop(self) -> None:

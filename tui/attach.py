@@ -212,18 +212,35 @@ class Attacher:
 
     def _spawn(self, config_yaml: str, runs_dir: Path) -> None:
         """The ``spawn`` worker (a thread): the config goes through a temp file, read before the run announces itself."""
-        from tui.detach import LaunchFailed, launch_detached
-
         fd, name = tempfile.mkstemp(prefix="kwb-detach-", suffix=".yaml")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(config_yaml)
-            path, _pid = launch_detached(["train", name, "--runs-dir", str(runs_dir)])
+            self._launch(["train", name, "--runs-dir", str(runs_dir)])
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    def _launch(self, argv: list[str]) -> None:
+        """Start ``kwb ARGV`` detached; ``Spawned`` says where its run is, or why it did not start."""
+        from tui.detach import LaunchFailed, launch_detached
+
+        try:
+            path, _pid = launch_detached(argv)
             self.app.post_message(self.Spawned(path=path))
         except (LaunchFailed, OSError) as exc:
             self.app.post_message(self.Spawned(error=str(exc)))
-        finally:
-            Path(name).unlink(missing_ok=True)
+
+    def resume_detached(self) -> None:
+        """Continue the followed run (stopped, died or failed) as a detached ``kwb resume``; ``Spawned`` follows it again."""
+        app = self.app
+        run = self.run
+        if run is None or app.control is not None or app.latest.active:
+            why = "it is still in progress" if run is not None else "open a stopped or died run first (Runs screen, or kwb attach RUN)"
+            app.notify(f"nothing to resume: {why}", severity="warning", timeout=6)
+            return
+        app.notify(f"resuming {run.id} in the background…", timeout=5)
+        app.run_worker(partial(self._launch, ["resume", str(run.path)]), group="spawn", thread=True, exclusive=True,
+                       exit_on_error=False)  # fmt: skip
 
     def on_spawned(self, message: Spawned) -> None:
         app = self.app
@@ -233,5 +250,6 @@ class Attacher:
         if app.control is not None and self.run is None:
             app.notify(f"started {message.path.name} in the background (kwb attach {message.path.name})")
             return
-        app.notify(f"started {message.path.name} in the background; closing this view leaves it running")
+        verb = "resumed" if self.run is not None and self.run.path == message.path else "started"
+        app.notify(f"{verb} {message.path.name} in the background; closing this view leaves it running")
         self.attach(message.path)

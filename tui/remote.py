@@ -66,10 +66,13 @@ def follow(
     the process vanished without one, or ``cancelled``. Runs in a thread.
     """
     events, offset = tail_events(run.events, 0)
-    if run_state(run) not in LIVE_STATES:
+    live = run_state(run) in LIVE_STATES
+    if not live:
         events = whole_events(run.path, events)  # an ended run's cut-off events: history.csv and status.json say the rest
     on_history(events)
-    ended = _ended(events)
+    # A live run's trailing run_ended closes an earlier segment: a resume that has not written its
+    # run_started yet (the app follows it as soon as it announces its directory).
+    ended = None if live else _ended(events)
     if ended is not None:
         return ended
     last_status = time.monotonic()

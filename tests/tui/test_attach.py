@@ -115,10 +115,23 @@ class TestAttachLive:
             await pilot.press("c")
             await pilot.pause()
             assert any("checkpoint refused" in n and "stopped" in n for n in notes(second)), notes(second)
+            # r resumes it in the background (kwb resume --detach) and follows it again; s stops it again.
+            assert second.footer_shows("resume_run")
+            first_pid = read_status(run)["pid"]
+            await pilot.press("r")
+            await wait_for(pilot, lambda: second.dash.status == "running" and second.control is not None, timeout=90,
+                           what="the resumed run")  # fmt: skip
+            assert read_status(run)["pid"] != first_pid and not second.footer_shows("resume_run")
+            await pilot.press("s")  # (on a slow machine the resumed run may finish first)
+            await wait_for(pilot, lambda: second.dash.status in ("stopped", "finished") and second.control is None, timeout=60)
+            resumed_pid = read_status(run)["pid"]
         deadline = time.monotonic() + 60
-        while effective_state(read_status(run)) != "stopped" and time.monotonic() < deadline:
+        while _pid_alive(resumed_pid, None) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert json.loads((run / "status.json").read_text())["state"] == "stopped"
+        deadline = time.monotonic() + 60
+        while effective_state(read_status(run)) not in ("stopped", "finished") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert json.loads((run / "status.json").read_text())["state"] in ("stopped", "finished")
         assert read_events(run)[-1].type == "run_ended"
 
 
