@@ -103,7 +103,9 @@ def _compiled(model: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
-        out["optimizer"] = {"name": str(getattr(optimizer, "name", "") or type(optimizer).__name__).lower()}
+        # The class, as a config names it (sgd, adam, rmsprop): the optimizer's own ``name`` is made unique
+        # per process by Keras (sgd_39 in a process that made 39 before it).
+        out["optimizer"] = {"name": type(optimizer).__name__.lower()}
         try:
             out["optimizer"]["learning_rate"] = float(f"{float(optimizer.learning_rate):.7g}")  # float32 noise off
         except (TypeError, ValueError, AttributeError):  # a rate Keras cannot read before training
