@@ -83,6 +83,22 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str | os.PathLike[str]) -> None:
         super().__init__(str(backup_dir), delete_checkpoint=False)
+        self._last_step = -1
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._last_step = -1
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._last_step = batch  # once per execution: the last step it ran (Keras' own hook saves only per epoch here)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Back up a whole epoch only. An epoch cut by a stop or Ctrl-C (Keras still ends it, with the
+        metrics of the batches it ran) is not one: the backup stays at the epoch before, so a resume
+        runs the cut epoch again, whole, and drops its partial row from history.csv."""
+        steps = self.params.get("steps") if isinstance(self.params, dict) else None
+        if self.model.stop_training and steps and 0 <= self._last_step < steps - 1:
+            return
+        super().on_epoch_end(epoch, logs)
 
     def _save_model(self) -> None:
         folder = Path(self.backup_dir)

@@ -180,3 +180,31 @@ class TestResumedRate:
         assert second.status == "finished", second.error
         changes = [e for e in seen if isinstance(e, ev.LrChanged)]
         assert changes and changes[0].source == "resume" and changes[0].new < changes[0].old, changes
+
+
+class TestCutEpoch:
+    """A stop or Ctrl-C ends the epoch in progress early: that cut epoch is not backed up as done, and a resume runs it again whole."""
+
+    def test_a_cut_epoch_runs_again_on_resume(self, tiny_config, tmp_path: Path):
+        from engine.control import Control
+
+        control = Control()
+
+        def stop_as_epoch_two_starts(event: ev.Event) -> None:
+            if isinstance(event, ev.EpochStarted) and event.epoch == 1:
+                control.stop()  # applied at once: Keras runs one step of epoch 2, then ends it
+
+        cfg = tiny_config("fit.epochs=2", "fit.steps_per_execution=1")  # 160 training rows: 5 steps an epoch
+        first = train(cfg, sink=CallbackSink(stop_as_epoch_two_starts), control=control, runs_dir=tmp_path / "runs",
+                      capture_output=False)  # fmt: skip
+        assert first.status == "stopped"
+        run = RunDir(first.run_dir)
+        assert backup_epoch(run) == 1  # epoch 2 was cut after 1 of 5 steps: not backed up as done
+        assert [int(r["epoch"]) for r in read_history(run.history)] == [0, 1]  # Keras still wrote its row
+        more = cfg.model_copy(update={"fit": cfg.fit.model_copy(update={"epochs": 3})})
+        seen: list[ev.Event] = []
+        second = train(more, sink=CallbackSink(seen.append), runs_dir=tmp_path / "runs", capture_output=False,
+                       prepared=prepare(more), resume=run)  # fmt: skip
+        assert second.status == "finished"
+        assert [e.epoch for e in seen if isinstance(e, ev.EpochEnded)] == [1, 2]  # the cut epoch again, whole
+        assert [int(r["epoch"]) for r in read_history(run.history)] == [0, 1, 2]  # its partial row replaced
